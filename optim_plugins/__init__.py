@@ -1,0 +1,15 @@
+"""Adaptive optimizers (Adam, AMSGrad, AdamNC, AdaShift, AdamAL) as plain torch.optim.Optimizers.
+
+    from optim_plugins import AdaShift
+    optimizer = AdaShift(model.parameters(), lr=1e-2, betas=(0.0, 0.9), keep_num=40, reduce="max")
+
+No fairseq import here: the fairseq adapters live in ``optim_plugins.fairseq_plugin``.
+"""
+
+from .adam import Adam, AMSGrad
+from .adamal import AdamAL
+from .adamnc import AdamNC
+from .adashift import AdaShift
+from .registry import OPTIMIZERS, build_optimizer
+
+__all__ = ["Adam", "AMSGrad", "AdamNC", "AdaShift", "AdamAL", "build_optimizer", "OPTIMIZERS"]

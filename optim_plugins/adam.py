@@ -1,0 +1,109 @@
+r"""The Adam family: Adam, AMSGrad and AdamAL share one functional core.
+
+With g_t the gradient (plus ``weight_decay * p`` unless the decay is decoupled), step t >= 1::
+
+    m_t     = beta1 m_{t-1} + (1 - beta1) g_t
+    v_t     = beta2 v_{t-1} + (1 - beta2) g_t^2                   "ema"      (Adam)
+    v_t     = beta2 v_{t-1} + (1 - beta2) max(g_t^2, v_{t-1})     "max-ema"  (AdamAL)
+    vhat_t  = max(vhat_{t-1}, v_t)   (AMSGrad)   else   vhat_t = v_t
+    p_t     = p_{t-1} - lr / (1 - beta1^t) * m_t / (sqrt(vhat_t) / sqrt(1 - beta2^t) + eps)
+
+Decoupled weight decay (AdamW) multiplies p by (1 - lr * weight_decay) before the update. The
+operations and their order are torch.optim.Adam's, so Adam and AMSGrad match it bit for bit.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import _validation as check
+from ._base import AdaptiveOptimizer, state_dtype
+
+SECOND_MOMENTS = ("ema", "max-ema")
+
+
+def adam_family_update(
+    ops, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, *, step: int,
+    lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
+    decoupled_weight_decay: bool, amsgrad: bool, second_moment: str = "ema",
+) -> None:
+    """One step of the formulas in the module docstring for a list of tensors (in place)."""
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            ops.mul_(params, 1 - lr * weight_decay)
+        else:
+            grads = ops.add(grads, params, alpha=weight_decay)
+    ops.lerp_(exp_avgs, grads, 1 - beta1)
+    if second_moment == "ema":
+        ops.mul_(exp_avg_sqs, beta2)
+        ops.addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
+    else:  # "max-ema": the new square never enters below the running value
+        squares = ops.mul(grads, grads)
+        ops.maximum_(squares, exp_avg_sqs)
+        ops.mul_(exp_avg_sqs, beta2)
+        ops.add_(exp_avg_sqs, squares, alpha=1 - beta2)
+    if amsgrad:
+        ops.maximum_(max_exp_avg_sqs, exp_avg_sqs)
+        denom = ops.sqrt(max_exp_avg_sqs)
+    else:
+        denom = ops.sqrt(exp_avg_sqs)
+    ops.div_(denom, (1 - beta2**step) ** 0.5)
+    ops.add_(denom, eps)
+    ops.addcdiv_(params, exp_avgs, denom, value=-(lr / (1 - beta1**step)))
+
+
+class _AdamFamily(AdaptiveOptimizer):
+    amsgrad = False
+    second_moment = "ema"
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 decoupled_weight_decay=False, *, foreach=None):
+        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
+                        weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults, foreach)
+
+    def _validate_group(self, group):
+        super()._validate_group(group)
+        check.check_betas(group["betas"])
+
+    def _init_state(self, param, state, group):
+        zeros = lambda: torch.zeros_like(param, dtype=state_dtype(param),
+                                         memory_format=torch.preserve_format)
+        state["exp_avg"] = zeros()
+        state["exp_avg_sq"] = zeros()
+        if self.amsgrad:
+            state["max_exp_avg_sq"] = zeros()
+
+    def _update(self, group, ops, params, grads, states, step):
+        beta1, beta2 = group["betas"]
+        adam_family_update(
+            ops, params, grads, states["exp_avg"], states["exp_avg_sq"],
+            states.get("max_exp_avg_sq"), step=step, lr=group["lr"], beta1=beta1, beta2=beta2,
+            eps=group["eps"], weight_decay=group["weight_decay"],
+            decoupled_weight_decay=group["decoupled_weight_decay"], amsgrad=self.amsgrad,
+            second_moment=self.second_moment,
+        )
+
+
+class Adam(_AdamFamily):
+    r"""Adam (Kingma & Ba), numerically equal to ``torch.optim.Adam``.
+
+    m_t = beta1 m_{t-1} + (1-beta1) g_t;   v_t = beta2 v_{t-1} + (1-beta2) g_t^2
+    p_t = p_{t-1} - lr/(1-beta1^t) * m_t / (sqrt(v_t)/sqrt(1-beta2^t) + eps)
+
+    ``decoupled_weight_decay=True`` gives AdamW (equal to ``torch.optim.AdamW``).
+    """
+
+
+class AMSGrad(_AdamFamily):
+    r"""AMSGrad (Reddi et al.), with torch's convention: equal to ``torch.optim.Adam(amsgrad=True)``.
+
+    Adam's m_t and v_t, then vhat_t = max(vhat_{t-1}, v_t) over the *raw* (uncorrected) v, and
+    p_t = p_{t-1} - lr/(1-beta1^t) * m_t / (sqrt(vhat_t)/sqrt(1-beta2^t) + eps).
+
+    optax differs: it takes the max of the bias-corrected value v_t / (1-beta2^t). The authors'
+    TensorFlow release (optimizer_all.py) is torch-like. State keys match torch's, so a
+    ``torch.optim.Adam(amsgrad=True)`` state dict loads here.
+    """
+
+    amsgrad = True

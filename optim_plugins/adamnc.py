@@ -1,0 +1,62 @@
+r"""AdamNC (Reddi et al., 'On the Convergence of Adam and Beyond'): Adam with a non-constant beta2.
+
+At step t >= 1, with g_t the gradient (plus ``weight_decay * p``)::
+
+    beta1_t = beta1 * beta1_decay^(t-1)
+    m_t     = beta1_t m_{t-1} + (1 - beta1_t) g_t
+    v_t     = (1 - 1/t) v_{t-1} + (1/t) g_t^2          (the exact mean of g_1^2 .. g_t^2)
+    lr_t    = lr / sqrt(t)  if lr_decay  else  lr
+    p_t     = p_{t-1} - lr_t * m_t / (sqrt(v_t) + eps)
+
+No bias correction: the mean of squares is already unbiased, and m is left as the paper has it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import _validation as check
+from ._base import AdaptiveOptimizer, state_dtype
+
+
+def adamnc_update(ops, params, grads, exp_avgs, exp_avg_sqs, *, step: int, lr: float,
+                  beta1: float, beta1_decay: float, eps: float, lr_decay: bool,
+                  weight_decay: float) -> None:
+    """One step of the formulas in the module docstring for a list of tensors (in place)."""
+    if weight_decay != 0:
+        grads = ops.add(grads, params, alpha=weight_decay)
+    beta1_t = beta1 * beta1_decay ** (step - 1)
+    ops.lerp_(exp_avgs, grads, 1 - beta1_t)
+    ops.lerp_(exp_avg_sqs, ops.mul(grads, grads), 1 / step)
+    denom = ops.sqrt(exp_avg_sqs)
+    ops.add_(denom, eps)
+    lr_t = lr / step**0.5 if lr_decay else lr
+    ops.addcdiv_(params, exp_avgs, denom, value=-lr_t)
+
+
+class AdamNC(AdaptiveOptimizer):
+    __doc__ = __doc__
+
+    def __init__(self, params, lr=1e-3, beta1=0.9, beta1_decay=1.0, eps=1e-8, lr_decay=True,
+                 weight_decay=0.0, *, foreach=None):
+        defaults = dict(lr=lr, beta1=beta1, beta1_decay=beta1_decay, eps=eps, lr_decay=lr_decay,
+                        weight_decay=weight_decay)
+        super().__init__(params, defaults, foreach)
+
+    def _validate_group(self, group):
+        super()._validate_group(group)
+        check.check_beta("beta1", group["beta1"])
+        decay = group["beta1_decay"]
+        if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay <= 1:
+            raise ValueError(f"Invalid beta1_decay: {decay!r} (expected 0 < beta1_decay <= 1)")
+
+    def _init_state(self, param, state, group):
+        state["exp_avg"] = torch.zeros_like(param, dtype=state_dtype(param))
+        state["exp_avg_sq"] = torch.zeros_like(param, dtype=state_dtype(param))
+
+    def _update(self, group, ops, params, grads, states, step):
+        adamnc_update(
+            ops, params, grads, states["exp_avg"], states["exp_avg_sq"], step=step,
+            lr=group["lr"], beta1=group["beta1"], beta1_decay=group["beta1_decay"],
+            eps=group["eps"], lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
+        )

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Creates .venv/ at the repository root and installs everything the project needs into it.
+#
+# Called by `make` (through the .venv/.installed stamp); safe to re-run. Order matters:
+# fairseq-fixed compiles Cython/C++ extensions against the torch and numpy already in the venv,
+# so it is installed with --no-build-isolation --no-deps after them, and its runtime
+# dependencies follow. Exact versions come from constraints.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+VENV=.venv
+C="-c constraints.txt"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -m venv "$VENV"
+fi
+pip() { "$VENV/bin/python" -m pip --disable-pip-version-check "$@"; }
+
+pip install -q $C --upgrade pip
+pip install $C torch torchvision
+pip install -q $C numpy cython setuptools wheel
+if ! "$VENV/bin/python" -c "import fairseq" 2>/dev/null; then
+  echo "building fairseq-fixed (compiles extensions, a few minutes)..."
+  pip install -q $C --no-build-isolation --no-deps fairseq-fixed
+fi
+pip install -q $C hydra-core omegaconf bitarray regex cffi sacrebleu tqdm scikit-learn packaging \
+  tensorboard sentencepiece matplotlib hypothesis pytest scipy
+pip install -q $C --no-build-isolation --no-deps -e .
+"$VENV/bin/python" -c "import torch, fairseq, optim_plugins; print('torch', torch.__version__, 'fairseq', fairseq.__version__)"
+touch "$VENV/.installed"

@@ -1,0 +1,408 @@
+"""Every update rule against an independent float64 reference, torch itself, and its own invariants."""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optim_plugins import AMSGrad, Adam, AdamAL, AdamNC, AdaShift, build_optimizer
+from reference_optimizers import ReferenceAdam, ReferenceAdamNC, ReferenceAdaShift
+
+SHAPES = [(4, 3), (6,), (2, 2, 3)]
+STEPS = 60
+LATE_TENSOR, LATE_STEPS = 2, 5  # tensor 2 gets zero gradients during its first 5 steps
+ZERO_STEP = 20  # every gradient is zero at this step
+
+
+def gradient_sequence(params, steps=STEPS, seed=0):
+    """Yield gradients of a random quadratic at the given (evolving) params, with zero phases."""
+    rng = np.random.default_rng(seed)
+    targets = [rng.normal(size=s) for s in SHAPES]
+    scales = [rng.uniform(0.1, 3.0, size=s) for s in SHAPES]
+    for t in range(1, steps + 1):
+        grads = []
+        for i, (p, target, scale) in enumerate(zip(params(), targets, scales)):
+            g = scale * (p - target) + rng.normal(scale=0.5, size=p.shape)
+            if (i == LATE_TENSOR and t <= LATE_STEPS) or t == ZERO_STEP:
+                g = np.zeros_like(g)
+            grads.append(g)
+        yield t, grads
+
+
+def initial_params(seed=1):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=s) for s in SHAPES]
+
+
+def run_against_reference(make_optimizer, reference, foreach):
+    start = initial_params()
+    tensors = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in start]
+    optimizer = make_optimizer(tensors, foreach)
+    for t, grads in gradient_sequence(lambda: reference.p):
+        for tensor, g in zip(tensors, grads):
+            tensor.grad = torch.tensor(g)
+        optimizer.step()
+        reference.step(grads)
+        for tensor, expected in zip(tensors, reference.p):
+            np.testing.assert_allclose(tensor.detach().numpy(), expected, rtol=1e-10, atol=1e-12,
+                                       err_msg=f"step {t}")
+
+
+ADAM_LIKE = {"adam": (Adam, {}), "amsgrad": (AMSGrad, {"amsgrad": True}),
+             "adamal": (AdamAL, {"max_ema": True})}
+WEIGHT_DECAY = [(0.0, False), (0.1, False), (0.1, True)]
+
+
+@pytest.mark.parametrize("foreach", [True, False])
+@pytest.mark.parametrize("weight_decay,decoupled", WEIGHT_DECAY)
+@pytest.mark.parametrize("name", list(ADAM_LIKE))
+def test_adam_family_matches_reference(name, weight_decay, decoupled, foreach):
+    cls, flags = ADAM_LIKE[name]
+    hp = dict(lr=0.05, betas=(0.9, 0.99), eps=1e-8, weight_decay=weight_decay)
+    reference = ReferenceAdam(initial_params(), decoupled=decoupled, **hp, **flags)
+    run_against_reference(
+        lambda ps, fe: cls(ps, decoupled_weight_decay=decoupled, foreach=fe, **hp), reference, foreach)
+
+
+@pytest.mark.parametrize("foreach", [True, False])
+@pytest.mark.parametrize("beta1_decay,lr_decay,weight_decay", [(1.0, True, 0.0), (0.9, False, 0.0),
+                                                                (0.95, True, 0.05)])
+def test_adamnc_matches_reference(beta1_decay, lr_decay, weight_decay, foreach):
+    hp = dict(lr=0.05, beta1=0.9, beta1_decay=beta1_decay, eps=1e-8, lr_decay=lr_decay,
+              weight_decay=weight_decay)
+    reference = ReferenceAdamNC(initial_params(), **hp)
+    run_against_reference(lambda ps, fe: AdamNC(ps, foreach=fe, **hp), reference, foreach)
+
+
+ADASHIFT_MODES = list(itertools.product(["none", "max", "mean"], [1, 3, 10], [0.0, 0.9]))
+
+
+@pytest.mark.parametrize("foreach", [True, False])
+@pytest.mark.parametrize("reduce,keep_num,beta1", ADASHIFT_MODES)
+def test_adashift_matches_reference(reduce, keep_num, beta1, foreach):
+    hp = dict(lr=0.05, betas=(beta1, 0.99), keep_num=keep_num, reduce=reduce, eps=1e-10)
+    reference = ReferenceAdaShift(initial_params(), **hp)
+    run_against_reference(lambda ps, fe: AdaShift(ps, foreach=fe, **hp), reference, foreach)
+
+
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_adashift_weight_decay_matches_reference(decoupled):
+    hp = dict(lr=0.05, betas=(0.9, 0.99), keep_num=3, reduce="none", eps=1e-10, weight_decay=0.1)
+    reference = ReferenceAdaShift(initial_params(), decoupled=decoupled, **hp)
+    run_against_reference(
+        lambda ps, fe: AdaShift(ps, decoupled_weight_decay=decoupled, foreach=fe, **hp), reference, True)
+
+
+def test_adashift_moves_nothing_until_its_window_fills():
+    param = torch.nn.Parameter(torch.ones(5))
+    optimizer = AdaShift([param], lr=0.1, keep_num=4)
+    for _ in range(4):
+        param.grad = torch.randn(5)
+        optimizer.step()
+        assert torch.equal(param.detach(), torch.ones(5))
+    param.grad = torch.randn(5)
+    optimizer.step()
+    assert not torch.equal(param.detach(), torch.ones(5))
+
+
+def test_adashift_zero_gradient_rows_do_not_move():
+    """An embedding row never seen keeps v = 0 and must not be divided by eps (reduce='none')."""
+    embedding = torch.nn.Embedding(10, 4)
+    before = embedding.weight.detach().clone()
+    optimizer = AdaShift(embedding.parameters(), lr=0.1, keep_num=2, reduce="none")
+    for _ in range(6):
+        optimizer.zero_grad()
+        embedding(torch.tensor([1, 2, 3])).sum().backward()
+        optimizer.step()
+    after = embedding.weight.detach()
+    assert torch.equal(after[4:], before[4:])
+    assert not torch.equal(after[1:4], before[1:4])
+    assert torch.isfinite(after).all()
+
+
+# -- against torch itself -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("foreach", [True, False])
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("weight_decay,decoupled", WEIGHT_DECAY)
+def test_adam_and_amsgrad_equal_torch(amsgrad, weight_decay, decoupled, foreach, dtype):
+    torch.manual_seed(0)
+    ours = [torch.randn(s, dtype=dtype, requires_grad=True) for s in SHAPES]
+    theirs = [p.detach().clone().requires_grad_() for p in ours]
+    hp = dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=weight_decay,
+              decoupled_weight_decay=decoupled, foreach=foreach)
+    mine = (AMSGrad if amsgrad else Adam)(ours, **hp)
+    torch_opt = torch.optim.Adam(theirs, amsgrad=amsgrad, **hp)
+    for step in range(50):
+        grads = [torch.randn(s, dtype=dtype) * (step % 7 != 3) for s in SHAPES]
+        for a, b, g in zip(ours, theirs, grads):
+            a.grad, b.grad = g.clone(), g.clone()
+        mine.step()
+        torch_opt.step()
+        for a, b in zip(ours, theirs):
+            assert torch.equal(a, b), f"step {step}: max diff {(a - b).abs().max()}"
+
+
+def test_adamw_equals_torch_adamw():
+    torch.manual_seed(0)
+    ours = [torch.randn(s, dtype=torch.float64, requires_grad=True) for s in SHAPES]
+    theirs = [p.detach().clone().requires_grad_() for p in ours]
+    mine = Adam(ours, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)
+    torch_opt = torch.optim.AdamW(theirs, lr=0.01, weight_decay=0.1)
+    for _ in range(30):
+        for a, b in zip(ours, theirs):
+            a.grad = torch.randn_like(a)
+            b.grad = a.grad.clone()
+        mine.step()
+        torch_opt.step()
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a, b)
+
+
+def test_torch_adam_state_dict_loads_into_ours():
+    torch.manual_seed(0)
+    param = torch.randn(7, requires_grad=True)
+    twin = param.detach().clone().requires_grad_()
+    torch_opt = torch.optim.Adam([param], lr=0.01, amsgrad=True)
+    for _ in range(5):
+        param.grad = torch.randn(7)
+        torch_opt.step()
+    twin.data.copy_(param.data)
+    mine = AMSGrad([twin], lr=0.01)
+    mine.load_state_dict(roundtrip(torch_opt.state_dict()))
+    for _ in range(5):
+        param.grad = torch.randn(7)
+        twin.grad = param.grad.clone()
+        torch_opt.step()
+        mine.step()
+    assert torch.equal(param, twin)
+
+
+# -- invariants (hypothesis) --------------------------------------------------------------------
+
+gradient_lists = st.lists(
+    st.lists(st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False), min_size=3, max_size=3),
+    min_size=1, max_size=30,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(gradients=gradient_lists, beta2=st.floats(0.0, 0.999))
+def test_amsgrad_and_adamal_second_moment_never_decreases(gradients, beta2):
+    for cls, key in [(AMSGrad, "max_exp_avg_sq"), (AdamAL, "exp_avg_sq")]:
+        param = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+        optimizer = cls([param], lr=1e-3, betas=(0.9, beta2))
+        previous = torch.zeros(3, dtype=torch.float64)
+        for g in gradients:
+            param.grad = torch.tensor(g, dtype=torch.float64)
+            optimizer.step()
+            current = optimizer.state[param][key]
+            assert (current >= previous).all(), (cls.__name__, previous, current)
+            previous = current.clone()
+
+
+@settings(max_examples=40, deadline=None)
+@given(history=gradient_lists, g_a=gradient_lists.map(lambda x: x[0]),
+       g_b=gradient_lists.map(lambda x: x[0]), keep_num=st.integers(1, 5),
+       reduce=st.sampled_from(["none", "max", "mean"]))
+def test_adashift_v_does_not_depend_on_current_gradient(history, g_a, g_b, keep_num, reduce):
+    def v_after(last_gradient):
+        param = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+        optimizer = AdaShift([param], lr=1e-3, keep_num=keep_num, reduce=reduce)
+        for g in [*history, last_gradient]:
+            param.grad = torch.tensor(g, dtype=torch.float64)
+            optimizer.step()
+        return optimizer.state[param]["exp_avg_sq"]
+
+    assert torch.equal(v_after(g_a), v_after(g_b))
+
+
+# -- paths, precisions, groups --------------------------------------------------------------------
+
+ALL_CONFIGS = [
+    ("adam", {}), ("amsgrad", {}), ("adamal", {}), ("adamnc", {}),
+    ("adashift", {"keep_num": 10, "reduce": "none"}), ("adashift", {"keep_num": 3, "reduce": "max"}),
+    ("adashift", {"keep_num": 4, "reduce": "mean", "betas": (0.0, 0.9)}),
+]
+CONFIG_IDS = [f"{n}-{'-'.join(map(str, kw.values()))}" for n, kw in ALL_CONFIGS]
+
+
+def train_steps(optimizer, params, steps, seed):
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        for p in params:
+            p.grad = torch.randn(p.shape, generator=generator).to(p.dtype)
+        optimizer.step()
+
+
+def make_params(dtype=torch.float32, device="cpu"):
+    torch.manual_seed(3)
+    return [torch.randn(s, dtype=dtype, device=device, requires_grad=True) for s in SHAPES]
+
+
+@pytest.mark.parametrize("name,kwargs", ALL_CONFIGS, ids=CONFIG_IDS)
+def test_foreach_and_per_tensor_paths_agree(name, kwargs):
+    a, b = make_params(), make_params()
+    train_steps(build_optimizer(name, a, lr=0.01, foreach=True, **kwargs), a, 25, seed=0)
+    train_steps(build_optimizer(name, b, lr=0.01, foreach=False, **kwargs), b, 25, seed=0)
+    for x, y in zip(a, b):
+        torch.testing.assert_close(x, y, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name,kwargs", ALL_CONFIGS, ids=CONFIG_IDS)
+def test_bfloat16_params_keep_float32_state_and_follow_float32(name, kwargs):
+    low, full = make_params(torch.bfloat16), make_params(torch.float32)
+    opt_low = build_optimizer(name, low, lr=0.01, **kwargs)
+    train_steps(opt_low, low, 15, seed=0)
+    train_steps(build_optimizer(name, full, lr=0.01, **kwargs), full, 15, seed=0)
+    for p in low:
+        assert p.dtype == torch.bfloat16
+        for key, value in opt_low.state[p].items():
+            assert value.dtype == torch.float32, key
+    for x, y in zip(low, full):
+        torch.testing.assert_close(x.float(), y, rtol=0.05, atol=0.05)
+
+
+def test_param_groups_use_their_own_hyperparameters():
+    a, b = make_params(), make_params()
+    grouped = AdaShift([{"params": a[:1], "lr": 0.1, "keep_num": 2}, {"params": a[1:]}], lr=0.01,
+                       keep_num=5)
+    train_steps(grouped, a, 12, seed=0)
+    first = AdaShift(b[:1], lr=0.1, keep_num=2)
+    rest = AdaShift(b[1:], lr=0.01, keep_num=5)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(12):
+        for p in b:
+            p.grad = torch.randn(p.shape, generator=generator)
+        first.step()
+        rest.step()
+    for x, y in zip(a, b):
+        assert torch.equal(x, y)
+
+
+# -- resume -------------------------------------------------------------------------------------
+
+
+def roundtrip(state_dict, map_location=None):
+    buffer = io.BytesIO()
+    torch.save(state_dict, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True, map_location=map_location)
+
+
+def check_resume(name, kwargs, dtype=torch.float32, device="cpu", k=7):
+    straight = make_params(dtype)
+    train_steps(build_optimizer(name, straight, lr=0.01, **kwargs), straight, 2 * k, seed=0)
+
+    first_half = make_params(dtype)
+    optimizer = build_optimizer(name, first_half, lr=0.01, **kwargs)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(k):
+        for p in first_half:
+            p.grad = torch.randn(p.shape, generator=generator).to(dtype)
+        optimizer.step()
+    saved = roundtrip({"params": [p.detach() for p in first_half], "optim": optimizer.state_dict()},
+                      map_location=device)
+    resumed = [p.clone().requires_grad_() for p in saved["params"]]
+    fresh = build_optimizer(name, resumed, lr=0.01, **kwargs)
+    fresh.load_state_dict(saved["optim"])
+    for _ in range(k):
+        for p in resumed:
+            p.grad = torch.randn(p.shape, generator=generator).to(dtype).to(device)
+        fresh.step()
+    for x, y in zip(straight, resumed):
+        assert torch.equal(x, y.cpu())
+
+
+@pytest.mark.parametrize("name,kwargs", ALL_CONFIGS, ids=CONFIG_IDS)
+def test_resume_mid_run_is_bit_exact(name, kwargs):
+    check_resume(name, kwargs)  # k = 7: in the middle of a 10-slot window
+
+
+@pytest.mark.parametrize("name,kwargs", ALL_CONFIGS[4:6], ids=CONFIG_IDS[4:6])
+def test_resume_bfloat16_is_bit_exact(name, kwargs):
+    check_resume(name, kwargs, dtype=torch.bfloat16)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA for a CPU -> CUDA resume")
+@pytest.mark.parametrize("name,kwargs", ALL_CONFIGS, ids=CONFIG_IDS)
+def test_resume_from_cpu_onto_cuda(name, kwargs):
+    straight = make_params()
+    train_steps(build_optimizer(name, straight, lr=0.01, **kwargs), straight, 6, seed=0)
+    half = make_params()
+    optimizer = build_optimizer(name, half, lr=0.01, **kwargs)
+    train_steps(optimizer, half, 3, seed=0)
+    saved = roundtrip(optimizer.state_dict(), map_location="cuda")
+    on_gpu = [p.detach().cuda().requires_grad_() for p in half]
+    fresh = build_optimizer(name, on_gpu, lr=0.01, **kwargs)
+    fresh.load_state_dict(saved)
+    assert all(v.device.type == "cuda" for s in fresh.state.values() for k, v in s.items() if k != "step")
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(3):  # the same gradients as steps 1-3 of a fresh seed-0 stream: just check it runs
+        for p in on_gpu:
+            p.grad = torch.randn(p.shape, generator=generator).cuda()
+        fresh.step()
+    assert all(torch.isfinite(p).all() for p in on_gpu)
+
+
+def test_changing_keep_num_mid_run_is_refused():
+    param = torch.zeros(3, requires_grad=True)
+    optimizer = AdaShift([param], keep_num=3)
+    train_steps(optimizer, [param], 2, seed=0)
+    optimizer.param_groups[0]["keep_num"] = 5
+    with pytest.raises(ValueError, match="keep_num"):
+        train_steps(optimizer, [param], 1, seed=0)
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+BAD_HYPERPARAMETERS = [
+    (Adam, {"lr": -1.0}, "lr"), (Adam, {"betas": (1.0, 0.9)}, "beta1"),
+    (Adam, {"betas": (0.9, -0.1)}, "beta2"), (Adam, {"eps": 0.0}, "eps"),
+    (Adam, {"weight_decay": -0.1}, "weight_decay"), (AMSGrad, {"betas": (0.9, 1.5)}, "beta2"),
+    (AdamAL, {"lr": float("nan")}, "lr"), (AdamNC, {"beta1": 1.0}, "beta1"),
+    (AdamNC, {"beta1_decay": 0.0}, "beta1_decay"), (AdaShift, {"keep_num": 0}, "keep_num"),
+    (AdaShift, {"keep_num": 2.5}, "keep_num"), (AdaShift, {"reduce": "sum"}, "reduce"),
+    (AdaShift, {"eps": -1e-10}, "eps"), (Adam, {"betas": 0.9}, "betas"),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs,name", BAD_HYPERPARAMETERS)
+def test_bad_hyperparameters_raise_naming_the_value(cls, kwargs, name):
+    bad_value = next(iter(kwargs.values()))
+    with pytest.raises(ValueError, match=name) as error:
+        cls([torch.zeros(2, requires_grad=True)], **kwargs)
+    shown = [bad_value] if not isinstance(bad_value, tuple) else list(bad_value)
+    assert any(repr(v) in str(error.value) for v in shown)
+
+
+def test_bad_hyperparameter_in_a_later_param_group_is_refused():
+    optimizer = AdaShift([torch.zeros(2, requires_grad=True)])
+    with pytest.raises(ValueError, match="keep_num"):
+        optimizer.add_param_group({"params": [torch.zeros(2, requires_grad=True)], "keep_num": -3})
+
+
+@pytest.mark.parametrize("name", ["adam", "amsgrad", "adamnc", "adashift", "adamal"])
+def test_sparse_gradients_are_refused(name):
+    embedding = torch.nn.Embedding(5, 3, sparse=True)
+    optimizer = build_optimizer(name, embedding.parameters())
+    embedding(torch.tensor([1])).sum().backward()
+    with pytest.raises(RuntimeError, match="sparse gradients"):
+        optimizer.step()
+
+
+def test_build_optimizer_rejects_unknown_names_and_hyperparameters():
+    with pytest.raises(ValueError, match="adashift"):
+        build_optimizer("adamw2", [torch.zeros(1, requires_grad=True)])
+    with pytest.raises(ValueError, match="keep_num"):
+        build_optimizer("adam", [torch.zeros(1, requires_grad=True)], keep_num=3)
+    sgd = build_optimizer("SGD", [torch.zeros(1, requires_grad=True)])
+    assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["momentum"] == 0.9
