@@ -287,7 +287,7 @@ def test_data_parallel_on_two_cpu_workers_ends_identical(data_bin, tmp_path):
     outputs = [p.communicate(timeout=240)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs[0][-3000:] + outputs[1][-3000:]
     # Really data-parallel (not two copies training alone): each rank sees half of the batches.
-    single = train(data_bin, tmp_path / "single", "--optimizer", "adashift", "--max-update", "1").stdout
+    single = train(data_bin, tmp_path / "single", "--optimizer", "adashift", "--max-update", "2").stdout
     batches_alone = int(re.search(r"epoch 001:\s+\d+ / (\d+)", single).group(1))
     for output in outputs:
         batches_per_rank = int(re.search(r"epoch 001:\s+\d+ / (\d+)", output).group(1))
