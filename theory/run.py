@@ -49,7 +49,8 @@ class Claim:
 
 
 def _downsample(values: np.ndarray, points: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    index = np.unique(np.linspace(0, len(values) - 1, points).astype(int))
+    """Geometrically spaced samples (the plots use a log step axis)."""
+    index = np.unique(np.geomspace(1, len(values), points).astype(int)) - 1
     return index + 1, values[index]
 
 
