@@ -57,4 +57,10 @@ def load_image_dataset(name: str, train: bool = True, transform=None):
 
     cls = datasets.MNIST if name == "mnist" else datasets.FashionMNIST
     root = torchvision_root(name)
-    return cls(str(root), train=train, transform=transform, download=False)
+    try:
+        return cls(str(root), train=train, transform=transform, download=False)
+    except Exception as error:  # a truncated or corrupt idx file
+        raise MissingDataError(
+            f"could not read the {name} files under {root / cls.__name__ / 'raw'} ({error}); delete "
+            f"that folder and run again to re-create it from the packaged files"
+        ) from error

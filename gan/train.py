@@ -1,0 +1,352 @@
+"""Train a WGAN-GP: full training, or the AdaShift paper's critic-only protocol.
+
+    python -m gan.train --dataset 8gaussians --iterations 2000 --out runs/gan/toy-adam
+    python -m gan.train --dataset fashion-mnist --critic-optimizer adashift --preset adashift-paper \
+        --fixed-generator --iterations 500 --out runs/gan/fmnist-critic-adashift
+    torchrun --nproc_per_node 2 -m gan.train ...      # data-parallel (gloo on CPU, nccl on GPU)
+
+One iteration is n_critic critic steps and one generator step; with --fixed-generator it is one
+critic step against a generator that never changes (for 2-D data the reference holds it at real
+data plus Gaussian noise; for images it is a randomly initialised generator). A run directory
+holds TensorBoard events, config.json, last.pt and best.pt; running again with the same --out
+resumes from last.pt exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from optim_plugins import OPTIMIZERS, build_optimizer
+
+from .data import DATASETS, DataSource
+from .losses import critic_loss
+from .models import build_models
+from .plots import sample_figure
+from .quality import QualityMeter
+
+PRESETS = {
+    # Gulrajani et al.: Adam lr 1e-4, betas (0.5, 0.9).
+    "wgan-gp": {"betas": (0.5, 0.9)},
+    # The AdaShift paper's WGAN runs: beta1 0, beta2 0.999, keep_num 1; lr 2e-4 for AdaShift and
+    # 1e-5 for Adam / AMSGrad (we use 1e-5 for AdamAL and AdamNC too).
+    "adashift-paper": {"betas": (0.0, 0.999), "keep_num": 1, "lr": {"adashift": 2e-4, "default": 1e-5}},
+}
+
+
+class TrainingDiverged(RuntimeError):
+    pass
+
+
+@dataclass
+class GANConfig:
+    dataset: str = "8gaussians"
+    iterations: int = 1000
+    batch_size: int = 256
+    n_critic: int = 5
+    gp_lambda: float | None = None  # None: 0.1 for 2-D data (the reference), 10 for images
+    fixed_generator: bool = False
+    fixed_noise_std: float = 0.1  # 2-D fixed generator: real data plus this much Gaussian noise
+    critic_optimizer: str = "adam"
+    generator_optimizer: str = "adam"
+    preset: str = "wgan-gp"
+    critic_lr: float | None = None  # None: from the preset (1e-4 for wgan-gp)
+    generator_lr: float | None = None
+    keep_num: int | None = None  # AdaShift; None: from the preset (default 10)
+    reduce: str = "max"
+    z_dim: int | None = None  # None: 2 for 2-D data, 64 for images
+    width: int | None = None  # None: 512 for 2-D data, 64 for images
+    image_limit: int | None = None  # use only the first N training images
+    seed: int = 0
+    log_every: int = 10
+    eval_every: int = 100
+    checkpoint_every: int = 100
+    eval_samples: int = 2000
+    device: str = "auto"
+    out: str = "runs/gan/run"
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        problems = []
+        if self.dataset not in DATASETS:
+            problems.append(f"dataset {self.dataset!r} (choose one of: {', '.join(DATASETS)})")
+        for role in ("critic_optimizer", "generator_optimizer"):
+            if getattr(self, role) not in OPTIMIZERS:
+                problems.append(f"{role} {getattr(self, role)!r} (choose one of: {', '.join(OPTIMIZERS)})")
+        if self.preset not in PRESETS:
+            problems.append(f"preset {self.preset!r} (choose one of: {', '.join(PRESETS)})")
+        if self.gp_lambda is not None and not self.gp_lambda >= 0:
+            problems.append(f"gp_lambda {self.gp_lambda!r} (must be >= 0)")
+        if self.n_critic < 1:
+            problems.append(f"n_critic {self.n_critic!r} (must be >= 1)")
+        for name in ("iterations", "batch_size", "log_every", "eval_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} {getattr(self, name)!r} (must be >= 1)")
+        if problems:
+            raise ValueError("Invalid GAN configuration: " + "; ".join(problems))
+        toy = self.dataset in ("8gaussians", "25gaussians", "swissroll")
+        self.gp_lambda = (0.1 if toy else 10.0) if self.gp_lambda is None else self.gp_lambda
+        self.z_dim = self.z_dim or (2 if toy else 64)
+        self.width = self.width or (512 if toy else 64)
+
+    def optimizer_kwargs(self, role: str) -> dict:
+        name = getattr(self, f"{role}_optimizer")
+        preset = PRESETS[self.preset]
+        lr = getattr(self, f"{role}_lr")
+        if lr is None:
+            table = preset.get("lr", {})
+            lr = table.get(name, table.get("default", 1e-4)) if table else 1e-4
+        kwargs = {"lr": lr}
+        if name in ("adam", "amsgrad", "adamal", "adashift"):
+            kwargs["betas"] = preset["betas"]
+        elif name == "adamnc":
+            kwargs["beta1"] = preset["betas"][0]
+        elif name == "sgd":
+            kwargs["momentum"] = 0.0 if preset["betas"][0] == 0 else 0.9
+        if name == "adashift":
+            kwargs["keep_num"] = self.keep_num or preset.get("keep_num", 10)
+            kwargs["reduce"] = self.reduce
+        return kwargs
+
+
+def _distributed() -> tuple[int, int]:
+    if "RANK" not in os.environ or dist.is_initialized():
+        return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _atomic_save(obj, path: Path) -> None:
+    partial = path.with_name(path.name + ".part")
+    torch.save(obj, partial)
+    os.replace(partial, path)
+
+
+class Trainer:
+    def __init__(self, config: GANConfig):
+        self.config = config
+        self.rank, self.world = _distributed()
+        if config.batch_size % self.world:
+            raise ValueError(f"batch_size {config.batch_size} must divide by the {self.world} processes")
+        if config.device == "auto":
+            self.device = torch.device(f"cuda:{self.rank % torch.cuda.device_count()}"
+                                       if torch.cuda.is_available() else "cpu")
+        else:
+            self.device = torch.device(config.device)
+        torch.manual_seed(config.seed)
+        self.data = DataSource(config.dataset, config.image_limit)
+        generator, critic = build_models(self.data.is_toy, config.z_dim, config.width)
+        self.generator, self.critic = generator.to(self.device), critic.to(self.device)
+        self.rng = torch.Generator().manual_seed(config.seed + 1)  # all sampling: data, z, alpha
+        self.opt_c = build_optimizer(config.critic_optimizer, self.critic.parameters(),
+                                     **config.optimizer_kwargs("critic"))
+        if config.fixed_generator:
+            self.generator.eval()  # frozen: not even batch-norm running statistics change
+        self.opt_g = None if config.fixed_generator else build_optimizer(
+            config.generator_optimizer, self.generator.parameters(), **config.optimizer_kwargs("generator"))
+        self.critic_step = self.critic
+        self.generator_step = self.generator
+        if self.world > 1:
+            self.critic_step = DistributedDataParallel(self.critic)
+            if self.opt_g is not None:
+                self.generator_step = DistributedDataParallel(self.generator)
+        self.out = Path(config.out)
+        self.iteration, self.best = 0, math.inf
+        self.quality = QualityMeter(self.data, config, self.out)
+
+    # -- sampling (the global batch is drawn on every rank; each takes its slice) -------------------
+    def _slice(self, batch: torch.Tensor) -> torch.Tensor:
+        per_rank = len(batch) // self.world
+        return batch[self.rank * per_rank:(self.rank + 1) * per_rank].to(self.device)
+
+    def _real(self):
+        return self._slice(self.data.sample(self.config.batch_size, self.rng))
+
+    def _z(self, n=None):
+        return torch.randn(n or self.config.batch_size, self.config.z_dim, generator=self.rng)
+
+    def _fake(self, train_generator: bool = False):
+        if self.config.fixed_generator and self.data.is_toy:
+            real = self.data.sample(self.config.batch_size, self.rng)
+            noise = torch.randn(real.shape, generator=self.rng) * self.config.fixed_noise_std
+            return self._slice(real + noise)
+        z = self._slice(self._z())
+        if train_generator:
+            return self.generator_step(z)
+        with torch.no_grad():
+            return self.generator(z)
+
+    # -- steps -----------------------------------------------------------------------------------
+    def critic_update(self) -> dict:
+        real, fake = self._real(), self._fake()
+        alpha = self._slice(torch.rand(self.config.batch_size, generator=self.rng))
+        self.opt_c.zero_grad(set_to_none=True)
+        loss, wasserstein, penalty = critic_loss(self.critic_step, real, fake, alpha, self.config.gp_lambda)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(self.critic.parameters(), float("inf"))
+        self.opt_c.step()
+        return {"critic_loss": loss.detach(), "wasserstein": wasserstein, "gradient_penalty": penalty,
+                "critic_grad_norm": norm}
+
+    def generator_update(self) -> dict:
+        self.opt_g.zero_grad(set_to_none=True)
+        loss = -self.critic_step(self._fake(train_generator=True)).mean()
+        loss.backward()
+        self.opt_g.step()
+        self.opt_c.zero_grad(set_to_none=True)  # the generator step also reached the critic
+        return {"generator_loss": loss.detach()}
+
+    def train_iteration(self) -> dict:
+        steps = 1 if self.config.fixed_generator else self.config.n_critic
+        for _ in range(steps):
+            stats = self.critic_update()
+        if self.opt_g is not None:
+            stats.update(self.generator_update())
+        stats = {k: float(v) for k, v in stats.items()}
+        bad = {k: v for k, v in stats.items() if not math.isfinite(v)}
+        if bad:
+            raise TrainingDiverged(
+                f"non-finite {bad} at iteration {self.iteration + 1}; stopped. The last good checkpoint "
+                f"is {self.out / 'last.pt'} (lower the learning rate or check the data)")
+        return stats
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"config": dataclasses.asdict(self.config), "iteration": self.iteration, "best": self.best,
+                "generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
+                "opt_c": self.opt_c.state_dict(), "opt_g": self.opt_g.state_dict() if self.opt_g else None,
+                "rng": self.rng.get_state()}
+
+    def save(self, best: bool = False) -> None:
+        if self.rank != 0:
+            return
+        state = self.state()
+        _atomic_save(state, self.out / "last.pt")
+        if best:
+            _atomic_save(state, self.out / "best.pt")
+
+    def try_resume(self) -> bool:
+        path = self.out / "last.pt"
+        if not path.exists():
+            return False
+        state = torch.load(path, map_location=self.device)
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        self.opt_c.load_state_dict(state["opt_c"])
+        if self.opt_g is not None:
+            self.opt_g.load_state_dict(state["opt_g"])
+        self.rng.set_state(state["rng"])
+        self.iteration, self.best = state["iteration"], state["best"]
+        return True
+
+    # -- the loop --------------------------------------------------------------------------------
+    def fit(self) -> dict:
+        config, main = self.config, self.rank == 0
+        self.out.mkdir(parents=True, exist_ok=True)
+        resumed = self.try_resume()
+        writer = SummaryWriter(str(self.out)) if main else None
+        if main:
+            (self.out / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
+            writer.add_text("config", "```\n" + json.dumps(dataclasses.asdict(config), indent=1) + "\n```",
+                            self.iteration)
+        progress = tqdm(total=config.iterations, initial=self.iteration, disable=not main,
+                        desc=f"{config.dataset} {config.critic_optimizer}", mininterval=1.0)
+        last_stats, started = {}, time.perf_counter()
+        start_iteration = self.iteration
+        while self.iteration < config.iterations:
+            stats = self.train_iteration()
+            self.iteration += 1
+            last_stats = stats
+            if main and self.iteration % config.log_every == 0:
+                for key, value in stats.items():
+                    writer.add_scalar(f"train/{key}", value, self.iteration)
+                writer.add_scalar("train/lr_critic", self.opt_c.param_groups[0]["lr"], self.iteration)
+                if self.opt_g is not None:
+                    writer.add_scalar("train/lr_generator", self.opt_g.param_groups[0]["lr"], self.iteration)
+                progress.set_postfix({k: f"{v:.3g}" for k, v in stats.items() if k != "critic_grad_norm"})
+            is_best = False
+            if self.iteration % config.eval_every == 0 or self.iteration == config.iterations:
+                quality = self.evaluate(writer) if main else None
+                if quality is not None and quality < self.best:
+                    self.best, is_best = quality, True
+            if self.iteration % config.checkpoint_every == 0 or self.iteration == config.iterations or is_best:
+                self.save(best=is_best)
+            progress.update(1)
+        progress.close()
+        elapsed = time.perf_counter() - started
+        if main:
+            writer.add_scalar("speed/iterations_per_second",
+                              (self.iteration - start_iteration) / max(elapsed, 1e-9), self.iteration)
+            writer.close()
+        return {"iteration": self.iteration, "resumed": resumed, "best_quality": self.best, **last_stats,
+                "iterations_per_second": (self.iteration - start_iteration) / max(elapsed, 1e-9)}
+
+    @torch.no_grad()
+    def evaluate(self, writer) -> float:
+        was_training = self.generator.training
+        self.generator.eval()
+        generated = self.sample_for_eval()
+        self.generator.train(was_training)
+        name, value = self.quality(generated)
+        writer.add_scalar(f"quality/{name}", value, self.iteration)
+        writer.add_figure("samples", sample_figure(self, generated), self.iteration)
+        return value
+
+    def sample_for_eval(self) -> torch.Tensor:
+        n = self.config.eval_samples
+        evaluation_rng = torch.Generator().manual_seed(12345)  # same z every time; leaves self.rng alone
+        if self.config.fixed_generator and self.data.is_toy:
+            real = self.data.sample(n, evaluation_rng)
+            return real + torch.randn(real.shape, generator=evaluation_rng) * self.config.fixed_noise_std
+        z = torch.randn(n, self.config.z_dim, generator=evaluation_rng).to(self.device)
+        return torch.cat([self.generator(z[i:i + 500]) for i in range(0, n, 500)]).cpu()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for f in dataclasses.fields(GANConfig):
+        if f.name == "extra":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default
+        if f.type in ("bool",) or isinstance(default, bool):
+            parser.add_argument(flag, action="store_true", default=default)
+            continue
+        kind = {"int": int, "float": float, "str": str}.get(str(f.type).split(" ")[0], None)
+        if kind is None:
+            kind = float if "float" in str(f.type) else int if "int" in str(f.type) else str
+        choices = {"dataset": DATASETS, "critic_optimizer": list(OPTIMIZERS),
+                   "generator_optimizer": list(OPTIMIZERS), "preset": list(PRESETS),
+                   "reduce": ["none", "max", "mean"]}.get(f.name)
+        parser.add_argument(flag, type=kind, default=default, choices=choices)
+    return parser
+
+
+def main(argv=None) -> dict:
+    args = _parser().parse_args(argv)
+    try:
+        config = GANConfig(**vars(args))
+    except ValueError as error:
+        _parser().error(str(error))
+    result = Trainer(config).fit()
+    if result and (not dist.is_initialized() or dist.get_rank() == 0):
+        print(json.dumps(result))
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    return result
+
+
+if __name__ == "__main__":
+    main()

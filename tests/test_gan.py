@@ -1,0 +1,168 @@
+"""WGAN-GP trainer: real (short) runs on 8 Gaussians and an MNIST slice, on the CPU."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from gan.losses import gradient_penalty
+from gan.train import GANConfig, Trainer, main
+
+HERE = Path(__file__).resolve().parent
+TOY = dict(dataset="8gaussians", width=32, batch_size=32, n_critic=2, log_every=1, eval_every=4,
+           checkpoint_every=4, eval_samples=256)
+
+
+def run(tmp_path, name="run", **overrides) -> Trainer:
+    trainer = Trainer(GANConfig(**{**TOY, "out": str(tmp_path / name), **overrides}))
+    trainer.fit()
+    return trainer
+
+
+def tags(run_dir: Path) -> set:
+    accumulator = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "images": 0})
+    accumulator.Reload()
+    return set(accumulator.Tags()["scalars"]) | set(accumulator.Tags()["images"])
+
+
+def test_toy_run_logs_expected_tags_and_checkpoints(tmp_path):
+    run(tmp_path, iterations=8)
+    found = tags(tmp_path / "run")
+    for tag in ["train/critic_loss", "train/generator_loss", "train/wasserstein", "train/gradient_penalty",
+                "train/critic_grad_norm", "train/lr_critic", "train/lr_generator",
+                "quality/sliced_wasserstein", "samples"]:
+        assert tag in found, (tag, found)
+    assert (tmp_path / "run" / "last.pt").exists() and (tmp_path / "run" / "best.pt").exists()
+    assert not list((tmp_path / "run").glob("*.part"))
+
+
+def test_mnist_slice_logs_frechet_distance(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUITE_DATA_DIR", str(tmp_path / "data"))
+    trainer = run(tmp_path, dataset="mnist", image_limit=512, width=8, z_dim=16, batch_size=16,
+                  iterations=3, eval_every=3, eval_samples=128, critic_optimizer="adashift",
+                  preset="adashift-paper")
+    found = tags(tmp_path / "run")
+    assert "quality/frechet_distance" in found and "samples" in found
+    assert 0 < trainer.best < float("inf")
+
+
+@pytest.mark.parametrize("critic_optimizer", ["adam", "adashift"])
+def test_resume_is_exact(tmp_path, critic_optimizer):
+    extra = dict(critic_optimizer=critic_optimizer, keep_num=3)
+    straight = run(tmp_path, "straight", iterations=10, **extra)
+    run(tmp_path, "resumed", iterations=5, **extra)
+    resumed = Trainer(GANConfig(**{**TOY, "out": str(tmp_path / "resumed"), "iterations": 10, **extra}))
+    assert resumed.fit()["resumed"] is True
+    for a, b in [(straight.generator, resumed.generator), (straight.critic, resumed.critic)]:
+        for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+            assert torch.equal(x, y), name
+
+
+@pytest.mark.parametrize("dataset", ["8gaussians", "mnist"])
+def test_fixed_generator_is_never_updated(tmp_path, monkeypatch, dataset):
+    monkeypatch.setenv("SUITE_DATA_DIR", str(tmp_path / "data"))
+    extra = {} if dataset == "8gaussians" else dict(image_limit=256, width=8, z_dim=8, eval_samples=64)
+    config = GANConfig(**{**TOY, "out": str(tmp_path / "run"), "dataset": dataset, "iterations": 6,
+                          "fixed_generator": True, **extra})
+    trainer = Trainer(config)
+    before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    critic_before = [p.detach().clone() for p in trainer.critic.parameters()]
+    trainer.fit()
+    assert trainer.opt_g is None
+    for key, value in trainer.generator.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    assert any(not torch.equal(a, b) for a, b in zip(critic_before, trainer.critic.parameters()))
+
+
+def test_gradient_penalty_matches_hand_computation():
+    critic = torch.nn.Linear(3, 1)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[3.0, 4.0, 0.0]]))  # ||grad_x D|| = 5 everywhere
+    real, fake = torch.randn(4, 3), torch.randn(4, 3)
+    assert gradient_penalty(critic, real, fake, torch.rand(4)).item() == pytest.approx((5 - 1) ** 2)
+    # a quadratic critic D(x) = 0.5 ||x||^2: grad = x_hat, penalty = mean (||x_hat|| - 1)^2
+    quadratic = lambda x: 0.5 * (x**2).sum(1, keepdim=True)
+    alpha = torch.tensor([0.25, 0.5, 1.0, 0.0])
+    x_hat = alpha[:, None] * real + (1 - alpha[:, None]) * fake
+    expected = ((x_hat.norm(dim=1) - 1) ** 2).mean()
+    assert gradient_penalty(quadratic, real, fake, alpha).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_nan_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(tmp_path):
+    trainer = Trainer(GANConfig(**{**TOY, "out": str(tmp_path / "run"), "iterations": 4}))
+    trainer.fit()
+    good = torch.load(tmp_path / "run" / "last.pt")["iteration"]
+    trainer.config.iterations = 8
+    real = trainer._real
+    trainer._real = lambda: real() * float("nan")  # the data turns bad after the resume
+    from gan.train import TrainingDiverged
+
+    with pytest.raises(TrainingDiverged, match="non-finite"):
+        trainer.fit()
+    assert torch.load(tmp_path / "run" / "last.pt")["iteration"] == good
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"dataset": "cifar10"}, "8gaussians"), ({"critic_optimizer": "adamw"}, "adashift"),
+    ({"gp_lambda": -1.0}, "gp_lambda"), ({"n_critic": 0}, "n_critic"), ({"preset": "x"}, "adashift-paper"),
+])
+def test_bad_configuration_is_refused_with_the_choices(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        GANConfig(**overrides)
+
+
+def test_cli_reports_bad_input_without_a_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "gan.train", "--dataset", "cifar10"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "invalid choice: 'cifar10'" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = subprocess.run([sys.executable, "-m", "gan.train", "--n-critic", "0", "--out", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "n_critic 0" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreadable_data_file_gives_a_clear_error(tmp_path, monkeypatch):
+    from suite_data.debian import MissingDataError
+    from suite_data.images import IDX_FILES, load_image_dataset
+
+    monkeypatch.setenv("SUITE_DATA_DIR", str(tmp_path))
+    raw = tmp_path / "torchvision" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for file in IDX_FILES:
+        (raw / file).write_bytes(b"not an idx file")
+    with pytest.raises(MissingDataError, match="could not read the mnist files"):
+        load_image_dataset("mnist")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_process_torchrun_matches_one_process(tmp_path):
+    args = ["--dataset", "8gaussians", "--width", "32", "--batch-size", "32", "--n-critic", "2",
+            "--iterations", "4", "--eval-every", "4", "--eval-samples", "128", "--critic-optimizer", "adashift",
+            "--keep-num", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                             "--master_port", str(free_port()), str(HERE / "gan_rank_dump.py"), *args,
+                             "--out", str(tmp_path / "ddp")], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    single = Trainer(GANConfig(dataset="8gaussians", width=32, batch_size=32, n_critic=2, iterations=4,
+                               eval_every=4, eval_samples=128, critic_optimizer="adashift", keep_num=2,
+                               out=str(tmp_path / "single")))
+    single.fit()
+    ranks = [torch.load(tmp_path / "ddp" / f"rank{r}.pt") for r in range(2)]
+    for part, model in [("generator", single.generator), ("critic", single.critic)]:
+        for key, value in model.state_dict().items():
+            assert torch.equal(ranks[0][part][key], ranks[1][part][key]), key
+            torch.testing.assert_close(ranks[0][part][key], value, rtol=1e-4, atol=1e-5)
