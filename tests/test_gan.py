@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -166,3 +167,19 @@ def test_two_process_torchrun_matches_one_process(tmp_path):
         for key, value in model.state_dict().items():
             assert torch.equal(ranks[0][part][key], ranks[1][part][key]), key
             torch.testing.assert_close(ranks[0][part][key], value, rtol=1e-4, atol=1e-5)
+
+
+def test_sweep_writes_csv_markdown_and_plot_and_reuses_finished_runs(tmp_path):
+    from gan.sweep import main as sweep
+
+    args = ["--iterations", "4", "--seeds", "0", "--optimizers", "adam", "adashift", "--width", "16",
+            "--batch-size", "16", "--eval-every", "2", "--eval-samples", "64", "--log-every", "1",
+            "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out")]
+    rows = sweep(args)
+    assert len(rows) == 4 and all(np.isfinite(r["final_critic_loss"]) for r in rows)
+    table = (tmp_path / "out" / "results.md").read_text()
+    assert "| critic-only | adashift | 1 |" in table and "| full | adam | 1 |" in table
+    assert (tmp_path / "out" / "critic_loss.png").stat().st_size > 10_000
+    again = sweep(args)  # finished runs are reused, not retrained
+    assert [r["final_critic_loss"] for r in again] == [r["final_critic_loss"] for r in rows]
+    assert all(np.isnan(r["iterations_per_second"]) for r in again)
