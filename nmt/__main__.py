@@ -1,0 +1,86 @@
+"""Command line: python -m nmt {prepare,train,evaluate,sweep} ...
+
+    python -m nmt prepare --corpus bible-en-es --max-train 5000 --out outputs/nmt/bible
+    python -m nmt train --data outputs/nmt/bible --optimizer adashift --run runs/nmt/bible/adashift-s1
+    python -m nmt evaluate --data outputs/nmt/bible --run runs/nmt/bible/adashift-s1
+    python -m nmt sweep --data outputs/nmt/bible --optimizers adam amsgrad adashift adamal sgd --seeds 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .configs import ARCHITECTURES, HYPERPARAMETERS, OPTIMIZER_NAMES
+from .experiment import evaluate, run_one, train, write_sweep_outputs
+from .prepare import CORPORA, prepare
+
+
+def _train_args(parser):
+    parser.add_argument("--arch", choices=list(ARCHITECTURES), default="transformer-tiny")
+    parser.add_argument("--hparams", choices=list(HYPERPARAMETERS), default="fast")
+    parser.add_argument("--max-update", type=int, default=300)
+    parser.add_argument("--max-tokens", type=int, default=2048)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nmt", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    steps = parser.add_subparsers(dest="step", required=True)
+    p = steps.add_parser("prepare", help="corpus -> splits -> sentencepiece BPE -> fairseq binaries")
+    p.add_argument("--corpus", choices=list(CORPORA), default="bible-en-es")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--max-train", type=int, default=None)
+    p.add_argument("--valid", type=int, default=500)
+    p.add_argument("--test", type=int, default=1000)
+    p.add_argument("--vocab-size", type=int, default=4000)
+    p.add_argument("--seed", type=int, default=1)
+    t = steps.add_parser("train", help="one fairseq-train run")
+    t.add_argument("--data", type=Path, required=True)
+    t.add_argument("--run", type=Path, required=True)
+    t.add_argument("--optimizer", choices=OPTIMIZER_NAMES, required=True)
+    t.add_argument("--seed", type=int, default=1)
+    _train_args(t)
+    e = steps.add_parser("evaluate", help="fairseq-generate on test + sacrebleu")
+    e.add_argument("--data", type=Path, required=True)
+    e.add_argument("--run", type=Path, required=True)
+    s = steps.add_parser("sweep", help="optimizers x seeds -> results.csv, results.md, valid_loss.png")
+    s.add_argument("--data", type=Path, required=True)
+    s.add_argument("--runs", type=Path, default=None, help="default: runs/nmt/<data folder name>")
+    s.add_argument("--out", type=Path, default=None, help="default: <data>/sweep")
+    s.add_argument("--optimizers", nargs="+", choices=OPTIMIZER_NAMES, default=list(OPTIMIZER_NAMES))
+    s.add_argument("--seeds", nargs="+", type=int, default=[1, 2])
+    _train_args(s)
+    args = parser.parse_args(argv)
+
+    if args.step == "prepare":
+        summary = prepare(args.corpus, args.out, args.valid, args.test, args.max_train, args.vocab_size, args.seed)
+        print(json.dumps(summary, indent=1))
+    elif args.step == "train":
+        print(json.dumps(train(args.data, args.run, args.optimizer, args.arch, args.hparams, args.seed,
+                               args.max_update, args.max_tokens)))
+    elif args.step == "evaluate":
+        print(json.dumps(evaluate(args.data, args.run), indent=1, ensure_ascii=False))
+    else:
+        runs = args.runs or Path("runs/nmt") / args.data.name
+        rows = []
+        for optimizer in args.optimizers:
+            for seed in args.seeds:
+                row = run_one(args.data, runs, optimizer, seed, arch=args.arch, hparams=args.hparams,
+                              max_update=args.max_update, max_tokens=args.max_tokens)
+                print(f"{optimizer} seed {seed}: BLEU {row['bleu']} chrF {row['chrf']} ({row['wall_s']:.0f}s)",
+                      flush=True)
+                rows.append(row)
+        out = args.out or args.data / "sweep"
+        prepared = json.loads((args.data / "prepared.json").read_text())
+        title = (f"{prepared['corpus']} ({prepared['source']}->{prepared['target']}), {prepared['train_pairs']} "
+                 f"training pairs, {args.arch}, {args.max_update} updates, '{args.hparams}' hyperparameters")
+        write_sweep_outputs(rows, out, title)
+        print((out / "results.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""One training run through the real fairseq CLI, its BLEU on the test split, and the sweep.
+
+train:    fairseq-train <bin> <architecture> <optimizer flags> --tensorboard-logdir ... (resumes
+          from checkpoint_last.pt when re-run, as fairseq does)
+evaluate: fairseq-generate on the test split with the best checkpoint, sentencepiece decoding,
+          then sacrebleu BLEU and chrF (with their signatures) against the raw references.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import sacrebleu
+import torch
+
+from .configs import ARCHITECTURES, HYPERPARAMETERS
+
+BIN = Path(sys.executable).parent
+
+
+def device_flags() -> list[str]:
+    return [] if torch.cuda.is_available() else ["--cpu"]
+
+
+def train(data: Path, run_dir: Path, optimizer: str, arch: str = "transformer-tiny", hparams: str = "fast",
+          seed: int = 1, max_update: int = 300, max_tokens: int = 2048, extra: list[str] | None = None) -> dict:
+    """Train (or resume) one run; returns {'wall_s', 'command'}."""
+    if optimizer not in HYPERPARAMETERS[hparams]:
+        raise ValueError(f"Unknown optimizer {optimizer!r}; choose one of: {', '.join(HYPERPARAMETERS[hparams])}")
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"Unknown architecture {arch!r}; choose one of: {', '.join(ARCHITECTURES)}")
+    run_dir = Path(run_dir)
+    command = [str(BIN / "fairseq-train"), str(Path(data) / "bin"), *ARCHITECTURES[arch],
+               *HYPERPARAMETERS[hparams][optimizer], "--clip-norm", "5.0",
+               "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1",
+               "--max-tokens", str(max_tokens), "--max-update", str(max_update), "--seed", str(seed),
+               "--save-dir", str(run_dir / "checkpoints"), "--tensorboard-logdir", str(run_dir / "tb"),
+               "--no-epoch-checkpoints", "--validate-interval-updates", str(max(1, max_update // 10)),
+               "--save-interval-updates", str(max(1, max_update // 10)), "--keep-interval-updates", "1",
+               "--log-format", "simple", "--log-interval", "10", "--no-progress-bar",
+               "--num-workers", "0", *device_flags(), *(extra or [])]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with open(run_dir / "train.log", "a") as log:
+        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        raise RuntimeError(f"fairseq-train failed (exit {result.returncode}); see {run_dir / 'train.log'}")
+    return {"wall_s": time.perf_counter() - started, "command": " ".join(command)}
+
+
+def evaluate(data: Path, run_dir: Path, beam: int = 4, max_sentences: int | None = None) -> dict:
+    """Translate the test split with checkpoint_best.pt and score it with sacrebleu."""
+    data, run_dir = Path(data), Path(run_dir)
+    prepared = json.loads((data / "prepared.json").read_text())
+    src, tgt = prepared["source"], prepared["target"]
+    command = [str(BIN / "fairseq-generate"), str(data / "bin"), "--path",
+               str(run_dir / "checkpoints" / "checkpoint_best.pt"), "--gen-subset", "test", "--beam", str(beam),
+               "--batch-size", "64", "--post-process", "sentencepiece", "--max-len-a", "1.2", "--max-len-b", "10",
+               *device_flags()]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"fairseq-generate failed: {result.stderr[-2000:]}")
+    hypotheses = {}
+    for line in result.stdout.splitlines():
+        match = re.match(r"^D-(\d+)\t[^\t]*\t(.*)$", line)
+        if match:
+            hypotheses[int(match.group(1))] = match.group(2)
+    references = (data / "raw" / f"test.{tgt}").read_text(encoding="utf-8").splitlines()
+    order = sorted(hypotheses)[:max_sentences] if max_sentences else sorted(hypotheses)
+    system = [hypotheses[i] for i in order]
+    refs = [references[i] for i in order]
+    (run_dir / "test.hyp").write_text("".join(h + "\n" for h in system), encoding="utf-8")
+    bleu, chrf = sacrebleu.metrics.BLEU(), sacrebleu.metrics.CHRF()
+    bleu_score, chrf_score = bleu.corpus_score(system, [refs]), chrf.corpus_score(system, [refs])
+    scores = {"bleu": round(bleu_score.score, 2), "chrf": round(chrf_score.score, 2), "sentences": len(system),
+              "bleu_signature": str(bleu.get_signature()), "chrf_signature": str(chrf.get_signature()),
+              "direction": f"{src}-{tgt}", "example": {"hypothesis": system[0], "reference": refs[0]} if system else {}}
+    (run_dir / "scores.json").write_text(json.dumps(scores, indent=1))
+    return scores
+
+
+def validation_curve(run_dir: Path) -> list[tuple[int, float]]:
+    """(updates, validation loss) from the run's fairseq TensorBoard events."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(Path(run_dir) / "tb" / "valid"), size_guidance={"scalars": 0})
+    accumulator.Reload()
+    if "loss" not in accumulator.Tags()["scalars"]:
+        return []
+    return sorted({e.step: e.value for e in accumulator.Scalars("loss")}.items())
+
+
+def run_one(data: Path, runs: Path, optimizer: str, seed: int, **train_kwargs) -> dict:
+    """Train + evaluate, or reuse a finished run (results.json); an interrupted run resumes."""
+    run_dir = Path(runs) / f"{optimizer}-s{seed}"
+    done = run_dir / "results.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    trained = train(data, run_dir, optimizer, seed=seed, **train_kwargs)
+    scores = evaluate(data, run_dir)
+    result = {"optimizer": optimizer, "seed": seed, "run": str(run_dir), **scores, **trained,
+              "valid_curve": validation_curve(run_dir)}
+    done.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def write_sweep_outputs(rows: list[dict], out: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    columns = ["optimizer", "seed", "bleu", "chrf", "sentences", "wall_s", "run", "bleu_signature"]
+    with open(out / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    groups = {}
+    for row in rows:
+        groups.setdefault(row["optimizer"], []).append(row)
+
+    def spread(values):
+        return f"{statistics.mean(values):.2f} ± {statistics.stdev(values) if len(values) > 1 else 0:.2f}"
+
+    lines = [title, "", "| optimizer | seeds | BLEU | chrF | wall time per run (s) |", "|---|---|---|---|---|"]
+    for optimizer, group in groups.items():
+        lines.append(f"| {optimizer} | {len(group)} | {spread([r['bleu'] for r in group])} | "
+                     f"{spread([r['chrf'] for r in group])} | {statistics.mean(r['wall_s'] for r in group):.0f} |")
+    lines += ["", f"sacrebleu: `{rows[0]['bleu_signature']}`, `{rows[0]['chrf_signature']}`"]
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for optimizer, group in groups.items():
+        for i, row in enumerate(group):
+            if row["valid_curve"]:
+                steps, losses = zip(*row["valid_curve"])
+                ax.plot(steps, losses, color=f"C{list(groups).index(optimizer)}", alpha=0.8,
+                        label=optimizer if i == 0 else None)
+    ax.set(xlabel="updates", ylabel="validation loss (label-smoothed, base 2)", title=title[:80])
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "valid_loss.png", dpi=110)
+    plt.close(fig)

@@ -1,0 +1,97 @@
+"""Data preparation: corpus -> deduplicated deterministic splits -> joint BPE -> fairseq binaries.
+
+Splits are seeded and verse/sentence level; exact duplicate sources are removed before
+splitting, so no test (or valid) source sentence occurs in training. ``--max-train`` keeps a
+subset of the training split (for CPU runs); valid and test keep their size.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import sentencepiece as spm
+
+from suite_data.debian import fetch_deb
+
+from .corpora import bible_pairs, dictionary_sentence_pairs
+
+CORPORA = {"bible-en-es": ("en", "es"), "ding-de-en": ("de", "en")}
+SWORD = "usr/share/sword/modules/texts/ztext"
+
+
+def load_corpus(name: str, sources: dict | None = None):
+    """(pairs, report) for a corpus name; ``sources`` overrides the package paths (tests)."""
+    sources = sources or {}
+    if name == "bible-en-es":
+        english = sources.get("en") or fetch_deb("sword-text-kjv") / SWORD / "engKJV2006eb"
+        spanish = sources.get("es") or fetch_deb("sword-text-sparv") / SWORD / "spaRV1909eb"
+        pairs, report = bible_pairs(english, spanish)
+        return [(en, es) for en, es, _ in pairs], report
+    if name == "ding-de-en":
+        path = sources.get("de-en") or fetch_deb("trans-de-en") / "usr/share/trans/de-en"
+        return dictionary_sentence_pairs(path)
+    raise ValueError(f"Unknown corpus {name!r}; choose one of: {', '.join(CORPORA)}")
+
+
+def split_pairs(pairs, valid: int, test: int, seed: int, max_train: int | None = None) -> dict:
+    unique, seen = [], set()
+    for source, target in pairs:
+        if source not in seen:
+            seen.add(source)
+            unique.append((source, target))
+    order = list(range(len(unique)))
+    random.Random(seed).shuffle(order)
+    if valid + test >= len(order):
+        raise ValueError(f"valid {valid} + test {test} leave no training data out of {len(order)} pairs")
+    splits = {"test": [unique[i] for i in order[:test]],
+              "valid": [unique[i] for i in order[test:test + valid]],
+              "train": [unique[i] for i in order[test + valid:]]}
+    if max_train:
+        splits["train"] = splits["train"][:max_train]
+    return splits
+
+
+def prepare(corpus: str, out: Path, valid: int = 500, test: int = 1000, max_train: int | None = None,
+            vocab_size: int = 4000, seed: int = 1, sources: dict | None = None, workers: int = 2) -> dict:
+    """Write raw/, spm.model, bpe/ and bin/ under ``out``; returns the counts. Skips if done."""
+    out = Path(out)
+    summary_path = out / "prepared.json"
+    if summary_path.exists():
+        return json.loads(summary_path.read_text())
+    src, tgt = CORPORA[corpus]
+    pairs, report = load_corpus(corpus, sources)
+    splits = split_pairs(pairs, valid, test, seed, max_train)
+    for folder in ("raw", "bpe", "bin"):
+        shutil.rmtree(out / folder, ignore_errors=True)
+        (out / folder).mkdir(parents=True)
+    for split, rows in splits.items():
+        for index, lang in enumerate((src, tgt)):
+            (out / "raw" / f"{split}.{lang}").write_text("".join(r[index] + "\n" for r in rows), encoding="utf-8")
+    training_text = [str(out / "raw" / f"train.{lang}") for lang in (src, tgt)]
+    spm.SentencePieceTrainer.train(input=",".join(training_text), model_prefix=str(out / "spm"),
+                                   vocab_size=vocab_size, model_type="bpe", character_coverage=1.0,
+                                   num_threads=workers, minloglevel=2,
+                                   hard_vocab_limit=False)
+    processor = spm.SentencePieceProcessor(model_file=str(out / "spm.model"))
+    for split in splits:
+        for lang in (src, tgt):
+            lines = (out / "raw" / f"{split}.{lang}").read_text(encoding="utf-8").splitlines()
+            pieces = processor.encode(lines, out_type=str)
+            (out / "bpe" / f"{split}.{lang}").write_text("".join(" ".join(p) + "\n" for p in pieces),
+                                                        encoding="utf-8")
+    fairseq_preprocess = Path(sys.executable).parent / "fairseq-preprocess"
+    subprocess.run([str(fairseq_preprocess), "--source-lang", src, "--target-lang", tgt,
+                    "--trainpref", str(out / "bpe" / "train"), "--validpref", str(out / "bpe" / "valid"),
+                    "--testpref", str(out / "bpe" / "test"), "--destdir", str(out / "bin"),
+                    "--joined-dictionary", "--workers", str(workers)],
+                   check=True, capture_output=True, text=True)
+    summary = {"corpus": corpus, "source": src, "target": tgt, "parse": str(report),
+               "pairs": len(pairs), **{f"{k}_pairs": len(v) for k, v in splits.items()},
+               "vocab_size": vocab_size, "seed": seed}
+    summary_path.write_text(json.dumps(summary, indent=1))
+    return summary
