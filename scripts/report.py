@@ -1,0 +1,94 @@
+"""Write report/index.html from the demo's stage results: plots, tables, commands, environment."""
+
+from __future__ import annotations
+
+import datetime
+import html
+import json
+import os
+import platform
+import shutil
+from importlib import metadata
+from pathlib import Path
+
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.25em .6em;font-size:.9em}
+th{background:#f3f3f3}pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.85em}
+img{max-width:100%;border:1px solid #ddd;margin:.4em 0}.failed{color:#b00}.ok{color:#070}"""
+
+
+def environment() -> dict:
+    import torch
+
+    versions = {}
+    for package in ("torch", "fairseq-fixed", "numpy", "scipy", "sacrebleu", "sentencepiece", "tensorboard",
+                    "torchvision", "matplotlib"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
+    return {"python": platform.python_version(), "platform": platform.platform(), "device": device, **versions}
+
+
+def markdown_to_html(text: str) -> str:
+    """Pipe tables become <table>; other non-empty lines become paragraphs (code spans kept)."""
+    out, rows = [], []
+
+    def flush():
+        if rows:
+            header, *body = [r for r in rows if not set(r.replace("|", "").strip()) <= set("-: ")]
+            cells = lambda row: [html.escape(c.strip().replace("**", "")) for c in row.strip().strip("|").split("|")]
+            out.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in cells(header)) + "</tr>" +
+                       "".join("<tr>" + "".join(f"<td>{c}</td>" for c in cells(r)) + "</tr>" for r in body) +
+                       "</table>")
+            rows.clear()
+
+    for line in text.splitlines():
+        if line.startswith("|"):
+            rows.append(line)
+            continue
+        flush()
+        if line.strip():
+            out.append(f"<p>{html.escape(line).replace('`', '')}</p>")
+    flush()
+    return "\n".join(out)
+
+
+def write_report(report_dir: Path, results: dict, scale: str, total_s: float, command: str) -> Path:
+    report_dir = Path(report_dir)
+    images = report_dir / "img"
+    images.mkdir(parents=True, exist_ok=True)
+    env = environment()
+    parts = [f"<h1>Adaptive optimizers: demo report</h1>",
+             f"<p>{datetime.datetime.now():%Y-%m-%d %H:%M}, scale <b>{scale}</b>, total wall time "
+             f"<b>{total_s:.0f} s</b>. Command: <code>{html.escape(command)}</code></p>",
+             "<p>TensorBoard for every run: <code>tensorboard --logdir runs</code></p>"]
+    for name, result in results.items():
+        status = result["status"]
+        parts.append(f"<h2>{html.escape(name)} <span class='{status}'>[{status}]</span> "
+                     f"<small>{result['wall_s']:.0f} s</small></h2>")
+        if status != "ok":
+            parts.append(f"<pre class='failed'>{html.escape(result.get('error', ''))}</pre>")
+            continue
+        parts.append(f"<pre>{html.escape(result['command'])}</pre>")
+        if "prepared" in result:
+            parts.append(f"<p>data: <code>{html.escape(json.dumps(result['prepared']))}</code></p>")
+        summary = Path(result["summary"])
+        if summary.exists():
+            parts.append(markdown_to_html(summary.read_text()))
+        for source in result.get("images", []):
+            source = Path(source)
+            if source.exists():
+                target = images / f"{name}_{source.name}"
+                shutil.copyfile(source, target)
+                parts.append(f"<img src='img/{target.name}' alt='{html.escape(name)}: {html.escape(source.stem)}'>")
+    parts.append("<h2>Environment</h2><table>" + "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in env.items()) + "</table>")
+    page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Demo report</title>"
+            f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
+    index = report_dir / "index.html"
+    index.write_text(page, encoding="utf-8")
+    (report_dir / "results.json").write_text(json.dumps({"scale": scale, "total_s": total_s, "stages": results,
+                                                         "environment": env}, indent=1, default=str))
+    return index
