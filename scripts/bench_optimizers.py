@@ -1,0 +1,129 @@
+"""Optimizer step time against torch, in one process, candidates interleaved.
+
+    python scripts/bench_optimizers.py                  # 25M float32 parameters, CPU
+    python scripts/bench_optimizers.py --quick          # a few seconds (CI smoke run)
+    python scripts/bench_optimizers.py --device cuda
+
+Parameters have transformer-like shapes (embeddings, square and 4x projections, biases, norms).
+Each round times one step of every candidate in turn (so drift in machine load hits all of them);
+the table reports the median over rounds, the ratio to torch's fused Adam (fused AMSGrad for
+AMSGrad), effective GB/s from the minimum bytes each rule must move per step, and the
+optimizer-state bytes per parameter. Results are also written as JSON under benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from optim_plugins import build_optimizer
+
+# bytes per parameter each rule must move per step in float32: read p, g and the state, write p
+# and the state (AdaShift: Adam's 28 plus reading the slot leaving the window and writing g_t, for
+# an O(1) implementation; ours recomputes m from all n slots, 4n more).
+TRAFFIC = {"adam": 28, "amsgrad": 36, "adamal": 28, "adamnc": 28, "adashift": 36}
+
+
+def transformer_like_shapes(total: int) -> list[tuple[int, ...]]:
+    d = 512 if total >= 10_000_000 else 128
+    shapes = [(8000, d)]  # embeddings
+    layer = [(d, d)] * 4 + [(d,)] * 4 + [(4 * d, d), (4 * d,), (d, 4 * d), (d,), (d,), (d,)]
+    while sum(torch.Size(s).numel() for s in shapes) < total:
+        shapes.extend(layer)
+    return shapes
+
+
+def candidates(quick: bool) -> list[tuple[str, str, dict]]:
+    rows = [("torch.Adam fused", "torch-adam", {"fused": True}),
+            ("torch.Adam foreach", "torch-adam", {"foreach": True}),
+            ("torch.Adam amsgrad fused", "torch-adam", {"fused": True, "amsgrad": True}),
+            ("Adam foreach", "adam", {"foreach": True}), ("Adam per-tensor", "adam", {"foreach": False}),
+            ("AMSGrad foreach", "amsgrad", {"foreach": True}), ("AdamAL foreach", "adamal", {"foreach": True}),
+            ("AdamNC foreach", "adamnc", {"foreach": True}),
+            ("AdaShift n=10 none", "adashift", {"keep_num": 10, "reduce": "none"}),
+            ("AdaShift n=10 max", "adashift", {"keep_num": 10, "reduce": "max"}),
+            ("AdaShift n=1 max", "adashift", {"keep_num": 1, "reduce": "max"}),
+            ("AdaShift n=40 max", "adashift", {"keep_num": 40, "reduce": "max"})]
+    return rows[:1] + rows[3:4] + rows[8:10] if quick else rows
+
+
+def make(kind: str, params, kwargs):
+    if kind == "torch-adam":
+        return torch.optim.Adam(params, lr=1e-3, **kwargs)
+    return build_optimizer(kind, params, lr=1e-3, **kwargs)
+
+
+def state_bytes(optimizer) -> int:
+    return sum(v.numel() * v.element_size() for s in optimizer.state.values() for v in s.values()
+               if torch.is_tensor(v) and v.dim() > 0)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", type=float, default=25e6, help="number of parameters (default 25M)")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--quick", action="store_true", help="1M parameters, 3 rounds, 4 candidates")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.params, args.rounds, args.warmup = 1e6, 3, 1
+    device = torch.device(args.device)
+    shapes = transformer_like_shapes(int(args.params))
+    numel = sum(torch.Size(s).numel() for s in shapes)
+    setups = []
+    for label, kind, kwargs in candidates(args.quick):
+        torch.manual_seed(0)
+        params = [torch.randn(s, device=device, requires_grad=True) for s in shapes]
+        for p in params:
+            p.grad = torch.randn_like(p) * 1e-2
+        setups.append((label, kind, make(kind, params, kwargs), params))
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    times = {label: [] for label, *_ in setups}
+    for round_number in range(args.warmup + args.rounds):
+        for label, _, optimizer, _ in setups:
+            sync()
+            start = time.perf_counter()
+            optimizer.step()
+            sync()
+            if round_number >= args.warmup:
+                times[label].append(time.perf_counter() - start)
+    median = {label: statistics.median(t) for label, t in times.items()}
+    baseline = median["torch.Adam fused"]
+    amsgrad_base = median.get("torch.Adam amsgrad fused", baseline)
+    rows = []
+    for label, kind, optimizer, _ in setups:
+        reference = amsgrad_base if "AMSGrad" in label or "amsgrad" in label else baseline
+        rule = "adam" if kind == "torch-adam" and "amsgrad" not in label else \
+            "amsgrad" if kind == "torch-adam" else kind
+        traffic = TRAFFIC[rule] * numel
+        rows.append({"candidate": label, "median_ms": median[label] * 1e3, "ratio": median[label] / reference,
+                     "ratio_to": "fused AMSGrad" if reference is amsgrad_base and reference != baseline else "fused Adam",
+                     "GB_per_s": traffic / median[label] / 1e9,
+                     "state_bytes_per_param": state_bytes(optimizer) / numel})
+    print(f"{numel / 1e6:.1f}M float32 parameters in {len(shapes)} tensors on {device}, "
+          f"{args.rounds} rounds (median), torch {torch.__version__}")
+    print(f"{'candidate':28} {'ms/step':>9} {'ratio':>7} {'vs':>14} {'GB/s':>7} {'state B/param':>14}")
+    for r in rows:
+        print(f"{r['candidate']:28} {r['median_ms']:9.2f} {r['ratio']:7.2f} {r['ratio_to']:>14} "
+              f"{r['GB_per_s']:7.1f} {r['state_bytes_per_param']:14.1f}")
+    result = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "device": str(device),
+              "cpu": platform.processor() or platform.machine(), "torch": torch.__version__, "params": numel,
+              "rounds": args.rounds, "rows": rows}
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"bench_{device.type}_{datetime.datetime.now():%Y%m%d_%H%M%S}.json"
+    path.write_text(json.dumps(result, indent=1))
+    print(f"written: {path}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
