@@ -11,6 +11,9 @@ tensor-list back end (``optim_plugins._tensor_ops``). This class does the rest:
   rounded back (the state keeps full precision; a checkpoint keeps it too);
 * ``foreach=None`` (the default) or ``True`` uses the multi-tensor kernels; ``False`` the plain
   per-tensor path. Both give the same numbers.
+* ``fused=None`` (the default) or ``True`` uses the optimizer's fast path where it has one
+  (torch's fused Adam kernels for Adam/AMSGrad, the O(1) running window for AdaShift), equal to
+  the reference path within float32 rounding; ``fused=False`` forces the reference path.
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ def state_dtype(param: torch.Tensor) -> torch.dtype:
 class AdaptiveOptimizer(Optimizer):
     """Base class; see the module docstring."""
 
-    def __init__(self, params, defaults: dict, foreach: bool | None = None):
-        if foreach not in (None, True, False):
-            raise ValueError(f"Invalid foreach: {foreach!r} (expected None, True or False)")
-        super().__init__(params, dict(defaults, foreach=foreach))
+    def __init__(self, params, defaults: dict, foreach: bool | None = None, fused: bool | None = None):
+        for name, value in (("foreach", foreach), ("fused", fused)):
+            if value not in (None, True, False):
+                raise ValueError(f"Invalid {name}: {value!r} (expected None, True or False)")
+        super().__init__(params, dict(defaults, foreach=foreach, fused=fused))
 
     # -- hooks for subclasses -------------------------------------------------------------
     def _validate_group(self, group: dict) -> None:
@@ -116,8 +120,7 @@ class AdaptiveOptimizer(Optimizer):
         grads = [
             p.grad.float() if p.dtype in LOW_PRECISION else p.grad for p in params
         ]
-        keys = [k for k in self.state[params[0]] if k != "step"]
-        states = {k: [self.state[p][k] for p in params] for k in keys}
+        states = {k: [self.state[p][k] for p in params] for k in self.state[params[0]]}
         self._update(group, ops, working, grads, states, step)
         for param, work in zip(params, working):
             if work is not param:

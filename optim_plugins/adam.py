@@ -9,7 +9,10 @@ With g_t the gradient (plus ``weight_decay * p`` unless the decay is decoupled),
     p_t     = p_{t-1} - lr / (1 - beta1^t) * m_t / (sqrt(vhat_t) / sqrt(1 - beta2^t) + eps)
 
 Decoupled weight decay (AdamW) multiplies p by (1 - lr * weight_decay) before the update. The
-operations and their order are torch.optim.Adam's, so Adam and AMSGrad match it bit for bit.
+reference path (``fused=False``) uses torch.optim.Adam's operations in its order, so Adam and
+AMSGrad match ``torch.optim.Adam(foreach=...)`` bit for bit; the default fast path calls torch's
+own fused Adam/AdamW kernels, which compute the same rule (equal to ``torch.optim.Adam(fused=True)``).
+AdamAL has no fused kernel and always takes the reference path.
 """
 
 from __future__ import annotations
@@ -52,15 +55,25 @@ def adam_family_update(
     ops.addcdiv_(params, exp_avgs, denom, value=-(lr / (1 - beta1**step)))
 
 
+def fused_adam_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *, lr, beta1,
+                      beta2, eps, weight_decay, decoupled_weight_decay, amsgrad) -> None:
+    """torch's fused Adam (AdamW when decoupled) kernel: one pass over p, g, m, v (and vmax)."""
+    kernel = torch._fused_adamw_ if decoupled_weight_decay else torch._fused_adam_
+    device = params[0].device
+    steps = [s if s.device == device else s.to(device) for s in steps]  # our counters live on the CPU
+    kernel(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if amsgrad else [], steps, lr=lr,
+           beta1=beta1, beta2=beta2, weight_decay=weight_decay, eps=eps, amsgrad=amsgrad, maximize=False)
+
+
 class _AdamFamily(AdaptiveOptimizer):
     amsgrad = False
     second_moment = "ema"
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 decoupled_weight_decay=False, *, foreach=None):
+                 decoupled_weight_decay=False, *, foreach=None, fused=None):
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
                         weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults, foreach)
+        super().__init__(params, defaults, foreach, fused)
 
     def _validate_group(self, group):
         super()._validate_group(group)
@@ -76,6 +89,13 @@ class _AdamFamily(AdaptiveOptimizer):
 
     def _update(self, group, ops, params, grads, states, step):
         beta1, beta2 = group["betas"]
+        if group["fused"] is not False and self.second_moment == "ema":
+            fused_adam_update(
+                params, grads, states["exp_avg"], states["exp_avg_sq"], states.get("max_exp_avg_sq"),
+                states["step"], lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                weight_decay=group["weight_decay"], amsgrad=self.amsgrad,
+                decoupled_weight_decay=group["decoupled_weight_decay"])
+            return
         adam_family_update(
             ops, params, grads, states["exp_avg"], states["exp_avg_sq"],
             states.get("max_exp_avg_sq"), step=step, lr=group["lr"], beta1=beta1, beta2=beta2,

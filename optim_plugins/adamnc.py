@@ -38,10 +38,10 @@ class AdamNC(AdaptiveOptimizer):
     __doc__ = __doc__
 
     def __init__(self, params, lr=1e-3, beta1=0.9, beta1_decay=1.0, eps=1e-8, lr_decay=True,
-                 weight_decay=0.0, *, foreach=None):
+                 weight_decay=0.0, *, foreach=None, fused=None):
         defaults = dict(lr=lr, beta1=beta1, beta1_decay=beta1_decay, eps=eps, lr_decay=lr_decay,
                         weight_decay=weight_decay)
-        super().__init__(params, defaults, foreach)
+        super().__init__(params, defaults, foreach, fused)  # no fast path: fused is accepted, unused
 
     def _validate_group(self, group):
         super()._validate_group(group)

@@ -18,9 +18,16 @@ divided by eps. Weight decay: coupled adds ``weight_decay * p`` to g_t before it
 window; decoupled multiplies p by (1 - lr * weight_decay) every step.
 
 State per parameter: ``window`` (n slots, a ring buffer: g_t is written into the slot that held
-g_{t-n}, slot (t-1) mod n), ``exp_avg_sq`` (v; shape () for "max"/"mean"), ``active_steps``
-(k_t, same shape as v; z_t = k_t > 0) and ``step``. All are tensors, so ``load_state_dict``
-restores a run in the middle of its window exactly.
+g_{t-n}, slot (t-1) mod n; ``window_dtype=torch.bfloat16`` halves its memory), ``window_sum``
+(the running sum_{i<n} beta1^i g_{t-i}), ``window_phi`` (phi of each slot, "max"/"mean" only),
+``exp_avg_sq`` (v; shape () for "max"/"mean"), ``active_steps`` (k_t, same shape as v;
+z_t = k_t > 0) and ``step``. All are tensors, so ``load_state_dict`` restores a run in the
+middle of its window exactly.
+
+Paths: the default fast path (``fused=None``) takes m from the running sum, O(1) per step for
+any keep_num, each gradient reduced once when it enters the window; ``fused=False`` recomputes m
+from all n slots (the reference). They agree within float rounding; the running sum is
+recomputed from the window every ``reanchor_every`` steps so the drift stays bounded.
 """
 
 from __future__ import annotations
@@ -44,28 +51,46 @@ def _reduce_squares(ops, gradients, reduce: str):
     return squares
 
 
-def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_steps, *, step: int,
-                    lr: float, beta1: float, beta2: float, keep_num: int, reduce: str,
-                    eps: float, weight_decay: float, decoupled_weight_decay: bool) -> None:
-    """One step of the formulas in the module docstring for a list of tensors (in place)."""
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            ops.mul_(params, 1 - lr * weight_decay)
-        else:
-            grads = ops.add(grads, params, alpha=weight_decay)
-    slot = (step - 1) % keep_num
-    oldest = [window[slot] for window in windows]  # g_{t-n}
-    ops.mul_(exp_avg_sqs, beta2)
-    ops.add_(exp_avg_sqs, _reduce_squares(ops, oldest, reduce), alpha=1 - beta2)
+def _weights_by_slot(beta1: float, keep_num: int, newest_slot: int) -> list[float]:
+    """beta1^age of the gradient held in each slot, the newest being age 0."""
+    return [beta1 ** ((newest_slot - j) % keep_num) for j in range(keep_num)]
+
+
+def exact_window_sums(windows, beta1: float, keep_num: int, newest_slot: int, dtype) -> list:
+    """sum_{i<n} beta1^i g_{t-i} recomputed from the stored slots (n reads per element)."""
+    weights = torch.tensor(_weights_by_slot(beta1, keep_num, newest_slot), dtype=dtype)
+    return [torch.tensordot(weights.to(w.device), w.to(dtype), dims=1) for w in windows]
+
+
+def advance_window(ops, grads, windows, window_sums, window_phis, *, slot, beta1, keep_num, reduce, dtype):
+    """Move the window one step: g_t replaces g_{t-n} in ``slot``; returns phi(g_{t-n}^2).
+
+    Keeps the running sum S_t = beta1 S_{t-1} + g_t - beta1^n g_{t-n} (= sum_{i<n} beta1^i g_{t-i})
+    and, for reduce max/mean, phi of each slot's square, taken once when the gradient enters.
+    With a reduced-precision window, S adds the stored (rounded) g_t, so S is the sum of what the
+    window holds.
+    """
+    oldest = [window[slot] for window in windows]
+    oldest_values = [o.to(dtype) for o in oldest]  # the slot itself when the dtypes match
+    if reduce == "none":
+        phi = ops.mul(oldest_values, oldest_values)
+    else:
+        phi = [p[slot].clone() for p in window_phis]
+    ops.mul_(window_sums, beta1)
+    if beta1 != 0:  # drop beta1^n g_{t-n} before its slot is overwritten
+        ops.add_(window_sums, oldest_values, alpha=-(beta1**keep_num))
     ops.copy_(oldest, grads)  # the slot of g_{t-n} now holds g_t
+    stored = [o.to(dtype) for o in oldest]
+    ops.add_(window_sums, stored)
+    if reduce != "none":
+        entering = _reduce_squares(ops, stored, reduce)
+        for phis, value in zip(window_phis, entering):
+            phis[slot] = value
+    return phi
 
-    ages = [(slot - j) % keep_num for j in range(keep_num)]  # age of the gradient in slot j
-    weights = [beta1**age for age in ages]
-    first = [window[0] for window in windows]
-    exp_avgs = ops.mul(first, weights[0] / sum(weights))
-    for j in range(1, keep_num):
-        ops.add_(exp_avgs, [window[j] for window in windows], alpha=weights[j] / sum(weights))
 
+def _apply(params, exp_avgs, exp_avg_sqs, active_steps, *, lr, beta2, eps):
+    """z and k, the bias correction of v from the step z turned on, and the gated step."""
     for param, m, v, k in zip(params, exp_avgs, exp_avg_sqs, active_steps):
         k.add_(((v > 0) | (k > 0)).to(k.dtype))
         bias_correction2 = (1 - torch.pow(beta2, k)).clamp_(min=1e-8)
@@ -73,15 +98,55 @@ def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_steps, *, s
         param.sub_(torch.where(k > 0, m / denom, 0.0), alpha=lr)
 
 
+def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_steps, window_sums, window_phis, *,
+                    step: int, lr: float, beta1: float, beta2: float, keep_num: int, reduce: str,
+                    eps: float, weight_decay: float, decoupled_weight_decay: bool, fast: bool,
+                    reanchor_every: int = 100) -> None:
+    """One step of the formulas in the module docstring for a list of tensors (in place).
+
+    ``fast=False`` (reference): m is recomputed from all n stored gradients. ``fast=True``: m is
+    the running sum S_t / sum_i beta1^i, O(1) per step whatever keep_num; S is recomputed from the
+    window every ``reanchor_every`` steps, which bounds its float rounding drift.
+    """
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            ops.mul_(params, 1 - lr * weight_decay)
+        else:
+            grads = ops.add(grads, params, alpha=weight_decay)
+    dtype = exp_avg_sqs[0].dtype
+    slot = (step - 1) % keep_num
+    phi = advance_window(ops, grads, windows, window_sums, window_phis, slot=slot, beta1=beta1,
+                            keep_num=keep_num, reduce=reduce, dtype=dtype)
+    ops.mul_(exp_avg_sqs, beta2)
+    ops.add_(exp_avg_sqs, phi, alpha=1 - beta2)
+    if step % reanchor_every == 0:
+        for s, exact in zip(window_sums, exact_window_sums(windows, beta1, keep_num, slot, dtype)):
+            s.copy_(exact)
+    normaliser = sum(_weights_by_slot(beta1, keep_num, slot))
+    if fast:
+        exp_avgs = ops.div(window_sums, normaliser)
+    else:
+        weights = _weights_by_slot(beta1, keep_num, slot)
+        exp_avgs = ops.mul([window[0].to(dtype) for window in windows], weights[0] / normaliser)
+        for j in range(1, keep_num):
+            ops.add_(exp_avgs, [window[j].to(dtype) for window in windows], alpha=weights[j] / normaliser)
+    _apply(params, exp_avgs, exp_avg_sqs, active_steps, lr=lr, beta2=beta2, eps=eps)
+
+
 class AdaShift(AdaptiveOptimizer):
     __doc__ = __doc__
 
+    reanchor_every = 100  # steps between exact recomputations of the running window sum
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), keep_num=10, reduce="max", eps=1e-10,
-                 weight_decay=0.0, decoupled_weight_decay=False, *, foreach=None):
+                 weight_decay=0.0, decoupled_weight_decay=False, *, window_dtype=None, foreach=None,
+                 fused=None):
+        if window_dtype not in (None, torch.float32, torch.float64, torch.bfloat16, torch.float16):
+            raise ValueError(f"Invalid window_dtype: {window_dtype!r} (expected None or a floating dtype)")
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
                         keep_num=keep_num, reduce=reduce, eps=eps, weight_decay=weight_decay,
-                        decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults, foreach)
+                        decoupled_weight_decay=decoupled_weight_decay, window_dtype=window_dtype)
+        super().__init__(params, defaults, foreach, fused)
 
     def _validate_group(self, group):
         super()._validate_group(group)
@@ -92,7 +157,11 @@ class AdaShift(AdaptiveOptimizer):
     def _init_state(self, param, state, group):
         dtype = state_dtype(param)
         moment_shape = param.shape if group["reduce"] == "none" else ()
-        state["window"] = param.new_zeros((group["keep_num"], *param.shape), dtype=dtype)
+        window_dtype = group["window_dtype"] or dtype
+        state["window"] = param.new_zeros((group["keep_num"], *param.shape), dtype=window_dtype)
+        state["window_sum"] = param.new_zeros(param.shape, dtype=dtype)
+        if group["reduce"] != "none":
+            state["window_phi"] = param.new_zeros((group["keep_num"],), dtype=dtype)
         state["exp_avg_sq"] = param.new_zeros(moment_shape, dtype=dtype)
         state["active_steps"] = param.new_zeros(moment_shape, dtype=dtype)
 
@@ -107,7 +176,8 @@ class AdaShift(AdaptiveOptimizer):
                 )
         adashift_update(
             ops, params, grads, states["window"], states["exp_avg_sq"], states["active_steps"],
-            step=step, lr=group["lr"], beta1=beta1, beta2=beta2, keep_num=keep_num,
-            reduce=group["reduce"], eps=group["eps"], weight_decay=group["weight_decay"],
-            decoupled_weight_decay=group["decoupled_weight_decay"],
+            states["window_sum"], states.get("window_phi"), step=step, lr=group["lr"], beta1=beta1,
+            beta2=beta2, keep_num=keep_num, reduce=group["reduce"], eps=group["eps"],
+            weight_decay=group["weight_decay"], decoupled_weight_decay=group["decoupled_weight_decay"],
+            fast=group["fused"] is not False, reanchor_every=self.reanchor_every,
         )

@@ -40,10 +40,14 @@ def initial_params(seed=1):
     return [rng.normal(size=s) for s in SHAPES]
 
 
-def run_against_reference(make_optimizer, reference, foreach):
+PATHS = {"foreach": {"foreach": True, "fused": False}, "per-tensor": {"foreach": False, "fused": False},
+         "fast": {}}  # {} = the defaults: the fast path where the optimizer has one
+
+
+def run_against_reference(make_optimizer, reference, path):
     start = initial_params()
     tensors = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in start]
-    optimizer = make_optimizer(tensors, foreach)
+    optimizer = make_optimizer(tensors, PATHS[path])
     for t, grads in gradient_sequence(lambda: reference.p):
         for tensor, g in zip(tensors, grads):
             tensor.grad = torch.tensor(g)
@@ -59,44 +63,46 @@ ADAM_LIKE = {"adam": (Adam, {}), "amsgrad": (AMSGrad, {"amsgrad": True}),
 WEIGHT_DECAY = [(0.0, False), (0.1, False), (0.1, True)]
 
 
-@pytest.mark.parametrize("foreach", [True, False])
+@pytest.mark.parametrize("path", list(PATHS))
 @pytest.mark.parametrize("weight_decay,decoupled", WEIGHT_DECAY)
 @pytest.mark.parametrize("name", list(ADAM_LIKE))
-def test_adam_family_matches_reference(name, weight_decay, decoupled, foreach):
+def test_adam_family_matches_reference(name, weight_decay, decoupled, path):
     cls, flags = ADAM_LIKE[name]
     hp = dict(lr=0.05, betas=(0.9, 0.99), eps=1e-8, weight_decay=weight_decay)
     reference = ReferenceAdam(initial_params(), decoupled=decoupled, **hp, **flags)
     run_against_reference(
-        lambda ps, fe: cls(ps, decoupled_weight_decay=decoupled, foreach=fe, **hp), reference, foreach)
+        lambda ps, kw: cls(ps, decoupled_weight_decay=decoupled, **kw, **hp), reference, path)
 
 
-@pytest.mark.parametrize("foreach", [True, False])
+@pytest.mark.parametrize("path", list(PATHS))
 @pytest.mark.parametrize("beta1_decay,lr_decay,weight_decay", [(1.0, True, 0.0), (0.9, False, 0.0),
                                                                 (0.95, True, 0.05)])
-def test_adamnc_matches_reference(beta1_decay, lr_decay, weight_decay, foreach):
+def test_adamnc_matches_reference(beta1_decay, lr_decay, weight_decay, path):
     hp = dict(lr=0.05, beta1=0.9, beta1_decay=beta1_decay, eps=1e-8, lr_decay=lr_decay,
               weight_decay=weight_decay)
     reference = ReferenceAdamNC(initial_params(), **hp)
-    run_against_reference(lambda ps, fe: AdamNC(ps, foreach=fe, **hp), reference, foreach)
+    run_against_reference(lambda ps, kw: AdamNC(ps, **kw, **hp), reference, path)
 
 
 ADASHIFT_MODES = list(itertools.product(["none", "max", "mean"], [1, 3, 10], [0.0, 0.9]))
 
 
-@pytest.mark.parametrize("foreach", [True, False])
+@pytest.mark.parametrize("path", list(PATHS))
 @pytest.mark.parametrize("reduce,keep_num,beta1", ADASHIFT_MODES)
-def test_adashift_matches_reference(reduce, keep_num, beta1, foreach):
+def test_adashift_matches_reference(reduce, keep_num, beta1, path):
     hp = dict(lr=0.05, betas=(beta1, 0.99), keep_num=keep_num, reduce=reduce, eps=1e-10)
     reference = ReferenceAdaShift(initial_params(), **hp)
-    run_against_reference(lambda ps, fe: AdaShift(ps, foreach=fe, **hp), reference, foreach)
+    run_against_reference(lambda ps, kw: AdaShift(ps, **kw, **hp), reference, path)
 
 
 @pytest.mark.parametrize("decoupled", [False, True])
 def test_adashift_weight_decay_matches_reference(decoupled):
     hp = dict(lr=0.05, betas=(0.9, 0.99), keep_num=3, reduce="none", eps=1e-10, weight_decay=0.1)
     reference = ReferenceAdaShift(initial_params(), decoupled=decoupled, **hp)
-    run_against_reference(
-        lambda ps, fe: AdaShift(ps, decoupled_weight_decay=decoupled, foreach=fe, **hp), reference, True)
+    for path in PATHS:
+        reference = ReferenceAdaShift(initial_params(), decoupled=decoupled, **hp)
+        run_against_reference(
+            lambda ps, kw: AdaShift(ps, decoupled_weight_decay=decoupled, **kw, **hp), reference, path)
 
 
 def test_adashift_moves_nothing_until_its_window_fills():
@@ -139,7 +145,7 @@ def test_adam_and_amsgrad_equal_torch(amsgrad, weight_decay, decoupled, foreach,
     theirs = [p.detach().clone().requires_grad_() for p in ours]
     hp = dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=weight_decay,
               decoupled_weight_decay=decoupled, foreach=foreach)
-    mine = (AMSGrad if amsgrad else Adam)(ours, **hp)
+    mine = (AMSGrad if amsgrad else Adam)(ours, fused=False, **hp)
     torch_opt = torch.optim.Adam(theirs, amsgrad=amsgrad, **hp)
     for step in range(50):
         grads = [torch.randn(s, dtype=dtype) * (step % 7 != 3) for s in SHAPES]
@@ -151,11 +157,31 @@ def test_adam_and_amsgrad_equal_torch(amsgrad, weight_decay, decoupled, foreach,
             assert torch.equal(a, b), f"step {step}: max diff {(a - b).abs().max()}"
 
 
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("weight_decay,decoupled", WEIGHT_DECAY)
+def test_default_fast_path_equals_torch_fused_adam(amsgrad, weight_decay, decoupled):
+    torch.manual_seed(0)
+    ours = [torch.randn(s, requires_grad=True) for s in SHAPES]
+    theirs = [p.detach().clone().requires_grad_() for p in ours]
+    hp = dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=weight_decay,
+              decoupled_weight_decay=decoupled)
+    mine = (AMSGrad if amsgrad else Adam)(ours, **hp)
+    torch_opt = torch.optim.Adam(theirs, amsgrad=amsgrad, fused=True, **hp)
+    for step in range(30):
+        for a, b in zip(ours, theirs):
+            a.grad = torch.randn_like(a) * (step % 5 != 2)
+            b.grad = a.grad.clone()
+        mine.step()
+        torch_opt.step()
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a, b)
+
+
 def test_adamw_equals_torch_adamw():
     torch.manual_seed(0)
     ours = [torch.randn(s, dtype=torch.float64, requires_grad=True) for s in SHAPES]
     theirs = [p.detach().clone().requires_grad_() for p in ours]
-    mine = Adam(ours, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)
+    mine = Adam(ours, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, fused=False)
     torch_opt = torch.optim.AdamW(theirs, lr=0.01, weight_decay=0.1)
     for _ in range(30):
         for a, b in zip(ours, theirs):
@@ -176,7 +202,7 @@ def test_torch_adam_state_dict_loads_into_ours():
         param.grad = torch.randn(7)
         torch_opt.step()
     twin.data.copy_(param.data)
-    mine = AMSGrad([twin], lr=0.01)
+    mine = AMSGrad([twin], lr=0.01, fused=False)
     mine.load_state_dict(roundtrip(torch_opt.state_dict()))
     for _ in range(5):
         param.grad = torch.randn(7)
@@ -251,10 +277,56 @@ def make_params(dtype=torch.float32, device="cpu"):
 @pytest.mark.parametrize("name,kwargs", ALL_CONFIGS, ids=CONFIG_IDS)
 def test_foreach_and_per_tensor_paths_agree(name, kwargs):
     a, b = make_params(), make_params()
-    train_steps(build_optimizer(name, a, lr=0.01, foreach=True, **kwargs), a, 25, seed=0)
-    train_steps(build_optimizer(name, b, lr=0.01, foreach=False, **kwargs), b, 25, seed=0)
+    train_steps(build_optimizer(name, a, lr=0.01, foreach=True, fused=False, **kwargs), a, 25, seed=0)
+    train_steps(build_optimizer(name, b, lr=0.01, foreach=False, fused=False, **kwargs), b, 25, seed=0)
     for x, y in zip(a, b):
         torch.testing.assert_close(x, y, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name,kwargs", ALL_CONFIGS, ids=CONFIG_IDS)
+def test_fast_path_equals_reference_path_in_float32(name, kwargs):
+    a, b = make_params(), make_params()
+    train_steps(build_optimizer(name, a, lr=0.01, **kwargs), a, 150, seed=0)
+    train_steps(build_optimizer(name, b, lr=0.01, fused=False, **kwargs), b, 150, seed=0)
+    for x, y in zip(a, b):
+        torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-6)
+
+
+def test_adashift_running_window_sum_drift_stays_below_1e_6():
+    """10^5 float32 steps of the O(1) update (called directly, lr 0): the running sum against the
+    exact window sum, just before each re-anchoring (where drift is largest) and at the end."""
+    from optim_plugins._tensor_ops import FOREACH
+    from optim_plugins.adashift import adashift_update, exact_window_sums
+
+    n, beta1, size, every = 40, 0.9, 64, AdaShift.reanchor_every
+    param, window, v, k, running = (torch.zeros(size), torch.zeros(n, size), torch.zeros(size),
+                                    torch.zeros(size), torch.zeros(size))
+    generator = torch.Generator().manual_seed(1)
+    gradients = torch.randn(100_000, size, generator=generator)
+    gradients[::97] *= 10  # occasional large gradients
+    worst = 0.0
+    for step in range(1, 100_001):
+        adashift_update(FOREACH, [param], [gradients[step - 1]], [window], [v], [k], [running], None,
+                        step=step, lr=0.0, beta1=beta1, beta2=0.999, keep_num=n, reduce="none", eps=1e-10,
+                        weight_decay=0.0, decoupled_weight_decay=False, fast=True, reanchor_every=every)
+        if step % every == every - 1 or step == 100_000:
+            exact = exact_window_sums([window.double()], beta1, n, (step - 1) % n, torch.float64)[0]
+            worst = max(worst, ((running.double() - exact).abs().max() / exact.abs().max()).item())
+    assert worst < 1e-6, worst
+
+
+def test_bfloat16_window_halves_memory_and_tracks_the_float32_window():
+    a, b = make_params(), make_params()
+    low = AdaShift(a, lr=0.01, keep_num=8, window_dtype=torch.bfloat16)
+    train_steps(low, a, 40, seed=0)
+    train_steps(AdaShift(b, lr=0.01, keep_num=8), b, 40, seed=0)
+    for p in a:
+        assert low.state[p]["window"].dtype == torch.bfloat16
+        assert low.state[p]["window"].element_size() * 2 == p.element_size()
+    for x, y in zip(a, b):
+        torch.testing.assert_close(x, y, rtol=0.02, atol=0.02)
+    with pytest.raises(ValueError, match="window_dtype"):
+        AdaShift(a, window_dtype=torch.int8)
 
 
 @pytest.mark.parametrize("name,kwargs", ALL_CONFIGS, ids=CONFIG_IDS)
