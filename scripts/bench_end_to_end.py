@@ -1,0 +1,81 @@
+"""End-to-end speed: fairseq words/s per optimizer and WGAN-GP iterations/s per optimizer.
+
+    python scripts/bench_end_to_end.py --data outputs/nmt/bible     # a prepared nmt data folder
+    python scripts/bench_end_to_end.py --quick --data ...            # short runs
+
+fairseq: the same small transformer run (same data, seed, --max-update) with the built-in
+``--optimizer adam`` and with ours; words/s is fairseq's own 'wps' of the final training summary.
+WGAN-GP: gan.train on 8 Gaussians, iterations/s after the first iteration. Ratios are to the
+built-in adam (fairseq) and to Adam (GAN). Writes JSON under benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from nmt.configs import ARCHITECTURES
+
+FAIRSEQ = {"adam (fairseq built-in)": ["--optimizer", "adam"], "plugin_adam": ["--optimizer", "plugin_adam"],
+           "amsgrad": ["--optimizer", "amsgrad"], "adamal": ["--optimizer", "adamal"],
+           "adashift n=40 max": ["--optimizer", "adashift", "--keep-num", "40", "--reduce", "max"],
+           "adashift n=10 none": ["--optimizer", "adashift", "--keep-num", "10", "--reduce", "none"]}
+
+
+def fairseq_wps(data: Path, flags: list[str], updates: int) -> float:
+    with tempfile.TemporaryDirectory() as save_dir:
+        command = [str(Path(sys.executable).parent / "fairseq-train"), str(data / "bin"),
+                   *ARCHITECTURES["transformer-tiny"], *flags, "--lr", "1e-3", "--max-tokens", "2048",
+                   "--max-update", str(updates), "--disable-validation", "--no-save", "--seed", "1",
+                   "--log-format", "simple", "--log-interval", str(updates), "--no-progress-bar", "--cpu",
+                   "--num-workers", "0", "--save-dir", save_dir]
+        result = subprocess.run(command, capture_output=True, text=True, check=True)
+    summaries = re.findall(r"\| train_inner \|.*?wps=([\d.]+)", result.stdout)
+    if not summaries:
+        raise RuntimeError(f"no wps in fairseq's output:\n{result.stdout[-2000:]}")
+    return float(summaries[-1])
+
+
+def gan_ips(optimizer: str, iterations: int) -> float:
+    from gan.train import GANConfig, Trainer
+
+    with tempfile.TemporaryDirectory() as out:
+        config = GANConfig(dataset="8gaussians", iterations=iterations, critic_optimizer=optimizer,
+                           generator_optimizer=optimizer, keep_num=10, eval_every=10**9,
+                           checkpoint_every=10**9, out=out, log_every=10**9)
+        return Trainer(config).fit()["iterations_per_second"]
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="a folder made by 'python -m nmt prepare'")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args(argv)
+    updates, iterations = (10, 3) if args.quick else (100, 40)
+    wps = {name: fairseq_wps(args.data, flags, updates) for name, flags in FAIRSEQ.items()}
+    base = wps["adam (fairseq built-in)"]
+    print(f"fairseq words/s, transformer-tiny, {updates} updates, CPU")
+    for name, value in wps.items():
+        print(f"  {name:26} {value:9.0f}  ratio {value / base:5.2f}")
+    ips = {name: gan_ips(name, iterations) for name in ("adam", "amsgrad", "adamal", "adamnc", "adashift")}
+    print(f"WGAN-GP iterations/s, 8 Gaussians, 3x512 MLPs, batch 256, 5 critic steps, {iterations} iterations")
+    for name, value in ips.items():
+        print(f"  {name:26} {value:9.2f}  ratio {value / ips['adam']:5.2f}")
+    result = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "fairseq_wps": wps, "gan_ips": ips,
+              "updates": updates, "iterations": iterations}
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"end_to_end_{datetime.datetime.now():%Y%m%d_%H%M%S}.json"
+    path.write_text(json.dumps(result, indent=1))
+    print(f"written: {path}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
