@@ -37,13 +37,13 @@ _PAPER = {
                  "--reduce", "max"],
     "sgd": ["--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9"],
 }
-_FAST = {
-    "adam": ["--optimizer", "plugin_adam", "--lr", "1e-3", "--adam-betas", "(0.0, 0.9)"],
-    "amsgrad": ["--optimizer", "amsgrad", "--lr", "1e-3", "--adam-betas", "(0.0, 0.9)"],
-    "adamal": ["--optimizer", "adamal", "--lr", "1e-3", "--adam-betas", "(0.0, 0.9)"],
-    "adashift": ["--optimizer", "adashift", "--lr", "0.03", "--adam-betas", "(0.0, 0.9)", "--keep-num", "40",
-                 "--reduce", "max"],
-    "sgd": ["--optimizer", "sgd", "--lr", "0.3", "--momentum", "0.9"],
-}
+_FAST_LR = {"adam": "1e-3", "amsgrad": "1e-3", "adamal": "1e-3", "adashift": "0.03", "sgd": "0.3"}
+
+
+def _with_lr(flags: list[str], lr: str) -> list[str]:
+    return [lr if previous == "--lr" else flag for previous, flag in zip(["", *flags], flags)]
+
+
+_FAST = {name: _with_lr(flags, _FAST_LR[name]) for name, flags in _PAPER.items()}
 HYPERPARAMETERS = {"paper": _PAPER, "fast": _FAST}
 OPTIMIZER_NAMES = tuple(_PAPER)

@@ -12,14 +12,13 @@ built-in adam (fairseq) and to Adam (GAN). Writes JSON under benchmarks/results/
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from bench_optimizers import save_result  # scripts/ is on sys.path when run as a script
 from nmt.configs import ARCHITECTURES
 
 FAIRSEQ = {"adam (fairseq built-in)": ["--optimizer", "adam"], "plugin_adam": ["--optimizer", "plugin_adam"],
@@ -68,13 +67,8 @@ def main(argv=None) -> dict:
     print(f"WGAN-GP iterations/s, 8 Gaussians, 3x512 MLPs, batch 256, 5 critic steps, {iterations} iterations")
     for name, value in ips.items():
         print(f"  {name:26} {value:9.2f}  ratio {value / ips['adam']:5.2f}")
-    result = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "fairseq_wps": wps, "gan_ips": ips,
-              "updates": updates, "iterations": iterations}
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"end_to_end_{datetime.datetime.now():%Y%m%d_%H%M%S}.json"
-    path.write_text(json.dumps(result, indent=1))
-    print(f"written: {path}")
-    return result
+    result = {"fairseq_wps": wps, "gan_ips": ips, "updates": updates, "iterations": iterations}
+    return save_result(result, args.out, "end_to_end")
 
 
 if __name__ == "__main__":

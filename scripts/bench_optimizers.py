@@ -120,11 +120,17 @@ def main(argv=None) -> dict:
     for r in rows:
         print(f"{r['candidate']:28} {r['median_ms']:9.2f} {r['ratio']:7.2f} {r['ratio_to']:>14} "
               f"{r['GB_per_s']:7.1f} {r['state_bytes_per_param']:14.1f}")
-    result = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "device": str(device),
-              "cpu": platform.processor() or platform.machine(), "torch": torch.__version__, "params": numel,
-              "rounds": args.rounds, "rows": rows}
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"bench_{device.type}_{datetime.datetime.now():%Y%m%d_%H%M%S}.json"
+    result = {"device": str(device), "cpu": platform.processor() or platform.machine(),
+              "torch": torch.__version__, "params": numel, "rounds": args.rounds, "rows": rows}
+    return save_result(result, args.out, f"bench_{device.type}")
+
+
+def save_result(result: dict, out: Path, prefix: str) -> dict:
+    """Stamp ``result`` with the date and write it as JSON under ``out``."""
+    now = datetime.datetime.now()
+    result = {"date": now.isoformat(timespec="seconds"), **result}
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{prefix}_{now:%Y%m%d_%H%M%S}.json"
     path.write_text(json.dumps(result, indent=1))
     print(f"written: {path}")
     return result
