@@ -3,8 +3,9 @@
     make demo                          # = python -m scripts.demo  (about 10 minutes on 2 CPU cores)
     python -m scripts.demo --scale paper   # the same at paper scale (meant for a GPU machine)
 
-Stages (each reuses its finished outputs on a re-run; a failing stage is reported and the others
-still run):
+Outputs go to outputs/<scale>/ and TensorBoard logs to runs/<scale>/, so scales never mix.
+Stages (each reuses its finished outputs on a re-run of the same scale; a failing stage is
+reported and the others still run):
   1. theory  - counterexamples, non-convergence map, net update factors (python -m theory.run)
   2. nmt     - Bible English->Spanish with Adam, AMSGrad, AdaShift (and AdamAL) through the real
                fairseq-train --optimizer NAME, scored with sacrebleu (python -m nmt ...)
@@ -53,10 +54,10 @@ SCALES = {
 }
 
 
-def stage_theory(settings, root: Path) -> dict:
+def stage_theory(settings, root: Path, scale: str) -> dict:
     from theory.run import main as theory_main
 
-    out, runs = root / "outputs" / "theory", root / "runs" / "theory"
+    out, runs = root / "outputs" / scale / "theory", root / "runs" / scale / "theory"
     args = [*settings["theory"], "--out", str(out), "--runs", str(runs)]
     if not (out / "summary.md").exists():
         theory_main(args)
@@ -64,10 +65,10 @@ def stage_theory(settings, root: Path) -> dict:
             "results": str(out / "results.json"), "images": sorted(str(p) for p in out.glob("*.png"))}
 
 
-def stage_nmt(settings, root: Path) -> dict:
+def stage_nmt(settings, root: Path, scale: str) -> dict:
     from nmt.__main__ import main as nmt_main
 
-    data, runs = root / "outputs" / "nmt" / "bible-en-es", root / "runs" / "nmt"
+    data, runs = root / "outputs" / scale / "nmt" / "bible-en-es", root / "runs" / scale / "nmt"
     prepare = ["prepare", "--corpus", "bible-en-es", "--out", str(data), *settings["nmt_prepare"]]
     sweep = ["sweep", "--data", str(data), "--runs", str(runs), "--out", str(data / "sweep"), *settings["nmt_sweep"]]
     nmt_main(prepare)
@@ -78,10 +79,10 @@ def stage_nmt(settings, root: Path) -> dict:
             "images": [str(data / "sweep" / "valid_loss.png")]}
 
 
-def stage_gan(settings, root: Path) -> dict:
+def stage_gan(settings, root: Path, scale: str) -> dict:
     from gan.sweep import main as gan_sweep
 
-    out, runs = root / "outputs" / "gan", root / "runs" / "gan"
+    out, runs = root / "outputs" / scale / "gan", root / "runs" / scale / "gan"
     args = ["--dataset", "8gaussians", *settings["gan"], "--runs", str(runs), "--out", str(out)]
     gan_sweep(args)
     return {"command": "python -m gan.sweep " + shlex.join(args), "summary": str(out / "results.md"),
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
         print(f"\n=== [{number}/{len(args.stages)}] {name} ({args.scale} scale) ===", flush=True)
         stage_started = time.perf_counter()
         try:
-            results[name] = {"status": "ok", **STAGES[name](settings, root)}
+            results[name] = {"status": "ok", **STAGES[name](settings, root, args.scale)}
         except Exception as error:  # a failing stage is reported; the others still run
             traceback.print_exc()
             results[name] = {"status": "failed", "error": f"{type(error).__name__}: {error}"}

@@ -31,6 +31,14 @@ def demo(tmp_path_factory) -> Path:
     return root
 
 
+def outputs_dir(demo: Path) -> Path:
+    return demo / "outputs" / "tiny"
+
+
+def runs_dir(demo: Path) -> Path:
+    return demo / "runs" / "tiny"
+
+
 @pytest.mark.slow
 def test_report_references_existing_images_and_real_numbers(demo):
     page = (demo / "report" / "index.html").read_text()
@@ -39,13 +47,13 @@ def test_report_references_existing_images_and_real_numbers(demo):
     assert all((demo / "report" / src).stat().st_size > 5_000 for src in images)
     for stage in ("theory", "nmt", "gan"):
         assert f"{stage} <span class='ok'>[ok]</span>" in page
-    nmt_rows = list(csv.DictReader(open(demo / "outputs" / "nmt" / "bible-en-es" / "sweep" / "results.csv")))
+    nmt_rows = list(csv.DictReader(open(outputs_dir(demo) / "nmt" / "bible-en-es" / "sweep" / "results.csv")))
     for row in nmt_rows:
         assert f"{float(row['bleu']):.2f} ± 0.00" in page  # the BLEU of this run's test translation
         assert json.loads(Path(row["run"], "scores.json").read_text())["bleu"] == float(row["bleu"])
-    gan_rows = list(csv.DictReader(open(demo / "outputs" / "gan" / "results.csv")))
+    gan_rows = list(csv.DictReader(open(outputs_dir(demo) / "gan" / "results.csv")))
     assert f"{float(gan_rows[0]['final_critic_loss']):.4g}" in page
-    theory = json.loads((demo / "outputs" / "theory" / "results.json").read_text())
+    theory = json.loads((outputs_dir(demo) / "theory" / "results.json").read_text())
     adam_theta = theory["stochastic"]["Adam beta1=0"]
     assert f"{sum(adam_theta) / len(adam_theta):+.3f}" in page
     assert "torch" in page and "fairseq-fixed" in page and "CPU" in page
@@ -53,15 +61,15 @@ def test_report_references_existing_images_and_real_numbers(demo):
 
 @pytest.mark.slow
 def test_tensorboard_event_files_hold_the_expected_tags(demo):
-    gan_run = next((demo / "runs" / "gan").glob("8gaussians-full-adam-*"))
+    gan_run = next((runs_dir(demo) / "gan").glob("8gaussians-full-adam-*"))
     events = EventAccumulator(str(gan_run))
     events.Reload()
     assert {"train/critic_loss", "train/generator_loss", "quality/sliced_wasserstein"} <= set(events.Tags()["scalars"])
-    nmt_run = next((demo / "runs" / "nmt").glob("adashift-*"))
+    nmt_run = next((runs_dir(demo) / "nmt").glob("adashift-*"))
     events = EventAccumulator(str(nmt_run / "tb" / "valid"))
     events.Reload()
     assert "loss" in events.Tags()["scalars"]
-    events = EventAccumulator(str(demo / "runs" / "theory"))
+    events = EventAccumulator(str(runs_dir(demo) / "theory"))
     events.Reload()
     assert "stochastic/Adam beta1=0" in events.Tags()["scalars"]
 
@@ -79,18 +87,18 @@ def test_tensorboard_serves_the_runs_and_tags(demo):
                                "--host", "127.0.0.1", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        base, runs = f"http://127.0.0.1:{port}", []
+        base, runs = f"http://127.0.0.1:{port}", []  # run names are paths under --logdir
         for _ in range(120):
             try:
                 runs = json.load(urllib.request.urlopen(f"{base}/data/runs", timeout=5))
-                if any(r.startswith("gan/") for r in runs) and any(r.startswith("nmt/") for r in runs):
+                if any(r.startswith("tiny/gan/") for r in runs) and any(r.startswith("tiny/nmt/") for r in runs):
                     break
             except OSError:
                 pass
             time.sleep(1)
-        assert any(r.startswith("theory") for r in runs) and any("nmt/adashift" in r for r in runs), runs
+        assert any(r.startswith("tiny/theory") for r in runs) and any("tiny/nmt/adashift" in r for r in runs), runs
         tags = json.load(urllib.request.urlopen(f"{base}/data/plugin/scalars/tags", timeout=10))
-        gan_full = next(r for r in tags if r.startswith("gan/8gaussians-full-adam"))
+        gan_full = next(r for r in tags if r.startswith("tiny/gan/8gaussians-full-adam"))
         assert "train/critic_loss" in tags[gan_full]
     finally:
         server.terminate()
