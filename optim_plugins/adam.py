@@ -40,11 +40,10 @@ def adam_family_update(
     if second_moment == "ema":
         ops.mul_(exp_avg_sqs, beta2)
         ops.addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
-    else:  # "max-ema": the new square never enters below the running value
-        squares = ops.mul(grads, grads)
-        ops.maximum_(squares, exp_avg_sqs)
-        ops.mul_(exp_avg_sqs, beta2)
-        ops.add_(exp_avg_sqs, squares, alpha=1 - beta2)
+    else:  # "max-ema", as max(v, beta2 v + (1 - beta2) g^2): equal, and never decreasing in floats too
+        candidate = ops.mul(exp_avg_sqs, beta2)
+        ops.addcmul_(candidate, grads, grads, value=1 - beta2)
+        ops.maximum_(exp_avg_sqs, candidate)
     if amsgrad:
         ops.maximum_(max_exp_avg_sqs, exp_avg_sqs)
         denom = ops.sqrt(max_exp_avg_sqs)

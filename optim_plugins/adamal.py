@@ -7,7 +7,9 @@ r"""AdamAL, from 'A new perspective in understanding of Adam-type algorithms' (A
 Algorithm 1 of the paper writes beta1 in the v line; we read that as a typo for beta2 (the v
 line of every Adam-type method uses beta2, and with beta1 the paper's own analysis of v would not
 hold). Because max(g_t^2, v_{t-1}) >= v_{t-1}, v_t >= v_{t-1}: the second moment never decreases,
-like AMSGrad's running max but without keeping a second buffer. Adam's bias corrections apply to
+like AMSGrad's running max but without keeping a second buffer. It is computed in the equal form
+v_t = max(v_{t-1}, beta2 v_{t-1} + (1 - beta2) g_t^2), which keeps that true in floating point
+(the literal form can round beta2 v + (1 - beta2) v one ulp below v when g_t = 0). Adam's bias corrections apply to
 both moments; weight decay as in Adam (coupled L2, or decoupled AdamW-style).
 """
 

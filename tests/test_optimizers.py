@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from optim_plugins import AMSGrad, Adam, AdamAL, AdamNC, AdaShift, build_optimizer
@@ -222,6 +222,8 @@ gradient_lists = st.lists(
 
 @settings(max_examples=40, deadline=None)
 @given(gradients=gradient_lists, beta2=st.floats(0.0, 0.999))
+@example(gradients=[[0.0, 0.0, 7.0], [0.0, 0.0, 0.0]], beta2=0.47850680133874807)  # found by hypothesis:
+# the literal AdamAL form rounded beta2 v + (1 - beta2) v one ulp below v
 def test_amsgrad_and_adamal_second_moment_never_decreases(gradients, beta2):
     for cls, key in [(AMSGrad, "max_exp_avg_sq"), (AdamAL, "exp_avg_sq")]:
         param = torch.zeros(3, dtype=torch.float64, requires_grad=True)
