@@ -20,7 +20,7 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -76,7 +76,6 @@ class GANConfig:
     eval_samples: int = 2000
     device: str = "auto"
     out: str = "runs/gan/run"
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         problems = []
@@ -317,8 +316,6 @@ class Trainer:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     for f in dataclasses.fields(GANConfig):
-        if f.name == "extra":
-            continue
         flag = "--" + f.name.replace("_", "-")
         default = f.default
         if f.type in ("bool",) or isinstance(default, bool):

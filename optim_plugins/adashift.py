@@ -116,17 +116,17 @@ def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_steps, wind
     dtype = exp_avg_sqs[0].dtype
     slot = (step - 1) % keep_num
     phi = advance_window(ops, grads, windows, window_sums, window_phis, slot=slot, beta1=beta1,
-                            keep_num=keep_num, reduce=reduce, dtype=dtype)
+                         keep_num=keep_num, reduce=reduce, dtype=dtype)
     ops.mul_(exp_avg_sqs, beta2)
     ops.add_(exp_avg_sqs, phi, alpha=1 - beta2)
     if step % reanchor_every == 0:
         for s, exact in zip(window_sums, exact_window_sums(windows, beta1, keep_num, slot, dtype)):
             s.copy_(exact)
-    normaliser = sum(_weights_by_slot(beta1, keep_num, slot))
+    weights = _weights_by_slot(beta1, keep_num, slot)
+    normaliser = sum(weights)
     if fast:
         exp_avgs = ops.div(window_sums, normaliser)
     else:
-        weights = _weights_by_slot(beta1, keep_num, slot)
         exp_avgs = ops.mul([window[0].to(dtype) for window in windows], weights[0] / normaliser)
         for j in range(1, keep_num):
             ops.add_(exp_avgs, [window[j].to(dtype) for window in windows], alpha=weights[j] / normaliser)

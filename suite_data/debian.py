@@ -47,8 +47,3 @@ def fetch_deb(package: str, quiet: bool = True) -> Path:
     if not quiet:
         print(f"fetched {package} -> {root}")
     return root
-
-
-def require_deb(package: str) -> Path:
-    """The unpacked package, fetching it if needed; a clear error if that is impossible."""
-    return fetch_deb(package)

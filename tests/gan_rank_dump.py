@@ -3,11 +3,9 @@
 import sys
 
 import torch
-import torch.distributed as dist
 
 from gan import train
 
-result_holder = {}
 _fit = train.Trainer.fit
 
 
