@@ -12,13 +12,17 @@ Decoupled weight decay (AdamW) multiplies p by (1 - lr * weight_decay) before th
 reference path (``fused=False``) uses torch.optim.Adam's operations in its order, so Adam and
 AMSGrad match ``torch.optim.Adam(foreach=...)`` bit for bit; the default fast path calls torch's
 own fused Adam/AdamW kernels, which compute the same rule (equal to ``torch.optim.Adam(fused=True)``).
-AdamAL has no fused kernel and always takes the reference path.
+AdamAL has no torch kernel: its fast path is our one-pass CPU kernel (``optim_plugins._native``),
+equal to the reference path within float rounding; elsewhere it takes the reference path.
 """
 
 from __future__ import annotations
 
+from itertools import chain
+
 import torch
 
+from . import _native
 from . import _validation as check
 from ._base import AdaptiveOptimizer, state_dtype
 
@@ -64,6 +68,16 @@ def fused_adam_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, ste
            beta1=beta1, beta2=beta2, weight_decay=weight_decay, eps=eps, amsgrad=amsgrad, maximize=False)
 
 
+def native_adamal_update(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1, beta2, eps,
+                         weight_decay, decoupled_weight_decay) -> None:
+    """AdamAL's step through the one-pass CPU kernel, one tensor at a time."""
+    kernels = _native.cpu_kernels()
+    bias_correction1, bias_correction2_sqrt = 1 - beta1**step, (1 - beta2**step) ** 0.5
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        kernels.adamal_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay,
+                            bias_correction1, bias_correction2_sqrt)
+
+
 class _AdamFamily(AdaptiveOptimizer):
     amsgrad = False
     second_moment = "ema"
@@ -93,6 +107,14 @@ class _AdamFamily(AdaptiveOptimizer):
                 params, grads, states["exp_avg"], states["exp_avg_sq"], states.get("max_exp_avg_sq"),
                 states["step"], lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
                 weight_decay=group["weight_decay"], amsgrad=self.amsgrad,
+                decoupled_weight_decay=group["decoupled_weight_decay"])
+            return
+        states_lists = (states["exp_avg"], states["exp_avg_sq"])
+        if (group["fused"] is not False and self.second_moment == "max-ema"
+                and _native.usable(*params, *grads, *chain(*states_lists))):
+            native_adamal_update(
+                params, grads, *states_lists, step=step, lr=group["lr"], beta1=beta1, beta2=beta2,
+                eps=group["eps"], weight_decay=group["weight_decay"],
                 decoupled_weight_decay=group["decoupled_weight_decay"])
             return
         adam_family_update(

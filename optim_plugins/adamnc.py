@@ -9,9 +9,16 @@ At step t >= 1, with g_t the gradient (plus ``weight_decay * p``)::
     p_t     = p_{t-1} - lr_t * m_t / (sqrt(v_t) + eps)
 
 No bias correction: the mean of squares is already unbiased, and m is left as the paper has it.
+
+Fast path (the default): torch's fused Adam kernel, called with beta1_t, beta2_t = 1 - 1/t and a
+step count of 1, whose bias corrections (1 - beta1_t, 1/t) are cancelled by its lr and eps
+arguments (:func:`fused_adamnc_update`); equal to the reference path (``fused=False``) within
+float rounding.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import torch
 
@@ -34,6 +41,23 @@ def adamnc_update(ops, params, grads, exp_avgs, exp_avg_sqs, *, step: int, lr: f
     ops.addcdiv_(params, exp_avgs, denom, value=-lr_t)
 
 
+def fused_adamnc_update(params, grads, exp_avgs, exp_avg_sqs, *, step: int, lr: float, beta1: float,
+                        beta1_decay: float, eps: float, lr_decay: bool, weight_decay: float) -> None:
+    """The same step through torch's fused Adam kernel (one pass over p, g, m, v).
+
+    With beta2 = 1 - 1/t and step count 1 the kernel computes
+    p -= lr' / c1 * m / (sqrt(v) / sqrt(c2) + eps') with c1 = 1 - beta1_t and c2 = 1/t; choosing
+    lr' = lr_t * c1 / sqrt(c2) and eps' = eps / sqrt(c2) makes that lr_t * m / (sqrt(v) + eps).
+    """
+    beta1_t = beta1 * beta1_decay ** (step - 1)
+    lr_t = lr / step**0.5 if lr_decay else lr
+    c1, sqrt_c2 = 1 - beta1_t, (1 / step) ** 0.5
+    ones = [torch.ones((), dtype=torch.float32, device=params[0].device)] * len(params)
+    torch._fused_adam_(params, grads, exp_avgs, exp_avg_sqs, [], ones, lr=lr_t * c1 / sqrt_c2,
+                       beta1=beta1_t, beta2=1 - 1 / step, weight_decay=weight_decay, eps=eps / sqrt_c2,
+                       amsgrad=False, maximize=False)
+
+
 class AdamNC(AdaptiveOptimizer):
     __doc__ = __doc__
 
@@ -41,7 +65,7 @@ class AdamNC(AdaptiveOptimizer):
                  weight_decay=0.0, *, foreach=None, fused=None):
         defaults = dict(lr=lr, beta1=beta1, beta1_decay=beta1_decay, eps=eps, lr_decay=lr_decay,
                         weight_decay=weight_decay)
-        super().__init__(params, defaults, foreach, fused)  # no fast path: fused is accepted, unused
+        super().__init__(params, defaults, foreach, fused)
 
     def _validate_group(self, group):
         super()._validate_group(group)
@@ -55,8 +79,9 @@ class AdamNC(AdaptiveOptimizer):
         state["exp_avg_sq"] = torch.zeros_like(param, dtype=state_dtype(param))
 
     def _update(self, group, ops, params, grads, states, step):
-        adamnc_update(
-            ops, params, grads, states["exp_avg"], states["exp_avg_sq"], step=step,
+        update = fused_adamnc_update if group["fused"] is not False else partial(adamnc_update, ops)
+        update(
+            params, grads, states["exp_avg"], states["exp_avg_sq"], step=step,
             lr=group["lr"], beta1=group["beta1"], beta1_decay=group["beta1_decay"],
             eps=group["eps"], lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
         )

@@ -20,20 +20,27 @@ window; decoupled multiplies p by (1 - lr * weight_decay) every step.
 State per parameter: ``window`` (n slots, a ring buffer: g_t is written into the slot that held
 g_{t-n}, slot (t-1) mod n; ``window_dtype=torch.bfloat16`` halves its memory), ``window_sum``
 (the running sum_{i<n} beta1^i g_{t-i}), ``window_phi`` (phi of each slot, "max"/"mean" only),
-``exp_avg_sq`` (v; shape () for "max"/"mean"), ``active_steps`` (k_t, same shape as v;
-z_t = k_t > 0) and ``step``. All are tensors, so ``load_state_dict`` restores a run in the
-middle of its window exactly.
+``exp_avg_sq`` (v; shape () for "max"/"mean"), ``active_since`` (the step at which z turned
+on, 0 before; same shape as v; k_t = t - active_since + 1) and ``step``. All are tensors, so
+``load_state_dict`` restores a run in the middle of its window exactly.
 
 Paths: the default fast path (``fused=None``) takes m from the running sum, O(1) per step for
-any keep_num, each gradient reduced once when it enters the window; ``fused=False`` recomputes m
-from all n slots (the reference). They agree within float rounding; the running sum is
-recomputed from the window every ``reanchor_every`` steps so the drift stays bounded.
+any keep_num, each gradient reduced once when it enters the window. On CPU it is one pass of a
+compiled kernel per tensor (``optim_plugins._native``): 4 bytes per element more than Adam for
+reduce "none" (reading active_since), as many as Adam for "max"/"mean"; where the kernel is
+unavailable, the same O(1) rule runs as multi-tensor ops. ``fused=False`` recomputes m from all
+n slots (the reference). They agree within float rounding; the running sum is recomputed from
+the window every ``reanchor_every`` steps so the drift stays bounded.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+
 import torch
 
+from . import _native
 from . import _validation as check
 from ._base import AdaptiveOptimizer, state_dtype
 
@@ -89,16 +96,68 @@ def advance_window(ops, grads, windows, window_sums, window_phis, *, slot, beta1
     return phi
 
 
-def _apply(params, exp_avgs, exp_avg_sqs, active_steps, *, lr, beta2, eps):
+def active_steps(active_since: torch.Tensor, step: int) -> torch.Tensor:
+    """k_t: the number of steps with z on, from the step z turned on (0 while off)."""
+    return torch.where(active_since > 0, step - active_since + 1, 0)
+
+
+def bias_corrections2(beta2: float, active: torch.Tensor) -> torch.Tensor:
+    """max(1e-8, 1 - beta2^k): v's bias correction counted from the step z turned on."""
+    return (1 - torch.pow(beta2, active)).clamp_(min=1e-8)
+
+
+def _apply(params, exp_avgs, exp_avg_sqs, active_since, *, step, lr, beta2, eps):
     """z and k, the bias correction of v from the step z turned on, and the gated step."""
-    for param, m, v, k in zip(params, exp_avgs, exp_avg_sqs, active_steps):
-        k.add_(((v > 0) | (k > 0)).to(k.dtype))
-        bias_correction2 = (1 - torch.pow(beta2, k)).clamp_(min=1e-8)
-        denom = (v / bias_correction2).sqrt_().add_(eps)
-        param.sub_(torch.where(k > 0, m / denom, 0.0), alpha=lr)
+    for param, m, v, since in zip(params, exp_avgs, exp_avg_sqs, active_since):
+        since.masked_fill_((since == 0) & (v > 0), step)
+        denom = (v / bias_corrections2(beta2, active_steps(since, step))).sqrt_().add_(eps)
+        param.sub_(torch.where(since > 0, m / denom, 0.0), alpha=lr)
 
 
-def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_steps, window_sums, window_phis, *,
+@functools.lru_cache(maxsize=16)
+def _bias_correction_table(beta2: float, dtype: torch.dtype) -> torch.Tensor:
+    """bias_corrections2(beta2, k) for k = 0 .. K, K where 1 - beta2^K rounds to 1 (at most 2^20)."""
+    last = 1 if beta2 == 0 else min(1 << 20, math.ceil(60 * math.log(2) / -math.log(beta2)))
+    return bias_corrections2(beta2, torch.arange(last + 1, dtype=dtype))
+
+
+def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sums, window_phis, *,
+                   step, lr, beta1, beta2, keep_num, reduce, eps, weight_decay, decoupled_weight_decay,
+                   reanchor_every):
+    """The fast path's step through the one-pass CPU kernels (same formulas, one tensor per call)."""
+    kernels = _native.cpu_kernels()
+    dtype = exp_avg_sqs[0].dtype
+    slot = (step - 1) % keep_num
+    if step % reanchor_every == 0:  # before the move: the window still holds g_{t-1} .. g_{t-n}
+        exact = exact_window_sums(windows, beta1, keep_num, (step - 2) % keep_num, dtype)
+        torch._foreach_copy_(window_sums, exact)
+    weights = _weights_by_slot(beta1, keep_num, slot)
+    inverse_normaliser, beta1_n = 1 / sum(weights), beta1**keep_num
+    if reduce == "none":
+        table = _bias_correction_table(beta2, dtype)
+        for p, g, window, s, v, since in zip(params, grads, windows, window_sums, exp_avg_sqs,
+                                             active_since):
+            kernels.adashift_elementwise_step(p, g, window[slot], s, v, since, table, step, lr, beta1,
+                                              beta1_n, beta2, eps, weight_decay, decoupled_weight_decay,
+                                              inverse_normaliser)
+        return
+    # one v per tensor: the scalar part on stacked scalars, then p -= coefficient * S in the kernel
+    v = torch.stack(exp_avg_sqs).mul_(beta2).add_(torch.stack([phis[slot] for phis in window_phis]),
+                                                  alpha=1 - beta2)
+    since = torch.stack(active_since)
+    since.masked_fill_((since == 0) & (v > 0), step)
+    denom = (v / bias_corrections2(beta2, active_steps(since, step))).sqrt_().add_(eps)
+    coefficients = torch.where(since > 0, lr * inverse_normaliser / denom, 0.0).tolist()
+    torch._foreach_copy_(exp_avg_sqs, list(v.unbind()))
+    torch._foreach_copy_(active_since, list(since.unbind()))
+    for p, g, window, s, phis, coefficient in zip(params, grads, windows, window_sums, window_phis,
+                                                  coefficients):
+        entering = kernels.adashift_reduced_step(p, g, window[slot], s, beta1, beta1_n, lr, weight_decay,
+                                                 decoupled_weight_decay, coefficient, reduce == "max")
+        phis[slot] = entering if reduce == "max" else entering / p.numel()
+
+
+def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_since, window_sums, window_phis, *,
                     step: int, lr: float, beta1: float, beta2: float, keep_num: int, reduce: str,
                     eps: float, weight_decay: float, decoupled_weight_decay: bool, fast: bool,
                     reanchor_every: int = 100) -> None:
@@ -106,8 +165,15 @@ def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_steps, wind
 
     ``fast=False`` (reference): m is recomputed from all n stored gradients. ``fast=True``: m is
     the running sum S_t / sum_i beta1^i, O(1) per step whatever keep_num; S is recomputed from the
-    window every ``reanchor_every`` steps, which bounds its float rounding drift.
+    window every ``reanchor_every`` steps, which bounds its float rounding drift. ``fast=True`` on
+    CPU tensors runs the compiled kernels when they are available.
     """
+    kwargs = dict(step=step, lr=lr, beta1=beta1, beta2=beta2, keep_num=keep_num, reduce=reduce, eps=eps,
+                  weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay)
+    state = (windows, exp_avg_sqs, active_since, window_sums, window_phis)
+    if fast and _native.usable(*params, *grads, *windows, *window_sums):
+        _native_update(params, grads, *state, reanchor_every=reanchor_every, **kwargs)
+        return
     if weight_decay != 0:
         if decoupled_weight_decay:
             ops.mul_(params, 1 - lr * weight_decay)
@@ -115,13 +181,14 @@ def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_steps, wind
             grads = ops.add(grads, params, alpha=weight_decay)
     dtype = exp_avg_sqs[0].dtype
     slot = (step - 1) % keep_num
+    if fast and step % reanchor_every == 0:  # before the move: the window holds g_{t-1} .. g_{t-n}
+        for s, exact in zip(window_sums, exact_window_sums(windows, beta1, keep_num, (step - 2) % keep_num,
+                                                           dtype)):
+            s.copy_(exact)
     phi = advance_window(ops, grads, windows, window_sums, window_phis, slot=slot, beta1=beta1,
                          keep_num=keep_num, reduce=reduce, dtype=dtype)
     ops.mul_(exp_avg_sqs, beta2)
     ops.add_(exp_avg_sqs, phi, alpha=1 - beta2)
-    if step % reanchor_every == 0:
-        for s, exact in zip(window_sums, exact_window_sums(windows, beta1, keep_num, slot, dtype)):
-            s.copy_(exact)
     weights = _weights_by_slot(beta1, keep_num, slot)
     normaliser = sum(weights)
     if fast:
@@ -130,7 +197,7 @@ def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_steps, wind
         exp_avgs = ops.mul([window[0].to(dtype) for window in windows], weights[0] / normaliser)
         for j in range(1, keep_num):
             ops.add_(exp_avgs, [window[j].to(dtype) for window in windows], alpha=weights[j] / normaliser)
-    _apply(params, exp_avgs, exp_avg_sqs, active_steps, lr=lr, beta2=beta2, eps=eps)
+    _apply(params, exp_avgs, exp_avg_sqs, active_since, step=step, lr=lr, beta2=beta2, eps=eps)
 
 
 class AdaShift(AdaptiveOptimizer):
@@ -163,7 +230,7 @@ class AdaShift(AdaptiveOptimizer):
         if group["reduce"] != "none":
             state["window_phi"] = param.new_zeros((group["keep_num"],), dtype=dtype)
         state["exp_avg_sq"] = param.new_zeros(moment_shape, dtype=dtype)
-        state["active_steps"] = param.new_zeros(moment_shape, dtype=dtype)
+        state["active_since"] = param.new_zeros(moment_shape, dtype=dtype)
 
     def _update(self, group, ops, params, grads, states, step):
         beta1, beta2 = group["betas"]
@@ -175,7 +242,7 @@ class AdaShift(AdaptiveOptimizer):
                     f"{keep_num}; keep_num cannot change in the middle of a run"
                 )
         adashift_update(
-            ops, params, grads, states["window"], states["exp_avg_sq"], states["active_steps"],
+            ops, params, grads, states["window"], states["exp_avg_sq"], states["active_since"],
             states["window_sum"], states.get("window_phi"), step=step, lr=group["lr"], beta1=beta1,
             beta2=beta2, keep_num=keep_num, reduce=group["reduce"], eps=group["eps"],
             weight_decay=group["weight_decay"], decoupled_weight_decay=group["decoupled_weight_decay"],

@@ -49,7 +49,7 @@ def candidates(quick: bool) -> list[tuple[str, str, dict]]:
             ("torch.Adam amsgrad fused", "torch-adam", {"fused": True, "amsgrad": True}),
             ("Adam reference foreach", "adam", {"fused": False}),
             ("AMSGrad default (fused)", "amsgrad", {}),
-            ("AdamAL foreach", "adamal", {}), ("AdamNC foreach", "adamnc", {}),
+            ("AdamAL default", "adamal", {}), ("AdamNC default (fused)", "adamnc", {}),
             ("AdaShift n=1 max", "adashift", {"keep_num": 1, "reduce": "max"}),
             ("AdaShift n=40 max", "adashift", {"keep_num": 40, "reduce": "max"}),
             ("AdaShift n=40 max reference", "adashift", {"keep_num": 40, "reduce": "max", "fused": False}),

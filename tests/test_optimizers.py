@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import itertools
+import logging
+import shutil
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -11,7 +14,7 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from optim_plugins import AMSGrad, Adam, AdamAL, AdamNC, AdaShift, build_optimizer
+from optim_plugins import AMSGrad, Adam, AdamAL, AdamNC, AdaShift, _native, build_optimizer
 from reference_optimizers import ReferenceAdam, ReferenceAdamNC, ReferenceAdaShift
 
 SHAPES = [(4, 3), (6,), (2, 2, 3)]
@@ -41,10 +44,14 @@ def initial_params(seed=1):
 
 
 PATHS = {"foreach": {"foreach": True, "fused": False}, "per-tensor": {"foreach": False, "fused": False},
-         "fast": {}}  # {} = the defaults: the fast path where the optimizer has one
+         "fast": {},  # {} = the defaults: the fast path where the optimizer has one (CPU kernels)
+         "fast-multi-tensor": {}}  # the defaults with the CPU kernels unavailable
 
 
 def run_against_reference(make_optimizer, reference, path):
+    if path == "fast-multi-tensor":
+        with mock.patch.object(_native, "cpu_kernels", lambda: None):
+            return run_against_reference(make_optimizer, reference, "fast")
     start = initial_params()
     tensors = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in start]
     optimizer = make_optimizer(tensors, PATHS[path])
@@ -294,21 +301,50 @@ def test_fast_path_equals_reference_path_in_float32(name, kwargs):
         torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-6)
 
 
-def test_adashift_running_window_sum_drift_stays_below_1e_6():
+@pytest.mark.skipif(shutil.which("c++") is None, reason="no C++ compiler")
+def test_cpu_kernels_build_where_a_compiler_exists():
+    """Without this, a broken build would leave the "fast" tests checking the fallback only."""
+    assert _native.cpu_kernels() is not None
+
+
+def test_cpu_kernels_fall_back_with_one_logged_warning(monkeypatch, caplog):
+    def failing_build():
+        raise RuntimeError("Error building extension: g++ not found")
+
+    monkeypatch.setattr(_native, "_state", {})
+    monkeypatch.setattr(_native, "_build", failing_build)
+    param = torch.ones(3, requires_grad=True)
+    optimizer = AdamAL([param], lr=0.1)
+    with caplog.at_level(logging.WARNING, logger="optim_plugins"):
+        for _ in range(3):
+            param.grad = torch.ones(3)
+            optimizer.step()
+    warnings = [r for r in caplog.records if "CPU kernels unavailable" in r.getMessage()]
+    assert len(warnings) == 1 and "g++ not found" in warnings[0].getMessage()
+    assert torch.all(param < 1)  # the multi-tensor path took the steps
+
+
+@pytest.mark.parametrize("kernels", ["compiled", "multi-tensor"])
+def test_adashift_running_window_sum_drift_stays_below_1e_6(kernels, monkeypatch):
     """10^5 float32 steps of the O(1) update (called directly, lr 0): the running sum against the
     exact window sum, just before each re-anchoring (where drift is largest) and at the end."""
+    from optim_plugins import _native
     from optim_plugins._tensor_ops import FOREACH
     from optim_plugins.adashift import adashift_update, exact_window_sums
 
+    if kernels == "multi-tensor":
+        monkeypatch.setattr(_native, "cpu_kernels", lambda: None)
+    elif _native.cpu_kernels() is None:
+        pytest.skip("the CPU kernels cannot be built here")
     n, beta1, size, every = 40, 0.9, 64, AdaShift.reanchor_every
-    param, window, v, k, running = (torch.zeros(size), torch.zeros(n, size), torch.zeros(size),
-                                    torch.zeros(size), torch.zeros(size))
+    param, window, v, since, running = (torch.zeros(size), torch.zeros(n, size), torch.zeros(size),
+                                        torch.zeros(size), torch.zeros(size))
     generator = torch.Generator().manual_seed(1)
     gradients = torch.randn(100_000, size, generator=generator)
     gradients[::97] *= 10  # occasional large gradients
     worst = 0.0
     for step in range(1, 100_001):
-        adashift_update(FOREACH, [param], [gradients[step - 1]], [window], [v], [k], [running], None,
+        adashift_update(FOREACH, [param], [gradients[step - 1]], [window], [v], [since], [running], None,
                         step=step, lr=0.0, beta1=beta1, beta2=0.999, keep_num=n, reduce="none", eps=1e-10,
                         weight_decay=0.0, decoupled_weight_decay=False, fast=True, reanchor_every=every)
         if step % every == every - 1 or step == 100_000:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from optim_plugins import build_optimizer
+from optim_plugins.adashift import active_steps, bias_corrections2
 from suite_data.images import load_image_dataset
 
 
@@ -30,7 +31,8 @@ def _effective_step(optimizer, param, name: str, lr: float) -> torch.Tensor:
     state, group = optimizer.state[param], optimizer.param_groups[0]
     beta2, eps = group["betas"][1], group["eps"]
     if name == "adashift":
-        correction = (1 - torch.pow(beta2, state["active_steps"])).clamp(min=1e-8)
+        active = active_steps(state["active_since"], int(state["step"].item()))
+        correction = bias_corrections2(beta2, active)
         v = state["exp_avg_sq"] / correction
     else:
         step = state["step"].item()

@@ -1,0 +1,90 @@
+"""One-pass CPU kernels for AdamAL and AdaShift, compiled on first use and cached per machine.
+
+torch has fused Adam/AMSGrad kernels but none for these rules; written as foreach ops they take
+several passes over memory (AdamAL ~4x, AdaShift 6-17x torch's fused Adam on a 2-core CPU).
+``cpu_kernels.cpp`` does each step in one pass. It is built with ``torch.utils.cpp_extension``
+(g++ and ninja; about a minute, once: the build is cached under ``TORCH_EXTENSIONS_DIR``, default
+``~/.cache/torch_extensions``, and reused by every later process). ``python -m optim_plugins._native``
+builds it ahead of time (the setup script does).
+
+When the build is not possible (no compiler, an unsupported platform) or is switched off with
+``OPTIM_PLUGINS_NATIVE=0``, :func:`cpu_kernels` returns None after logging one warning, and the
+optimizers use their multi-tensor path instead: same numbers within float rounding, slower.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import shutil
+import threading
+from pathlib import Path
+
+import torch
+
+LOG = logging.getLogger("optim_plugins")
+SOURCE = Path(__file__).with_name("cpu_kernels.cpp")
+VERSION = 1  # bump with any change of the kernels' signatures
+
+_lock = threading.Lock()
+_state: dict = {}
+
+
+def _compile_flags() -> tuple[str, list[str]]:
+    """A build tag and flags: AVX2/FMA when the CPU has them (the tag keeps builds apart)."""
+    flags = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp"]
+    capability = torch.backends.cpu.get_cpu_capability()
+    if platform.machine() in ("x86_64", "AMD64") and capability in ("AVX2", "AVX512"):
+        return "avx2", flags + ["-mavx2", "-mfma"]
+    return "generic", flags
+
+
+def _ninja_on_path() -> None:
+    """Make the pip-installed ninja visible to the build when the venv is not activated."""
+    if shutil.which("ninja"):
+        return
+    try:
+        import ninja  # noqa: PLC0415 - optional helper package
+
+        os.environ["PATH"] = ninja.BIN_DIR + os.pathsep + os.environ.get("PATH", "")
+    except ImportError:
+        pass
+
+
+def _build():
+    from torch.utils import cpp_extension  # noqa: PLC0415 - slow import, only when needed
+
+    tag, flags = _compile_flags()
+    _ninja_on_path()
+    LOG.info("optim_plugins: loading the CPU kernels (the first build on a machine takes ~1 min)")
+    return cpp_extension.load(name=f"optim_plugins_cpu_v{VERSION}_{tag}", sources=[str(SOURCE)],
+                              extra_cflags=flags, extra_ldflags=["-fopenmp"], verbose=False)
+
+
+def cpu_kernels():
+    """The compiled module, or None (with one logged warning) when it cannot be built here."""
+    with _lock:
+        if "module" not in _state:
+            if os.environ.get("OPTIM_PLUGINS_NATIVE", "1") == "0":
+                _state["module"] = None
+                LOG.info("optim_plugins: OPTIM_PLUGINS_NATIVE=0, CPU kernels off")
+            else:
+                try:
+                    _state["module"] = _build()
+                except Exception as error:  # noqa: BLE001 - any build failure means: fall back
+                    _state["module"] = None
+                    LOG.warning("optim_plugins: CPU kernels unavailable (%s: %s); AdamAL and AdaShift "
+                                "use the slower multi-tensor path", type(error).__name__,
+                                str(error).strip().splitlines()[-1][:300] if str(error).strip() else "")
+        return _state["module"]
+
+
+def usable(*tensors: torch.Tensor) -> bool:
+    """Whether the CPU kernels apply: CPU, contiguous, float32/float64 tensors (then loads them)."""
+    for t in tensors:
+        if t.device.type != "cpu" or not t.is_contiguous():
+            return False
+    if tensors and tensors[0].dtype not in (torch.float32, torch.float64):
+        return False
+    return cpu_kernels() is not None
