@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 
 import torch
 
@@ -114,11 +115,44 @@ def _apply(params, exp_avgs, exp_avg_sqs, active_since, *, step, lr, beta2, eps)
         param.sub_(torch.where(since > 0, m / denom, 0.0), alpha=lr)
 
 
+TABLE_CAP = 1 << 20  # longest table of bias corrections (4 MiB in float32)
+
+
 @functools.lru_cache(maxsize=16)
 def _bias_correction_table(beta2: float, dtype: torch.dtype) -> torch.Tensor:
-    """bias_corrections2(beta2, k) for k = 0 .. K, K where 1 - beta2^K rounds to 1 (at most 2^20)."""
-    last = 1 if beta2 == 0 else min(1 << 20, math.ceil(60 * math.log(2) / -math.log(beta2)))
+    """bias_corrections2(beta2, k) for k = 0 .. K, K where 1 - beta2^K rounds to 1 (or TABLE_CAP)."""
+    last = 1 if beta2 == 0 else min(TABLE_CAP, math.ceil(60 * math.log(2) / -math.log(beta2)))
     return bias_corrections2(beta2, torch.arange(last + 1, dtype=dtype))
+
+
+_ACTIVATING, _ACTIVE, _UNIFORM = 0, 1, 2  # the kernel's modes (see cpu_kernels.cpp)
+# active_since tensor -> (first, last activation step) once every element is on, after which
+# active_since never changes. A hint only: lost on load_state_dict (new tensors) and re-verified
+# at each re-anchoring step, so the kernel's general mode recomputes it.
+# Keyed by id(), with a weak reference that removes the entry when the tensor dies (tensors
+# compare elementwise, so they cannot be the keys of a WeakKeyDictionary).
+_ALL_ACTIVE: dict[int, tuple[weakref.ref, float, float]] = {}
+
+
+def _remember_all_active(since: torch.Tensor, first_on: float, last_on: float) -> None:
+    key = id(since)
+    _ALL_ACTIVE[key] = (weakref.ref(since, lambda _: _ALL_ACTIVE.pop(key, None)), first_on, last_on)
+
+
+def _activation_mode(since: torch.Tensor, step: int, table: torch.Tensor, beta2: float, recheck: bool):
+    """Which kernel loop can run: the general one, one that only reads active_since, or neither."""
+    known = None if recheck else _ALL_ACTIVE.get(id(since))
+    if known is None or known[0]() is not since:
+        return _ACTIVATING, 0.0
+    _, first_on, last_on = known
+    largest_k = step - int(first_on) + 1
+    if first_on == last_on:  # all turned on at the same step: one bias correction for the tensor
+        if largest_k < len(table):
+            return _UNIFORM, table[largest_k].item()
+        return _UNIFORM, bias_corrections2(beta2, torch.tensor(float(largest_k), dtype=table.dtype)).item()
+    if largest_k < len(table) or table[-1].item() == 1.0:  # the table covers every k (or saturates)
+        return _ACTIVE, 0.0
+    return _ACTIVATING, 0.0
 
 
 def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sums, window_phis, *,
@@ -135,11 +169,18 @@ def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sum
     inverse_normaliser, beta1_n = 1 / sum(weights), beta1**keep_num
     if reduce == "none":
         table = _bias_correction_table(beta2, dtype)
+        recheck = step % reanchor_every == 0
         for p, g, window, s, v, since in zip(params, grads, windows, window_sums, exp_avg_sqs,
                                              active_since):
-            kernels.adashift_elementwise_step(p, g, window[slot], s, v, since, table, step, lr, beta1,
-                                              beta1_n, beta2, eps, weight_decay, decoupled_weight_decay,
-                                              inverse_normaliser)
+            mode, uniform_bc2 = _activation_mode(since, step, table, beta2, recheck)
+            still_off, first_on, last_on = kernels.adashift_elementwise_step(
+                p, g, window[slot], s, v, since, table, step, lr, beta1, beta1_n, beta2, eps, weight_decay,
+                decoupled_weight_decay, inverse_normaliser, mode, uniform_bc2)
+            if mode == _ACTIVATING:
+                if still_off == 0:
+                    _remember_all_active(since, first_on, last_on)
+                else:
+                    _ALL_ACTIVE.pop(id(since), None)
         return
     # one v per tensor: the scalar part on stacked scalars, then p -= coefficient * S in the kernel
     v = torch.stack(exp_avg_sqs).mul_(beta2).add_(torch.stack([phis[slot] for phis in window_phis]),

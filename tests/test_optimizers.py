@@ -21,6 +21,7 @@ SHAPES = [(4, 3), (6,), (2, 2, 3)]
 STEPS = 60
 LATE_TENSOR, LATE_STEPS = 2, 5  # tensor 2 gets zero gradients during its first 5 steps
 ZERO_STEP = 20  # every gradient is zero at this step
+STAGGERED_TENSOR = 0  # element e of tensor 0 gets zero gradients during its first e steps
 
 
 def gradient_sequence(params, steps=STEPS, seed=0):
@@ -34,6 +35,8 @@ def gradient_sequence(params, steps=STEPS, seed=0):
             g = scale * (p - target) + rng.normal(scale=0.5, size=p.shape)
             if (i == LATE_TENSOR and t <= LATE_STEPS) or t == ZERO_STEP:
                 g = np.zeros_like(g)
+            if i == STAGGERED_TENSOR:  # element e starts at step e + 1: AdaShift's gates open apart
+                g = np.where(np.arange(g.size).reshape(g.shape) >= t, 0.0, g)
             grads.append(g)
         yield t, grads
 
@@ -100,6 +103,21 @@ def test_adashift_matches_reference(reduce, keep_num, beta1, path):
     hp = dict(lr=0.05, betas=(beta1, 0.99), keep_num=keep_num, reduce=reduce, eps=1e-10)
     reference = ReferenceAdaShift(initial_params(), **hp)
     run_against_reference(lambda ps, kw: AdaShift(ps, **kw, **hp), reference, path)
+
+
+@pytest.mark.parametrize("path", ["fast", "fast-multi-tensor"])
+def test_adashift_beyond_a_short_bias_correction_table_matches_reference(path, monkeypatch):
+    """The CPU kernel looks 1 - beta2^k up in a table and computes pow beyond it."""
+    from optim_plugins import adashift
+
+    monkeypatch.setattr(adashift, "TABLE_CAP", 8)
+    adashift._bias_correction_table.cache_clear()
+    hp = dict(lr=0.05, betas=(0.9, 0.999), keep_num=3, reduce="none", eps=1e-10)
+    try:
+        reference = ReferenceAdaShift(initial_params(), **hp)
+        run_against_reference(lambda ps, kw: AdaShift(ps, **kw, **hp), reference, path)
+    finally:
+        adashift._bias_correction_table.cache_clear()
 
 
 @pytest.mark.parametrize("decoupled", [False, True])

@@ -12,6 +12,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
+#include <tuple>
 
 namespace {
 
@@ -58,94 +61,189 @@ void adamal_step(at::Tensor p, at::Tensor g, at::Tensor m, at::Tensor v, double 
   });
 }
 
-// The window move shared by both AdaShift kernels: the slot holding g_{t-n} receives g_t (rounded
-// to the window's dtype) and S = beta1 S - beta1^n g_{t-n} + g_t. Returns the new S; `oldest`
-// receives g_{t-n} and `stored` the rounded g_t.
-template <typename T, typename W>
-inline T advance_window(T grad, W* __restrict__ slot, T* __restrict__ window_sum, int64_t i, T beta1,
-                        T beta1_n, T& oldest, T& stored) {
-  oldest = static_cast<T>(slot[i]);
-  const W rounded = static_cast<W>(grad);
-  slot[i] = rounded;
-  stored = static_cast<T>(rounded);
-  const T s = window_sum[i] * beta1 - beta1_n * oldest + stored;
-  window_sum[i] = s;
-  return s;
+// The window's element type: float and double as they are, bf16 as its raw bits (so the loops
+// vectorize; rounding to nearest even as c10::BFloat16 does, NaN -> 0x7FC0), half through c10.
+template <typename W> struct Window {
+  using Storage = W;
+  template <typename T> static inline T load(W x) { return static_cast<T>(x); }
+  template <typename T> static inline W store(T x) { return static_cast<W>(x); }
+};
+
+template <> struct Window<at::BFloat16> {
+  using Storage = uint16_t;
+  template <typename T> static inline T load(uint16_t x) {
+    const uint32_t bits = static_cast<uint32_t>(x) << 16;
+    float value;
+    std::memcpy(&value, &bits, sizeof(value));
+    return static_cast<T>(value);
+  }
+  template <typename T> static inline uint16_t store(T x) {
+    const float value = static_cast<float>(x);
+    uint32_t bits;
+    std::memcpy(&bits, &value, sizeof(bits));
+    const uint32_t rounded = (bits + UINT32_C(0x7FFF) + ((bits >> 16) & 1)) >> 16;
+    return value != value ? uint16_t(0x7FC0) : static_cast<uint16_t>(rounded);
+  }
+};
+
+template <typename W>
+typename Window<W>::Storage* window_data(at::Tensor& slot) {
+  return reinterpret_cast<typename Window<W>::Storage*>(slot.data_ptr<W>());
 }
 
-// AdaShift, reduce "none": per element v, activation step and gate.
-//   v = beta2 v + (1 - beta2) g_{t-n}^2; since = step when v first turns positive;
-//   k = step - since + 1; bc2 = table[min(k, K)] = max(1e-8, 1 - beta2^k) (pow beyond the table);
-//   p -= lr * (S / normaliser) / (sqrt(v / bc2) + eps) where k > 0.
-template <typename T, typename W>
-void adashift_elementwise_loop(T* __restrict__ p, const T* __restrict__ g, W* __restrict__ slot,
-                               T* __restrict__ window_sum, T* __restrict__ v, T* __restrict__ since,
-                               const T* __restrict__ table, int64_t table_last, int64_t begin,
-                               int64_t end, T step, T lr, T beta1, T beta1_n, T beta2,
-                               T one_minus_beta2, T eps, T coupled_wd, T decay, T inv_normaliser) {
-  for (int64_t i = begin; i < end; ++i) {
-    const T grad = g[i] + coupled_wd * p[i];
-    T oldest, stored;
-    const T s = advance_window<T, W>(grad, slot, window_sum, i, beta1, beta1_n, oldest, stored);
-    const T vi = beta2 * v[i] + one_minus_beta2 * oldest * oldest;
-    v[i] = vi;
-    T on = since[i];
-    if (on == T(0) && vi > T(0)) {
-      on = step;
-      since[i] = on;
+// The window move shared by the AdaShift kernels: the slot holding g_{t-n} receives g_t (rounded
+// to the window's dtype) and S = beta1 S - beta1^n g_{t-n} + g_t (the stored, rounded g_t), so S
+// stays the beta1-weighted sum of what the window holds.
+#define ADASHIFT_MOVE_WINDOW                                                   \
+  const T grad = g[i] + coupled_wd * p[i];                                     \
+  const T oldest = Window<W>::template load<T>(slot[i]);                       \
+  const auto rounded = Window<W>::template store<T>(grad);                     \
+  slot[i] = rounded;                                                           \
+  const T stored = Window<W>::template load<T>(rounded);                       \
+  const T s = window_sum[i] * beta1 - beta1_n * oldest + stored;               \
+  window_sum[i] = s;
+
+struct AdaShiftScalars {  // in the state's dtype T, computed in double and rounded once
+  double step, lr, beta1, beta1_n, beta2, eps, coupled_wd, decay, inv_normaliser;
+};
+
+// AdaShift, reduce "none": per element v, activation step ("since") and gate.
+//   v = beta2 v + (1 - beta2) g_{t-n}^2;  since = step when v first turns positive;
+//   k = step - since + 1;  bc2 = max(1e-8, 1 - beta2^k) from `table` (pow beyond it);
+//   p -= lr * (S / normaliser) / (sqrt(v / bc2) + eps) where since > 0.
+// Mode kActivating is the general loop: it writes since and counts what is still off. Once every
+// element is on, since never changes again and the caller picks a loop that only reads it
+// (kActive, bc2 gathered from the table) or, when all turned on at the same step, none that
+// touches it (kUniform, one bc2).
+enum Mode : int64_t { kActivating = 0, kActive = 1, kUniform = 2 };
+
+template <typename T, typename W, int64_t mode>
+void adashift_elementwise_loop(T* __restrict__ p, const T* __restrict__ g,
+                               typename Window<W>::Storage* __restrict__ slot, T* __restrict__ window_sum,
+                               T* __restrict__ v, T* __restrict__ since, const T* __restrict__ table,
+                               int64_t table_last, int64_t begin, int64_t end,
+                               const AdaShiftScalars& c, T uniform_bc2, int64_t* still_off,
+                               T* first_on, T* last_on) {
+  const T step = T(c.step), lr = T(c.lr), beta1 = T(c.beta1), beta1_n = T(c.beta1_n);
+  const T beta2 = T(c.beta2), one_minus_beta2 = T(1 - c.beta2), eps = T(c.eps);
+  const T coupled_wd = T(c.coupled_wd), decay = T(c.decay), inv_normaliser = T(c.inv_normaliser);
+  if constexpr (mode == kActivating) {
+    int64_t off = 0;
+    T lo = step, hi = T(0);
+    for (int64_t i = begin; i < end; ++i) {
+      ADASHIFT_MOVE_WINDOW
+      const T vi = beta2 * v[i] + one_minus_beta2 * oldest * oldest;
+      v[i] = vi;
+      T on = since[i];
+      if (on == T(0) && vi > T(0)) {
+        on = step;
+        since[i] = on;
+      }
+      T param = p[i] * decay;
+      if (on > T(0)) {
+        const int64_t k = static_cast<int64_t>(step - on) + 1;
+        const T bc2 = k <= table_last ? table[k]
+                                      : std::max(T(1e-8), T(1) - static_cast<T>(std::pow(beta2, T(k))));
+        param -= lr * (s * inv_normaliser) / (std::sqrt(vi / bc2) + eps);
+        lo = std::min(lo, on);
+        hi = std::max(hi, on);
+      } else {
+        ++off;
+      }
+      p[i] = param;
     }
-    T param = p[i] * decay;
-    if (on > T(0)) {
-      const int64_t k = static_cast<int64_t>(step - on) + 1;
-      const T bc2 = k <= table_last ? table[k]
-                                    : std::max(T(1e-8), T(1) - static_cast<T>(std::pow(beta2, T(k))));
-      param -= lr * (s * inv_normaliser) / (std::sqrt(vi / bc2) + eps);
+    *still_off = off;
+    *first_on = lo;
+    *last_on = hi;
+  } else {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) {
+      ADASHIFT_MOVE_WINDOW
+      const T vi = beta2 * v[i] + one_minus_beta2 * oldest * oldest;
+      v[i] = vi;
+      T bc2;
+      if constexpr (mode == kUniform) {
+        bc2 = uniform_bc2;
+      } else {
+        const int32_t k = static_cast<int32_t>(step - since[i]) + 1;
+        bc2 = table[k < table_last ? k : table_last];
+      }
+      p[i] = p[i] * decay - lr * (s * inv_normaliser) / (std::sqrt(vi / bc2) + eps);
     }
-    p[i] = param;
   }
 }
 
-void adashift_elementwise_step(at::Tensor p, at::Tensor g, at::Tensor slot, at::Tensor window_sum,
-                               at::Tensor v, at::Tensor since, at::Tensor table, int64_t step,
-                               double lr, double beta1, double beta1_n, double beta2, double eps,
-                               double weight_decay, bool decoupled, double inv_normaliser) {
+// Returns (elements still off, first and last activation step among those on); meaningful in
+// mode kActivating only.
+std::tuple<int64_t, double, double> adashift_elementwise_step(
+    at::Tensor p, at::Tensor g, at::Tensor slot, at::Tensor window_sum, at::Tensor v, at::Tensor since,
+    at::Tensor table, int64_t step, double lr, double beta1, double beta1_n, double beta2, double eps,
+    double weight_decay, bool decoupled, double inv_normaliser, int64_t mode, double uniform_bc2) {
+  const AdaShiftScalars c{double(step), lr, beta1, beta1_n, beta2, eps,
+                          decoupled ? 0.0 : weight_decay, decoupled ? 1 - lr * weight_decay : 1.0,
+                          inv_normaliser};
+  int64_t still_off = 0;
+  double first_on = 0, last_on = 0;
   AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adashift_elementwise_step", [&] {
     using T = scalar_t;
     T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>(); T* sp = window_sum.data_ptr<T>();
     T* vp = v.data_ptr<T>(); T* onp = since.data_ptr<T>(); const T* tp = table.data_ptr<T>();
     const int64_t table_last = table.numel() - 1;
-    const T coupled = decoupled ? T(0) : T(weight_decay);
-    const T decay = decoupled ? T(1 - lr * weight_decay) : T(1);
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, slot.scalar_type(), "window", [&] {
       using W = scalar_t;
-      W* wp = slot.data_ptr<W>();
+      auto* wp = window_data<W>(slot);
+      if (mode == kActivating) {  // serial: it is the rare case, and it gathers statistics
+        T lo, hi;
+        adashift_elementwise_loop<T, W, kActivating>(pp, gp, wp, sp, vp, onp, tp, table_last, 0,
+                                                     p.numel(), c, T(0), &still_off, &lo, &hi);
+        first_on = double(lo);
+        last_on = double(hi);
+        return;
+      }
       at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
-        adashift_elementwise_loop<T, W>(pp, gp, wp, sp, vp, onp, tp, table_last, begin, end, T(step),
-                                        T(lr), T(beta1), T(beta1_n), T(beta2), T(1 - beta2), T(eps),
-                                        coupled, decay, T(inv_normaliser));
+        if (mode == kUniform)
+          adashift_elementwise_loop<T, W, kUniform>(pp, gp, wp, sp, vp, onp, tp, table_last, begin, end,
+                                                    c, T(uniform_bc2), nullptr, nullptr, nullptr);
+        else
+          adashift_elementwise_loop<T, W, kActive>(pp, gp, wp, sp, vp, onp, tp, table_last, begin, end,
+                                                   c, T(0), nullptr, nullptr, nullptr);
       });
     });
   });
+  return {still_off, first_on, last_on};
 }
 
 // AdaShift, reduce "max"/"mean": one v per tensor, so the whole step is p -= coefficient * S with a
 // scalar coefficient computed by the caller. The entering gradient is reduced in the same pass:
-// returns max(g_t^2) ("max") or sum(g_t^2) ("mean"; the caller divides by numel), over the
-// stored (rounded) values, accumulated in double.
-template <typename T, typename W>
-double adashift_reduced_loop(T* __restrict__ p, const T* __restrict__ g, W* __restrict__ slot,
-                             T* __restrict__ window_sum, int64_t begin, int64_t end, T beta1, T beta1_n,
-                             T coupled_wd, T decay, T coefficient, bool take_max) {
-  double acc = 0.0;
-  for (int64_t i = begin; i < end; ++i) {
-    const T grad = g[i] + coupled_wd * p[i];
-    T oldest, stored;
-    const T s = advance_window<T, W>(grad, slot, window_sum, i, beta1, beta1_n, oldest, stored);
-    p[i] = p[i] * decay - coefficient * s;
-    const double square = static_cast<double>(stored) * static_cast<double>(stored);
-    acc = take_max ? nan_propagating_max(acc, square) : acc + square;
+// returns max(g_t^2) ("max", NaN if any is NaN) or sum(g_t^2) ("mean", accumulated in double; the
+// caller divides by numel), over the stored (rounded) values.
+template <typename T, typename W, bool take_max>
+double adashift_reduced_loop(T* __restrict__ p, const T* __restrict__ g,
+                             typename Window<W>::Storage* __restrict__ slot, T* __restrict__ window_sum,
+                             int64_t begin, int64_t end, T beta1, T beta1_n, T coupled_wd, T decay,
+                             T coefficient) {
+  if constexpr (take_max) {
+    T largest = T(0);
+    int nan_seen = 0;
+#pragma omp simd reduction(max : largest) reduction(| : nan_seen)
+    for (int64_t i = begin; i < end; ++i) {
+      ADASHIFT_MOVE_WINDOW
+      p[i] = p[i] * decay - coefficient * s;
+      const T square = stored * stored;
+      largest = std::max(largest, square);
+      nan_seen |= (square != square);
+    }
+    return nan_seen ? std::numeric_limits<double>::quiet_NaN() : double(largest);
+  } else {
+    double total = 0.0;
+#pragma omp simd reduction(+ : total)
+    for (int64_t i = begin; i < end; ++i) {
+      ADASHIFT_MOVE_WINDOW
+      p[i] = p[i] * decay - coefficient * s;
+      total += double(stored) * double(stored);
+    }
+    return total;
   }
-  return acc;
 }
 
 double adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor slot, at::Tensor window_sum,
@@ -159,16 +257,19 @@ double adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor slot, at::Te
     const T decay = decoupled ? T(1 - lr * weight_decay) : T(1);
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, slot.scalar_type(), "window", [&] {
       using W = scalar_t;
-      W* wp = slot.data_ptr<W>();
+      auto* wp = window_data<W>(slot);
+      auto combine = [take_max](double a, double b) { return take_max ? nan_propagating_max(a, b) : a + b; };
       result = at::parallel_reduce(
           int64_t(0), p.numel(), kGrain, 0.0,
           [&](int64_t begin, int64_t end, double identity) {
-            const double part = adashift_reduced_loop<T, W>(pp, gp, wp, sp, begin, end, T(beta1),
-                                                            T(beta1_n), coupled, decay, T(coefficient),
-                                                            take_max);
-            return take_max ? nan_propagating_max(identity, part) : identity + part;
+            const double part =
+                take_max ? adashift_reduced_loop<T, W, true>(pp, gp, wp, sp, begin, end, T(beta1),
+                                                             T(beta1_n), coupled, decay, T(coefficient))
+                         : adashift_reduced_loop<T, W, false>(pp, gp, wp, sp, begin, end, T(beta1),
+                                                              T(beta1_n), coupled, decay, T(coefficient));
+            return combine(identity, part);
           },
-          [&](double a, double b) { return take_max ? nan_propagating_max(a, b) : a + b; });
+          combine);
     });
   });
   return result;
