@@ -83,8 +83,10 @@ def main(argv=None) -> dict:
     device = torch.device(args.device)
     shapes = transformer_like_shapes(int(args.params))
     numel = sum(torch.Size(s).numel() for s in shapes)
-    setups = []
-    for label, kind, kwargs in candidates(args.quick):
+    setups, rows_to_run = [], candidates(args.quick)
+    # AdaShift's first keep_num steps only fill its window: time the steady state after them
+    args.warmup = max([args.warmup] + [kw.get("keep_num", 0) + 2 for _, _, kw in rows_to_run])
+    for label, kind, kwargs in rows_to_run:
         torch.manual_seed(0)
         params = [torch.randn(s, device=device, requires_grad=True) for s in shapes]
         for p in params:

@@ -192,12 +192,23 @@ std::tuple<int64_t, double, double> adashift_elementwise_step(
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, slot.scalar_type(), "window", [&] {
       using W = scalar_t;
       auto* wp = window_data<W>(slot);
-      if (mode == kActivating) {  // serial: it is the rare case, and it gathers statistics
-        T lo, hi;
-        adashift_elementwise_loop<T, W, kActivating>(pp, gp, wp, sp, vp, onp, tp, table_last, 0,
-                                                     p.numel(), c, T(0), &still_off, &lo, &hi);
-        first_on = double(lo);
-        last_on = double(hi);
+      if (mode == kActivating) {  // also gathers what is still off and the activation steps
+        using Stats = std::tuple<int64_t, double, double>;
+        const Stats none{0, double(step), 0.0};
+        const auto merge = [](const Stats& a, const Stats& b) {
+          return Stats{std::get<0>(a) + std::get<0>(b), std::min(std::get<1>(a), std::get<1>(b)),
+                       std::max(std::get<2>(a), std::get<2>(b))};
+        };
+        std::tie(still_off, first_on, last_on) = at::parallel_reduce(
+            int64_t(0), p.numel(), kGrain, none,
+            [&](int64_t begin, int64_t end, const Stats& identity) {
+              int64_t off;
+              T lo, hi;
+              adashift_elementwise_loop<T, W, kActivating>(pp, gp, wp, sp, vp, onp, tp, table_last, begin,
+                                                           end, c, T(0), &off, &lo, &hi);
+              return merge(identity, Stats{off, double(lo), double(hi)});
+            },
+            merge);
         return;
       }
       at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
