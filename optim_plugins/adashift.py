@@ -139,18 +139,24 @@ def _remember_all_active(since: torch.Tensor, first_on: float, last_on: float) -
     _ALL_ACTIVE[key] = (weakref.ref(since, lambda _: _ALL_ACTIVE.pop(key, None)), first_on, last_on)
 
 
-def _activation_mode(since: torch.Tensor, step: int, table: torch.Tensor, beta2: float, recheck: bool):
+@functools.lru_cache(maxsize=16)
+def _bias_correction_values(beta2: float, dtype: torch.dtype) -> list[float]:
+    return _bias_correction_table(beta2, dtype).tolist()
+
+
+def _activation_mode(since: torch.Tensor, step: int, beta2: float, dtype: torch.dtype, recheck: bool):
     """Which kernel loop can run: the general one, one that only reads active_since, or neither."""
     known = None if recheck else _ALL_ACTIVE.get(id(since))
     if known is None or known[0]() is not since:
         return _ACTIVATING, 0.0
     _, first_on, last_on = known
     largest_k = step - int(first_on) + 1
+    values = _bias_correction_values(beta2, dtype)
     if first_on == last_on:  # all turned on at the same step: one bias correction for the tensor
-        if largest_k < len(table):
-            return _UNIFORM, table[largest_k].item()
-        return _UNIFORM, bias_corrections2(beta2, torch.tensor(float(largest_k), dtype=table.dtype)).item()
-    if largest_k < len(table) or table[-1].item() == 1.0:  # the table covers every k (or saturates)
+        if largest_k < len(values):
+            return _UNIFORM, values[largest_k]
+        return _UNIFORM, bias_corrections2(beta2, torch.tensor(float(largest_k), dtype=dtype)).item()
+    if largest_k < len(values) or values[-1] == 1.0:  # the table covers every k (or saturates)
         return _ACTIVE, 0.0
     return _ACTIVATING, 0.0
 
@@ -172,7 +178,7 @@ def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sum
         recheck = step % reanchor_every == 0
         for p, g, window, s, v, since in zip(params, grads, windows, window_sums, exp_avg_sqs,
                                              active_since):
-            mode, uniform_bc2 = _activation_mode(since, step, table, beta2, recheck)
+            mode, uniform_bc2 = _activation_mode(since, step, beta2, dtype, recheck)
             still_off, first_on, last_on = kernels.adashift_elementwise_step(
                 p, g, window[slot], s, v, since, table, step, lr, beta1, beta1_n, beta2, eps, weight_decay,
                 decoupled_weight_decay, inverse_normaliser, mode, uniform_bc2)

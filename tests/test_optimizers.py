@@ -112,12 +112,14 @@ def test_adashift_beyond_a_short_bias_correction_table_matches_reference(path, m
 
     monkeypatch.setattr(adashift, "TABLE_CAP", 8)
     adashift._bias_correction_table.cache_clear()
+    adashift._bias_correction_values.cache_clear()
     hp = dict(lr=0.05, betas=(0.9, 0.999), keep_num=3, reduce="none", eps=1e-10)
     try:
         reference = ReferenceAdaShift(initial_params(), **hp)
         run_against_reference(lambda ps, kw: AdaShift(ps, **kw, **hp), reference, path)
     finally:
         adashift._bias_correction_table.cache_clear()
+        adashift._bias_correction_values.cache_clear()
 
 
 @pytest.mark.parametrize("decoupled", [False, True])
