@@ -115,13 +115,22 @@ def _apply(params, exp_avgs, exp_avg_sqs, active_since, *, step, lr, beta2, eps)
         param.sub_(torch.where(since > 0, m / denom, 0.0), alpha=lr)
 
 
-TABLE_CAP = 1 << 20  # longest table of bias corrections (4 MiB in float32)
+TABLE_CAP = 1 << 24  # longest table of bias corrections the CPU kernel uses (64 MiB in float32)
+
+
+def _bias_correction_table(beta2: float, dtype: torch.dtype, step: int) -> torch.Tensor | None:
+    """bias_corrections2(beta2, k) for k = 0 .. K, K >= step or where 1 - beta2^K rounds to 1.
+
+    None when that would exceed TABLE_CAP (beta2 > ~0.999998 after 2^24 steps): the caller then
+    takes the multi-tensor path. Lengths grow in powers of two, so a run builds few tables.
+    """
+    saturated = 1 if beta2 == 0 else math.ceil(60 * math.log(2) / -math.log(beta2))
+    last = min(saturated, 1 << max(10, step.bit_length()))
+    return None if last > TABLE_CAP else _table(beta2, dtype, last)
 
 
 @functools.lru_cache(maxsize=16)
-def _bias_correction_table(beta2: float, dtype: torch.dtype) -> torch.Tensor:
-    """bias_corrections2(beta2, k) for k = 0 .. K, K where 1 - beta2^K rounds to 1 (or TABLE_CAP)."""
-    last = 1 if beta2 == 0 else min(TABLE_CAP, math.ceil(60 * math.log(2) / -math.log(beta2)))
+def _table(beta2: float, dtype: torch.dtype, last: int) -> torch.Tensor:
     return bias_corrections2(beta2, torch.arange(last + 1, dtype=dtype))
 
 
@@ -139,31 +148,20 @@ def _remember_all_active(since: torch.Tensor, first_on: float, last_on: float) -
     _ALL_ACTIVE[key] = (weakref.ref(since, lambda _: _ALL_ACTIVE.pop(key, None)), first_on, last_on)
 
 
-@functools.lru_cache(maxsize=16)
-def _bias_correction_values(beta2: float, dtype: torch.dtype) -> list[float]:
-    return _bias_correction_table(beta2, dtype).tolist()
-
-
-def _activation_mode(since: torch.Tensor, step: int, beta2: float, dtype: torch.dtype, recheck: bool):
+def _activation_mode(since: torch.Tensor, step: int, table: torch.Tensor, recheck: bool):
     """Which kernel loop can run: the general one, one that only reads active_since, or neither."""
     known = None if recheck else _ALL_ACTIVE.get(id(since))
     if known is None or known[0]() is not since:
         return _ACTIVATING, 0.0
     _, first_on, last_on = known
-    largest_k = step - int(first_on) + 1
-    values = _bias_correction_values(beta2, dtype)
     if first_on == last_on:  # all turned on at the same step: one bias correction for the tensor
-        if largest_k < len(values):
-            return _UNIFORM, values[largest_k]
-        return _UNIFORM, bias_corrections2(beta2, torch.tensor(float(largest_k), dtype=dtype)).item()
-    if largest_k < len(values) or values[-1] == 1.0:  # the table covers every k (or saturates)
-        return _ACTIVE, 0.0
-    return _ACTIVATING, 0.0
+        return _UNIFORM, table[min(step - int(first_on) + 1, len(table) - 1)].item()
+    return _ACTIVE, 0.0
 
 
 def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sums, window_phis, *,
                    step, lr, beta1, beta2, keep_num, reduce, eps, weight_decay, decoupled_weight_decay,
-                   reanchor_every):
+                   reanchor_every, table):
     """The fast path's step through the one-pass CPU kernels (same formulas, one tensor per call)."""
     kernels = _native.cpu_kernels()
     dtype = exp_avg_sqs[0].dtype
@@ -174,11 +172,10 @@ def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sum
     weights = _weights_by_slot(beta1, keep_num, slot)
     inverse_normaliser, beta1_n = 1 / sum(weights), beta1**keep_num
     if reduce == "none":
-        table = _bias_correction_table(beta2, dtype)
         recheck = step % reanchor_every == 0
         for p, g, window, s, v, since in zip(params, grads, windows, window_sums, exp_avg_sqs,
                                              active_since):
-            mode, uniform_bc2 = _activation_mode(since, step, beta2, dtype, recheck)
+            mode, uniform_bc2 = _activation_mode(since, step, table, recheck)
             still_off, first_on, last_on = kernels.adashift_elementwise_step(
                 p, g, window[slot], s, v, since, table, step, lr, beta1, beta1_n, beta2, eps, weight_decay,
                 decoupled_weight_decay, inverse_normaliser, mode, uniform_bc2)
@@ -218,8 +215,10 @@ def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_since, wind
     kwargs = dict(step=step, lr=lr, beta1=beta1, beta2=beta2, keep_num=keep_num, reduce=reduce, eps=eps,
                   weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay)
     state = (windows, exp_avg_sqs, active_since, window_sums, window_phis)
-    if fast and _native.usable(*params, *grads, *windows, *window_sums):
-        _native_update(params, grads, *state, reanchor_every=reanchor_every, **kwargs)
+    table = _bias_correction_table(beta2, exp_avg_sqs[0].dtype, step) if reduce == "none" else None
+    if fast and (reduce != "none" or table is not None) and _native.usable(*params, *grads, *windows,
+                                                                           *window_sums):
+        _native_update(params, grads, *state, reanchor_every=reanchor_every, table=table, **kwargs)
         return
     if weight_decay != 0:
         if decoupled_weight_decay:

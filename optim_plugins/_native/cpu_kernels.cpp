@@ -109,67 +109,84 @@ struct AdaShiftScalars {  // in the state's dtype T, computed in double and roun
 
 // AdaShift, reduce "none": per element v, activation step ("since") and gate.
 //   v = beta2 v + (1 - beta2) g_{t-n}^2;  since = step when v first turns positive;
-//   k = step - since + 1;  bc2 = max(1e-8, 1 - beta2^k) from `table` (pow beyond it);
-//   p -= lr * (S / normaliser) / (sqrt(v / bc2) + eps) where since > 0.
-// Mode kActivating is the general loop: it writes since and counts what is still off. Once every
-// element is on, since never changes again and the caller picks a loop that only reads it
-// (kActive, bc2 gathered from the table) or, when all turned on at the same step, none that
-// touches it (kUniform, one bc2).
+//   k = step - since + 1 (0 while off);  bc2 = table[k] = max(1e-8, 1 - beta2^k) (the caller's
+//   table covers every k up to step, or is saturated at 1 beyond its end);
+//   p -= lr * (S / normaliser) / (sqrt(v / bc2) + eps) where k > 0.
+// Mode kActivating is the general loop: it writes since and gathers how many elements are still
+// off and their first/last activation step. Once every element is on, since never changes again
+// and the caller picks a loop that only reads it (kActive) or, when all turned on at the same
+// step, one that does not touch it (kUniform, one bc2). The loops are branch-free so they vectorize.
 enum Mode : int64_t { kActivating = 0, kActive = 1, kUniform = 2 };
 
+struct ActivationStats {
+  int64_t still_off = 0;
+  int64_t first_on = std::numeric_limits<int32_t>::max(), last_on = 0;
+};
+
+// table[k] for a block of indices, kept scalar on purpose: vectorized as AVX2 gathers it ran
+// several times slower on the machines we measured.
+template <typename T>
+__attribute__((noinline, optimize("no-tree-vectorize")))
+void lookup(const int32_t* __restrict__ index, const T* __restrict__ table, T* __restrict__ out, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) out[j] = table[index[j]];
+}
+
 template <typename T, typename W, int64_t mode>
-void adashift_elementwise_loop(T* __restrict__ p, const T* __restrict__ g,
-                               typename Window<W>::Storage* __restrict__ slot, T* __restrict__ window_sum,
-                               T* __restrict__ v, T* __restrict__ since, const T* __restrict__ table,
-                               int64_t table_last, int64_t begin, int64_t end,
-                               const AdaShiftScalars& c, T uniform_bc2, int64_t* still_off,
-                               T* first_on, T* last_on) {
+ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict__ g,
+                                          typename Window<W>::Storage* __restrict__ slot,
+                                          T* __restrict__ window_sum, T* __restrict__ v,
+                                          T* __restrict__ since, const T* __restrict__ table,
+                                          int32_t table_last, int64_t begin, int64_t end,
+                                          const AdaShiftScalars& c, T uniform_bc2) {
   const T step = T(c.step), lr = T(c.lr), beta1 = T(c.beta1), beta1_n = T(c.beta1_n);
   const T beta2 = T(c.beta2), one_minus_beta2 = T(1 - c.beta2), eps = T(c.eps);
   const T coupled_wd = T(c.coupled_wd), decay = T(c.decay), inv_normaliser = T(c.inv_normaliser);
-  if constexpr (mode == kActivating) {
-    int64_t off = 0;
-    T lo = step, hi = T(0);
+  if constexpr (mode == kUniform) {
     for (int64_t i = begin; i < end; ++i) {
       ADASHIFT_MOVE_WINDOW
       const T vi = beta2 * v[i] + one_minus_beta2 * oldest * oldest;
       v[i] = vi;
-      T on = since[i];
-      if (on == T(0) && vi > T(0)) {
-        on = step;
-        since[i] = on;
-      }
-      T param = p[i] * decay;
-      if (on > T(0)) {
-        const int64_t k = static_cast<int64_t>(step - on) + 1;
-        const T bc2 = k <= table_last ? table[k]
-                                      : std::max(T(1e-8), T(1) - static_cast<T>(std::pow(beta2, T(k))));
-        param -= lr * (s * inv_normaliser) / (std::sqrt(vi / bc2) + eps);
-        lo = std::min(lo, on);
-        hi = std::max(hi, on);
-      } else {
-        ++off;
-      }
-      p[i] = param;
+      p[i] = p[i] * decay - lr * (s * inv_normaliser) / (std::sqrt(vi / uniform_bc2) + eps);
     }
-    *still_off = off;
-    *first_on = lo;
-    *last_on = hi;
+    return ActivationStats{};
   } else {
-#pragma omp simd
-    for (int64_t i = begin; i < end; ++i) {
-      ADASHIFT_MOVE_WINDOW
-      const T vi = beta2 * v[i] + one_minus_beta2 * oldest * oldest;
-      v[i] = vi;
-      T bc2;
-      if constexpr (mode == kUniform) {
-        bc2 = uniform_bc2;
-      } else {
-        const int32_t k = static_cast<int32_t>(step - since[i]) + 1;
-        bc2 = table[k < table_last ? k : table_last];
+    // Blocks of kBlock elements in three passes (the 2nd and 3rd re-read the block from L1): the
+    // window, v, since and k; the table lookups; the parameter update.
+    constexpr int64_t kBlock = 256;
+    int32_t k_block[kBlock];
+    T bc2_block[kBlock];
+    int32_t off = 0, first = std::numeric_limits<int32_t>::max(), last = 0;
+    for (int64_t b = begin; b < end; b += kBlock) {
+      const int64_t n = std::min(end - b, kBlock);
+      for (int64_t j = 0; j < n; ++j) {
+        const int64_t i = b + j;
+        ADASHIFT_MOVE_WINDOW
+        const T vi = beta2 * v[i] + one_minus_beta2 * oldest * oldest;
+        v[i] = vi;
+        T on = since[i];
+        if constexpr (mode == kActivating) {
+          on = (on == T(0) && vi > T(0)) ? step : on;
+          since[i] = on;
+        }
+        const int32_t k = on > T(0) ? static_cast<int32_t>(step - on) + 1 : 0;
+        k_block[j] = k < table_last ? k : table_last;
       }
-      p[i] = p[i] * decay - lr * (s * inv_normaliser) / (std::sqrt(vi / bc2) + eps);
+      if constexpr (mode == kActivating) {
+        for (int64_t j = 0; j < n; ++j) {
+          const int32_t on_step = static_cast<int32_t>(since[b + j]);
+          off += (on_step == 0);
+          first = std::min(first, on_step > 0 ? on_step : std::numeric_limits<int32_t>::max());
+          last = std::max(last, on_step);
+        }
+      }
+      lookup<T>(k_block, table, bc2_block, n);
+      for (int64_t j = 0; j < n; ++j) {
+        const int64_t i = b + j;
+        const T update = lr * (window_sum[i] * inv_normaliser) / (std::sqrt(v[i] / bc2_block[j]) + eps);
+        p[i] = p[i] * decay - (k_block[j] > 0 ? update : T(0));
+      }
     }
+    return ActivationStats{off, first, last};
   }
 }
 
@@ -179,49 +196,37 @@ std::tuple<int64_t, double, double> adashift_elementwise_step(
     at::Tensor p, at::Tensor g, at::Tensor slot, at::Tensor window_sum, at::Tensor v, at::Tensor since,
     at::Tensor table, int64_t step, double lr, double beta1, double beta1_n, double beta2, double eps,
     double weight_decay, bool decoupled, double inv_normaliser, int64_t mode, double uniform_bc2) {
+  TORCH_CHECK(step < std::numeric_limits<int32_t>::max() && table.numel() > 1, "AdaShift kernel: bad step/table");
   const AdaShiftScalars c{double(step), lr, beta1, beta1_n, beta2, eps,
                           decoupled ? 0.0 : weight_decay, decoupled ? 1 - lr * weight_decay : 1.0,
                           inv_normaliser};
-  int64_t still_off = 0;
-  double first_on = 0, last_on = 0;
+  ActivationStats stats;
   AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adashift_elementwise_step", [&] {
     using T = scalar_t;
     T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>(); T* sp = window_sum.data_ptr<T>();
     T* vp = v.data_ptr<T>(); T* onp = since.data_ptr<T>(); const T* tp = table.data_ptr<T>();
-    const int64_t table_last = table.numel() - 1;
+    const int32_t table_last = static_cast<int32_t>(table.numel() - 1);
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, slot.scalar_type(), "window", [&] {
       using W = scalar_t;
       auto* wp = window_data<W>(slot);
-      if (mode == kActivating) {  // also gathers what is still off and the activation steps
-        using Stats = std::tuple<int64_t, double, double>;
-        const Stats none{0, double(step), 0.0};
-        const auto merge = [](const Stats& a, const Stats& b) {
-          return Stats{std::get<0>(a) + std::get<0>(b), std::min(std::get<1>(a), std::get<1>(b)),
-                       std::max(std::get<2>(a), std::get<2>(b))};
-        };
-        std::tie(still_off, first_on, last_on) = at::parallel_reduce(
-            int64_t(0), p.numel(), kGrain, none,
-            [&](int64_t begin, int64_t end, const Stats& identity) {
-              int64_t off;
-              T lo, hi;
-              adashift_elementwise_loop<T, W, kActivating>(pp, gp, wp, sp, vp, onp, tp, table_last, begin,
-                                                           end, c, T(0), &off, &lo, &hi);
-              return merge(identity, Stats{off, double(lo), double(hi)});
-            },
-            merge);
-        return;
-      }
-      at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
-        if (mode == kUniform)
-          adashift_elementwise_loop<T, W, kUniform>(pp, gp, wp, sp, vp, onp, tp, table_last, begin, end,
-                                                    c, T(uniform_bc2), nullptr, nullptr, nullptr);
-        else
-          adashift_elementwise_loop<T, W, kActive>(pp, gp, wp, sp, vp, onp, tp, table_last, begin, end,
-                                                   c, T(0), nullptr, nullptr, nullptr);
-      });
+      const auto merge = [](const ActivationStats& a, const ActivationStats& b) {
+        return ActivationStats{a.still_off + b.still_off, std::min(a.first_on, b.first_on),
+                               std::max(a.last_on, b.last_on)};
+      };
+      stats = at::parallel_reduce(
+          int64_t(0), p.numel(), kGrain, ActivationStats{},
+          [&](int64_t begin, int64_t end, const ActivationStats& identity) {
+            const auto run = [&](auto loop) {
+              return merge(identity, loop(pp, gp, wp, sp, vp, onp, tp, table_last, begin, end, c, T(uniform_bc2)));
+            };
+            if (mode == kUniform) return run(adashift_elementwise_loop<T, W, kUniform>);
+            if (mode == kActive) return run(adashift_elementwise_loop<T, W, kActive>);
+            return run(adashift_elementwise_loop<T, W, kActivating>);
+          },
+          merge);
     });
   });
-  return {still_off, first_on, last_on};
+  return {stats.still_off, double(stats.first_on), double(stats.last_on)};
 }
 
 // AdaShift, reduce "max"/"mean": one v per tensor, so the whole step is p -= coefficient * S with a
