@@ -4,7 +4,8 @@
     python scripts/bench_end_to_end.py --quick --data ...            # short runs
 
 fairseq: the same small transformer run (same data, seed, --max-update) with the built-in
-``--optimizer adam`` and with ours; words/s is fairseq's own 'wps' of the final training summary.
+``--optimizer adam`` and with ours; words/s is fairseq's own 'wps' of the final training summary,
+the median of ``--rounds`` runs per optimizer, interleaved.
 WGAN-GP: gan.train on 8 Gaussians, iterations/s after the first iteration. Ratios are to the
 built-in adam (fairseq) and to Adam (GAN). Writes JSON under benchmarks/results/.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,19 +59,27 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="a folder made by 'python -m nmt prepare'")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3, help="fairseq runs per optimizer (median)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args(argv)
     updates, iterations = (10, 3) if args.quick else (100, 40)
-    wps = {name: fairseq_wps(args.data, flags, updates) for name, flags in FAIRSEQ.items()}
+    if args.quick:
+        args.rounds = 1
+    runs = {name: [] for name in FAIRSEQ}
+    for _ in range(args.rounds):  # interleaved, so drift in machine load hits every optimizer
+        for name, flags in FAIRSEQ.items():
+            runs[name].append(fairseq_wps(args.data, flags, updates))
+    wps = {name: statistics.median(values) for name, values in runs.items()}
     base = wps["adam (fairseq built-in)"]
-    print(f"fairseq words/s, transformer-tiny, {updates} updates, CPU")
+    print(f"fairseq words/s, transformer-tiny, {updates} updates, CPU, median of {args.rounds} runs")
     for name, value in wps.items():
         print(f"  {name:26} {value:9.0f}  ratio {value / base:5.2f}")
     ips = {name: gan_ips(name, iterations) for name in ("adam", "amsgrad", "adamal", "adamnc", "adashift")}
     print(f"WGAN-GP iterations/s, 8 Gaussians, 3x512 MLPs, batch 256, 5 critic steps, {iterations} iterations")
     for name, value in ips.items():
         print(f"  {name:26} {value:9.2f}  ratio {value / ips['adam']:5.2f}")
-    result = {"fairseq_wps": wps, "gan_ips": ips, "updates": updates, "iterations": iterations}
+    result = {"fairseq_wps": wps, "fairseq_wps_runs": runs, "gan_ips": ips, "updates": updates,
+              "iterations": iterations}
     return save_result(result, args.out, "end_to_end")
 
 

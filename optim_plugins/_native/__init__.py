@@ -53,13 +53,27 @@ def _ninja_on_path() -> None:
 
 
 def _build():
-    from torch.utils import cpp_extension  # noqa: PLC0415 - slow import, only when needed
+    # torch.utils.cpp_extension warns at import that a CPU-only machine has no CUDA runtime: noise here
+    extension_log = logging.getLogger("torch.utils.cpp_extension")
+    level = extension_log.level
+    extension_log.setLevel(logging.ERROR)
+    try:
+        from torch.utils import cpp_extension  # noqa: PLC0415 - slow import, only when needed
+    finally:
+        extension_log.setLevel(level)
 
     tag, flags = _compile_flags()
+    name = f"optim_plugins_cpu_v{VERSION}_{tag}"
     _ninja_on_path()
-    LOG.info("optim_plugins: loading the CPU kernels (the first build on a machine takes ~1 min)")
-    return cpp_extension.load(name=f"optim_plugins_cpu_v{VERSION}_{tag}", sources=[str(SOURCE)],
-                              extra_cflags=flags, extra_ldflags=["-fopenmp"], verbose=False)
+    try:
+        built = (Path(cpp_extension._get_build_directory(name, False)) / f"{name}.so").exists()
+    except Exception:  # noqa: BLE001 - a private helper; only decides how loudly to log
+        built = False
+    (LOG.debug if built else LOG.warning)(
+        "optim_plugins: %s the CPU kernels of AdamAL/AdaShift%s", "loading" if built else "building",
+        "" if built else " (once per machine, about a minute)")
+    return cpp_extension.load(name=name, sources=[str(SOURCE)], extra_cflags=flags,
+                              extra_ldflags=["-fopenmp"], verbose=False)
 
 
 def cpu_kernels():
