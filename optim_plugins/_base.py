@@ -111,10 +111,10 @@ class AdaptiveOptimizer(Optimizer):
             if not state:
                 state["step"] = torch.tensor(0.0, dtype=torch.float32)
                 self._init_state(param, state, group)
-            state["step"] += 1
-            step = int(state["step"].item())
+            step = int(state["step"].item()) + 1
             batches[(param.device, state_dtype(param), step)].append(param)
         for (_, _, step), params in batches.items():
+            torch._foreach_add_([self.state[p]["step"] for p in params], 1.0)  # one call per batch
             yield params, step
 
     def _update_batch(self, group, ops, params, step) -> None:

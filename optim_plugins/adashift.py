@@ -177,7 +177,7 @@ def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sum
                                              active_since):
             mode, uniform_bc2 = _activation_mode(since, step, table, recheck)
             still_off, first_on, last_on = kernels.adashift_elementwise_step(
-                p, g, window[slot], s, v, since, table, step, lr, beta1, beta1_n, beta2, eps, weight_decay,
+                p, g, window, slot, s, v, since, table, step, lr, beta1, beta1_n, beta2, eps, weight_decay,
                 decoupled_weight_decay, inverse_normaliser, mode, uniform_bc2)
             if mode == _ACTIVATING:
                 if still_off == 0:
@@ -185,20 +185,11 @@ def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sum
                 else:
                     _ALL_ACTIVE.pop(id(since), None)
         return
-    # one v per tensor: the scalar part on stacked scalars, then p -= coefficient * S in the kernel
-    v = torch.stack(exp_avg_sqs).mul_(beta2).add_(torch.stack([phis[slot] for phis in window_phis]),
-                                                  alpha=1 - beta2)
-    since = torch.stack(active_since)
-    since.masked_fill_((since == 0) & (v > 0), step)
-    denom = (v / bias_corrections2(beta2, active_steps(since, step))).sqrt_().add_(eps)
-    coefficients = torch.where(since > 0, lr * inverse_normaliser / denom, 0.0).tolist()
-    torch._foreach_copy_(exp_avg_sqs, list(v.unbind()))
-    torch._foreach_copy_(active_since, list(since.unbind()))
-    for p, g, window, s, phis, coefficient in zip(params, grads, windows, window_sums, window_phis,
-                                                  coefficients):
-        entering = kernels.adashift_reduced_step(p, g, window[slot], s, beta1, beta1_n, lr, weight_decay,
-                                                 decoupled_weight_decay, coefficient, reduce == "max")
-        phis[slot] = entering if reduce == "max" else entering / p.numel()
+    for p, g, window, s, phis, v, since in zip(params, grads, windows, window_sums, window_phis,
+                                               exp_avg_sqs, active_since):  # one v per tensor
+        kernels.adashift_reduced_step(p, g, window, slot, s, phis, v, since, step, lr, beta1, beta1_n, beta2,
+                                      eps, weight_decay, decoupled_weight_decay, inverse_normaliser,
+                                      reduce == "max")
 
 
 def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_since, window_sums, window_phis, *,
@@ -216,8 +207,8 @@ def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_since, wind
                   weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay)
     state = (windows, exp_avg_sqs, active_since, window_sums, window_phis)
     table = _bias_correction_table(beta2, exp_avg_sqs[0].dtype, step) if reduce == "none" else None
-    if fast and (reduce != "none" or table is not None) and _native.usable(*params, *grads, *windows,
-                                                                           *window_sums):
+    if fast and (reduce != "none" or table is not None) and _native.usable(
+            *params, *grads, *windows, *window_sums, *exp_avg_sqs, *active_since, *(window_phis or [])):
         _native_update(params, grads, *state, reanchor_every=reanchor_every, table=table, **kwargs)
         return
     if weight_decay != 0:

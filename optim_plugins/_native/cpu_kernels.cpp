@@ -87,8 +87,8 @@ template <> struct Window<at::BFloat16> {
 };
 
 template <typename W>
-typename Window<W>::Storage* window_data(at::Tensor& slot) {
-  return reinterpret_cast<typename Window<W>::Storage*>(slot.data_ptr<W>());
+typename Window<W>::Storage* window_data(at::Tensor& window) {
+  return reinterpret_cast<typename Window<W>::Storage*>(window.data_ptr<W>());
 }
 
 // The window move shared by the AdaShift kernels: the slot holding g_{t-n} receives g_t (rounded
@@ -194,7 +194,7 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
 // Returns (elements still off, first and last activation step among those on); meaningful in
 // mode kActivating only.
 std::tuple<int64_t, double, double> adashift_elementwise_step(
-    at::Tensor p, at::Tensor g, at::Tensor slot, at::Tensor window_sum, at::Tensor v, at::Tensor since,
+    at::Tensor p, at::Tensor g, at::Tensor window, int64_t slot, at::Tensor window_sum, at::Tensor v, at::Tensor since,
     at::Tensor table, int64_t step, double lr, double beta1, double beta1_n, double beta2, double eps,
     double weight_decay, bool decoupled, double inv_normaliser, int64_t mode, double uniform_bc2) {
   TORCH_CHECK(step < std::numeric_limits<int32_t>::max() && table.numel() > 1, "AdaShift kernel: bad step/table");
@@ -207,9 +207,9 @@ std::tuple<int64_t, double, double> adashift_elementwise_step(
     T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>(); T* sp = window_sum.data_ptr<T>();
     T* vp = v.data_ptr<T>(); T* onp = since.data_ptr<T>(); const T* tp = table.data_ptr<T>();
     const int32_t table_last = static_cast<int32_t>(table.numel() - 1);
-    AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, slot.scalar_type(), "window", [&] {
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, window.scalar_type(), "window", [&] {
       using W = scalar_t;
-      auto* wp = window_data<W>(slot);
+      auto* wp = window_data<W>(window) + slot * p.numel();
       const auto merge = [](const ActivationStats& a, const ActivationStats& b) {
         return ActivationStats{a.still_off + b.still_off, std::min(a.first_on, b.first_on),
                                std::max(a.last_on, b.last_on)};
@@ -263,33 +263,46 @@ double adashift_reduced_loop(T* __restrict__ p, const T* __restrict__ g,
   }
 }
 
-double adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor slot, at::Tensor window_sum,
-                             double beta1, double beta1_n, double lr, double weight_decay,
-                             bool decoupled, double coefficient, bool take_max) {
-  double result = 0.0;
+// The whole step for one tensor: v, the gate and the coefficient from its scalars (the formulas of
+// the elementwise kernel, once), then the pass above; phi(g_t^2) goes into window_phi[slot].
+void adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor window, int64_t slot,
+                           at::Tensor window_sum, at::Tensor window_phi, at::Tensor v, at::Tensor since,
+                           int64_t step, double lr, double beta1, double beta1_n, double beta2,
+                           double eps, double weight_decay, bool decoupled, double inv_normaliser,
+                           bool take_max) {
   AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adashift_reduced_step", [&] {
     using T = scalar_t;
     T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>(); T* sp = window_sum.data_ptr<T>();
+    T* phis = window_phi.data_ptr<T>(); T* vp = v.data_ptr<T>(); T* on = since.data_ptr<T>();
+    const T vi = vp[0] * T(beta2) + T(1 - beta2) * phis[slot];
+    vp[0] = vi;
+    if (on[0] == T(0) && vi > T(0)) on[0] = T(step);
+    T coefficient = T(0);
+    if (on[0] > T(0)) {
+      const T bc2 = std::max(T(1e-8), T(1) - static_cast<T>(std::pow(T(beta2), T(step) - on[0] + T(1))));
+      coefficient = T(lr * inv_normaliser) / (std::sqrt(vi / bc2) + T(eps));
+    }
     const T coupled = decoupled ? T(0) : T(weight_decay);
     const T decay = decoupled ? T(1 - lr * weight_decay) : T(1);
-    AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, slot.scalar_type(), "window", [&] {
+    const int64_t numel = p.numel();
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, window.scalar_type(), "window", [&] {
       using W = scalar_t;
-      auto* wp = window_data<W>(slot);
+      auto* wp = window_data<W>(window) + slot * numel;
       auto combine = [take_max](double a, double b) { return take_max ? nan_propagating_max(a, b) : a + b; };
-      result = at::parallel_reduce(
-          int64_t(0), p.numel(), kGrain, 0.0,
+      const double entering = at::parallel_reduce(
+          int64_t(0), numel, kGrain, 0.0,
           [&](int64_t begin, int64_t end, double identity) {
             const double part =
                 take_max ? adashift_reduced_loop<T, W, true>(pp, gp, wp, sp, begin, end, T(beta1),
-                                                             T(beta1_n), coupled, decay, T(coefficient))
+                                                             T(beta1_n), coupled, decay, coefficient)
                          : adashift_reduced_loop<T, W, false>(pp, gp, wp, sp, begin, end, T(beta1),
-                                                              T(beta1_n), coupled, decay, T(coefficient));
+                                                              T(beta1_n), coupled, decay, coefficient);
             return combine(identity, part);
           },
           combine);
+      phis[slot] = static_cast<T>(take_max ? entering : entering / double(numel));
     });
   });
-  return result;
 }
 
 }  // namespace
