@@ -30,3 +30,11 @@ def test_window_precision_quick_mode_reports_both_windows(tmp_path):
     # 3 and -1 are exact in bf16, so Reddi's counterexample takes the same path with either window
     assert by_key[("sequential reddi", "final x", "full")] == by_key[("sequential reddi", "final x", "bf16")]
     assert 0.5 < by_key[("MNIST MLP", "test accuracy", "bf16")] <= 1.0
+
+
+def test_adashift_modes_benchmark_runs_each_loop():
+    result = subprocess.run([sys.executable, "-m", "scripts.bench_adashift_modes", "--numel", "100000",
+                             "--rounds", "1"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("uniform", "active", "activating"):
+        assert f"AdaShift {name}" in result.stdout
