@@ -161,18 +161,13 @@ def _activation_mode(since: torch.Tensor, step: int, table: torch.Tensor, rechec
 
 def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sums, window_phis, *,
                    step, lr, beta1, beta2, keep_num, reduce, eps, weight_decay, decoupled_weight_decay,
-                   reanchor_every, table):
+                   recheck, table):
     """The fast path's step through the one-pass CPU kernels (same formulas, one tensor per call)."""
     kernels = _native.cpu_kernels()
-    dtype = exp_avg_sqs[0].dtype
     slot = (step - 1) % keep_num
-    if step % reanchor_every == 0:  # before the move: the window still holds g_{t-1} .. g_{t-n}
-        exact = exact_window_sums(windows, beta1, keep_num, (step - 2) % keep_num, dtype)
-        torch._foreach_copy_(window_sums, exact)
     weights = _weights_by_slot(beta1, keep_num, slot)
     inverse_normaliser, beta1_n = 1 / sum(weights), beta1**keep_num
     if reduce == "none":
-        recheck = step % reanchor_every == 0
         for p, g, window, s, v, since in zip(params, grads, windows, window_sums, exp_avg_sqs,
                                              active_since):
             mode, uniform_bc2 = _activation_mode(since, step, table, recheck)
@@ -206,22 +201,21 @@ def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_since, wind
     kwargs = dict(step=step, lr=lr, beta1=beta1, beta2=beta2, keep_num=keep_num, reduce=reduce, eps=eps,
                   weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay)
     state = (windows, exp_avg_sqs, active_since, window_sums, window_phis)
-    table = _bias_correction_table(beta2, exp_avg_sqs[0].dtype, step) if reduce == "none" else None
+    dtype = exp_avg_sqs[0].dtype
+    if step % reanchor_every == 0:  # before the move: the window holds g_{t-1} .. g_{t-n}
+        newest_slot = (step - 2) % keep_num
+        torch._foreach_copy_(window_sums, exact_window_sums(windows, beta1, keep_num, newest_slot, dtype))
+    table = _bias_correction_table(beta2, dtype, step) if reduce == "none" else None
     if fast and (reduce != "none" or table is not None) and _native.usable(
             *params, *grads, *windows, *window_sums, *exp_avg_sqs, *active_since, *(window_phis or [])):
-        _native_update(params, grads, *state, reanchor_every=reanchor_every, table=table, **kwargs)
+        _native_update(params, grads, *state, recheck=step % reanchor_every == 0, table=table, **kwargs)
         return
     if weight_decay != 0:
         if decoupled_weight_decay:
             ops.mul_(params, 1 - lr * weight_decay)
         else:
             grads = ops.add(grads, params, alpha=weight_decay)
-    dtype = exp_avg_sqs[0].dtype
     slot = (step - 1) % keep_num
-    if fast and step % reanchor_every == 0:  # before the move: the window holds g_{t-1} .. g_{t-n}
-        for s, exact in zip(window_sums, exact_window_sums(windows, beta1, keep_num, (step - 2) % keep_num,
-                                                           dtype)):
-            s.copy_(exact)
     phi = advance_window(ops, grads, windows, window_sums, window_phis, slot=slot, beta1=beta1,
                          keep_num=keep_num, reduce=reduce, dtype=dtype)
     ops.mul_(exp_avg_sqs, beta2)
