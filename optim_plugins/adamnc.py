@@ -79,7 +79,8 @@ class AdamNC(AdaptiveOptimizer):
         state["exp_avg_sq"] = torch.zeros_like(param, dtype=state_dtype(param))
 
     def _update(self, group, ops, params, grads, states, step):
-        update = fused_adamnc_update if group["fused"] is not False else partial(adamnc_update, ops)
+        fused = group["fused"] is not False and params[0].device.type in ("cpu", "cuda")  # torch's kernel
+        update = fused_adamnc_update if fused else partial(adamnc_update, ops)
         update(
             params, grads, states["exp_avg"], states["exp_avg_sq"], step=step,
             lr=group["lr"], beta1=group["beta1"], beta1_decay=group["beta1_decay"],

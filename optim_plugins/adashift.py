@@ -26,9 +26,10 @@ on, 0 before; same shape as v; k_t = t - active_since + 1) and ``step``. All are
 
 Paths: the default fast path (``fused=None``) takes m from the running sum, O(1) per step for
 any keep_num, each gradient reduced once when it enters the window. On CPU it is one pass of a
-compiled kernel per tensor (``optim_plugins._native``): 4 bytes per element more than Adam for
-reduce "none" (reading active_since), as many as Adam for "max"/"mean"; where the kernel is
-unavailable, the same O(1) rule runs as multi-tensor ops. ``fused=False`` recomputes m from all
+compiled kernel per tensor (``optim_plugins._native``). It moves as many bytes as Adam for
+"max"/"mean" (S replaces m, v is one scalar), 8 more per element for "none" (the slot leaving
+the window and the one entering), plus reading active_since while the gates of a tensor opened
+at different steps. Where the kernel is unavailable the same O(1) rule runs as multi-tensor ops. ``fused=False`` recomputes m from all
 n slots (the reference). They agree within float rounding; the running sum is recomputed from
 the window every ``reanchor_every`` steps so the drift stays bounded.
 """
