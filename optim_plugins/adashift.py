@@ -264,6 +264,15 @@ class AdaShift(AdaptiveOptimizer):
         state["exp_avg_sq"] = param.new_zeros(moment_shape, dtype=dtype)
         state["active_since"] = param.new_zeros(moment_shape, dtype=dtype)
 
+    def load_state_dict(self, state_dict: dict) -> None:
+        """As the base class; state saved before ``active_since`` (with ``active_steps`` = k_t, the
+        steps with z on) is converted: active_since = t - k_t + 1 where k_t > 0, else 0."""
+        super().load_state_dict(state_dict)
+        for state in self.state.values():
+            if "active_steps" in state and "active_since" not in state:
+                k = state.pop("active_steps")
+                state["active_since"] = torch.where(k > 0, state["step"].item() - k + 1, 0).to(k.dtype)
+
     def _update(self, group, ops, params, grads, states, step):
         beta1, beta2 = group["betas"]
         keep_num = group["keep_num"]

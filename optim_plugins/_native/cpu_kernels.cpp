@@ -141,13 +141,14 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
   const T step = T(c.step), lr = T(c.lr), beta1 = T(c.beta1), beta1_n = T(c.beta1_n);
   const T beta2 = T(c.beta2), one_minus_beta2 = T(1 - c.beta2), eps = T(c.eps);
   const T coupled_wd = T(c.coupled_wd), decay = T(c.decay), inv_normaliser = T(c.inv_normaliser);
-  if constexpr (mode == kUniform) {  // sqrt(v / bc2) as sqrt(v) / sqrt(bc2): no division by bc2
-    const T step_scale = T(c.lr * c.inv_normaliser), inv_sqrt_bc2 = T(1 / std::sqrt(double(uniform_bc2)));
+  // Every loop computes the update with the same operations in the same order, so which one runs
+  // never changes the result (a resumed run, which starts in kActivating, stays bit-exact).
+  if constexpr (mode == kUniform) {
     for (int64_t i = begin; i < end; ++i) {
       ADASHIFT_MOVE_WINDOW
       const T vi = beta2 * v[i] + one_minus_beta2 * oldest * oldest;
       v[i] = vi;
-      p[i] = p[i] * decay - step_scale * s / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
+      p[i] = p[i] * decay - lr * (s * inv_normaliser) / (std::sqrt(vi / uniform_bc2) + eps);
     }
     return ActivationStats{};
   } else {
