@@ -120,7 +120,8 @@ TABLE_CAP = 1 << 24  # longest table of bias corrections the CPU kernel uses (64
 
 
 def _bias_correction_table(beta2: float, dtype: torch.dtype, step: int) -> torch.Tensor | None:
-    """bias_corrections2(beta2, k) for k = 0 .. K, K >= step or where 1 - beta2^K rounds to 1.
+    """1 / sqrt(bias_corrections2(beta2, k)) for k = 0 .. K, K >= step or where 1 - beta2^K rounds
+    to 1: the kernel divides sqrt(v) by sqrt(bc2) with one multiplication.
 
     None when that would exceed TABLE_CAP (beta2 > ~0.999998 after 2^24 steps): the caller then
     takes the multi-tensor path. Lengths grow in powers of two, so a run builds few tables.
@@ -132,7 +133,7 @@ def _bias_correction_table(beta2: float, dtype: torch.dtype, step: int) -> torch
 
 @functools.lru_cache(maxsize=16)
 def _table(beta2: float, dtype: torch.dtype, last: int) -> torch.Tensor:
-    return bias_corrections2(beta2, torch.arange(last + 1, dtype=dtype))
+    return bias_corrections2(beta2, torch.arange(last + 1, dtype=dtype)).rsqrt_()
 
 
 _ACTIVATING, _ACTIVE, _UNIFORM = 0, 1, 2  # the kernel's modes (see cpu_kernels.cpp)
@@ -171,10 +172,10 @@ def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sum
     if reduce == "none":
         for p, g, window, s, v, since in zip(params, grads, windows, window_sums, exp_avg_sqs,
                                              active_since):
-            mode, uniform_bc2 = _activation_mode(since, step, table, recheck)
+            mode, uniform_rsqrt_bc2 = _activation_mode(since, step, table, recheck)
             still_off, first_on, last_on = kernels.adashift_elementwise_step(
                 p, g, window, slot, s, v, since, table, step, lr, beta1, beta1_n, beta2, eps, weight_decay,
-                decoupled_weight_decay, inverse_normaliser, mode, uniform_bc2)
+                decoupled_weight_decay, inverse_normaliser, mode, uniform_rsqrt_bc2)
             if mode == _ACTIVATING:
                 if still_off == 0:
                     _remember_all_active(since, first_on, last_on)

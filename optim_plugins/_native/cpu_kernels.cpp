@@ -109,13 +109,13 @@ struct AdaShiftScalars {  // in the state's dtype T, computed in double and roun
 
 // AdaShift, reduce "none": per element v, activation step ("since") and gate.
 //   v = beta2 v + (1 - beta2) g_{t-n}^2;  since = step when v first turns positive;
-//   k = step - since + 1 (0 while off);  bc2 = table[k] = max(1e-8, 1 - beta2^k) (the caller's
+//   k = step - since + 1 (0 while off);  table[k] = 1 / sqrt(bc2), bc2 = max(1e-8, 1 - beta2^k) (the caller's
 //   table covers every k up to step, or is saturated at 1 beyond its end);
-//   p -= lr * (S / normaliser) / (sqrt(v / bc2) + eps) where k > 0.
+//   p -= lr * (S / normaliser) / (sqrt(v) / sqrt(bc2) + eps) where k > 0.
 // Mode kActivating is the general loop: it writes since and gathers how many elements are still
 // off and their first/last activation step. Once every element is on, since never changes again
 // and the caller picks a loop that only reads it (kActive) or, when all turned on at the same
-// step, one that does not touch it (kUniform, one bc2). The loops are branch-free so they vectorize.
+// step, one that does not touch it (kUniform, one value of the table). The loops are branch-free so they vectorize.
 enum Mode : int64_t { kActivating = 0, kActive = 1, kUniform = 2 };
 
 struct ActivationStats {
@@ -137,7 +137,7 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
                                           T* __restrict__ window_sum, T* __restrict__ v,
                                           T* __restrict__ since, const T* __restrict__ table,
                                           int32_t table_last, int64_t begin, int64_t end,
-                                          const AdaShiftScalars& c, T uniform_bc2) {
+                                          const AdaShiftScalars& c, T uniform_rsqrt_bc2) {
   const T step = T(c.step), lr = T(c.lr), beta1 = T(c.beta1), beta1_n = T(c.beta1_n);
   const T beta2 = T(c.beta2), one_minus_beta2 = T(1 - c.beta2), eps = T(c.eps);
   const T coupled_wd = T(c.coupled_wd), decay = T(c.decay), inv_normaliser = T(c.inv_normaliser);
@@ -148,7 +148,7 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
       ADASHIFT_MOVE_WINDOW
       const T vi = beta2 * v[i] + one_minus_beta2 * oldest * oldest;
       v[i] = vi;
-      p[i] = p[i] * decay - lr * (s * inv_normaliser) / (std::sqrt(vi / uniform_bc2) + eps);
+      p[i] = p[i] * decay - lr * (s * inv_normaliser) / (std::sqrt(vi) * uniform_rsqrt_bc2 + eps);
     }
     return ActivationStats{};
   } else {
@@ -156,7 +156,7 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
     // window, v, since and k; the table lookups; the parameter update.
     constexpr int64_t kBlock = 256;
     int32_t k_block[kBlock];
-    T bc2_block[kBlock];
+    T rsqrt_bc2_block[kBlock];
     int32_t off = 0, first = std::numeric_limits<int32_t>::max(), last = 0;
     for (int64_t b = begin; b < end; b += kBlock) {
       const int64_t n = std::min(end - b, kBlock);
@@ -181,10 +181,10 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
           last = std::max(last, on_step);
         }
       }
-      lookup<T>(k_block, table, bc2_block, n);
+      lookup<T>(k_block, table, rsqrt_bc2_block, n);
       for (int64_t j = 0; j < n; ++j) {
         const int64_t i = b + j;
-        const T update = lr * (window_sum[i] * inv_normaliser) / (std::sqrt(v[i] / bc2_block[j]) + eps);
+        const T update = lr * (window_sum[i] * inv_normaliser) / (std::sqrt(v[i]) * rsqrt_bc2_block[j] + eps);
         p[i] = p[i] * decay - (k_block[j] > 0 ? update : T(0));
       }
     }
@@ -197,7 +197,7 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
 std::tuple<int64_t, double, double> adashift_elementwise_step(
     at::Tensor p, at::Tensor g, at::Tensor window, int64_t slot, at::Tensor window_sum, at::Tensor v, at::Tensor since,
     at::Tensor table, int64_t step, double lr, double beta1, double beta1_n, double beta2, double eps,
-    double weight_decay, bool decoupled, double inv_normaliser, int64_t mode, double uniform_bc2) {
+    double weight_decay, bool decoupled, double inv_normaliser, int64_t mode, double uniform_rsqrt_bc2) {
   TORCH_CHECK(step < std::numeric_limits<int32_t>::max() && table.numel() > 1, "AdaShift kernel: bad step/table");
   const AdaShiftScalars c{double(step), lr, beta1, beta1_n, beta2, eps,
                           decoupled ? 0.0 : weight_decay, decoupled ? 1 - lr * weight_decay : 1.0,
@@ -219,7 +219,7 @@ std::tuple<int64_t, double, double> adashift_elementwise_step(
           int64_t(0), p.numel(), kGrain, ActivationStats{},
           [&](int64_t begin, int64_t end, const ActivationStats& identity) {
             const auto run = [&](auto loop) {
-              return merge(identity, loop(pp, gp, wp, sp, vp, onp, tp, table_last, begin, end, c, T(uniform_bc2)));
+              return merge(identity, loop(pp, gp, wp, sp, vp, onp, tp, table_last, begin, end, c, T(uniform_rsqrt_bc2)));
             };
             if (mode == kUniform) return run(adashift_elementwise_loop<T, W, kUniform>);
             if (mode == kActive) return run(adashift_elementwise_loop<T, W, kActive>);
