@@ -26,9 +26,10 @@ import torch
 from optim_plugins import build_optimizer
 
 # bytes per parameter each rule must move per step in float32: read p, g and the state, write p
-# and the state (AdaShift: Adam's 28 plus reading the slot leaving the window and writing g_t, for
-# an O(1) implementation such as our default path; the reference path reads all n slots, 4n more).
-TRAFFIC = {"adam": 28, "amsgrad": 36, "adamal": 28, "adamnc": 28, "adashift": 36}
+# and the state. AdaShift reduce "none": Adam's 28 (S in place of m) plus reading the slot leaving
+# the window and writing g_t; "max"/"mean": 28, v being one scalar per tensor. O(1) paths such as
+# our default; the reference path reads all n slots, 4n more.
+TRAFFIC = {"adam": 28, "amsgrad": 36, "adamal": 28, "adamnc": 28, "adashift": 36, "adashift-reduced": 28}
 
 
 def transformer_like_shapes(total: int) -> list[tuple[int, ...]]:
@@ -111,6 +112,8 @@ def main(argv=None) -> dict:
         reference = amsgrad_base if is_amsgrad else baseline
         rule = "adam" if kind == "torch-adam" and "amsgrad" not in label else \
             "amsgrad" if kind == "torch-adam" else kind
+        if rule == "adashift" and optimizer.param_groups[0]["reduce"] != "none":
+            rule = "adashift-reduced"
         traffic = TRAFFIC[rule] * numel
         rows.append({"candidate": label, "median_ms": median[label] * 1e3, "ratio": median[label] / reference,
                      "ratio_to": "fused AMSGrad" if is_amsgrad else "fused Adam",
