@@ -207,7 +207,7 @@ def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_since, wind
     if step % reanchor_every == 0:  # before the move: the window holds g_{t-1} .. g_{t-n}
         newest_slot = (step - 2) % keep_num
         torch._foreach_copy_(window_sums, exact_window_sums(windows, beta1, keep_num, newest_slot, dtype))
-    table = _bias_correction_table(beta2, dtype, step) if reduce == "none" else None
+    table = _bias_correction_table(beta2, dtype, step) if fast and reduce == "none" else None
     if fast and (reduce != "none" or table is not None) and _native.usable(
             *params, *grads, *windows, *window_sums, *exp_avg_sqs, *active_since, *(window_phis or [])):
         _native_update(params, grads, *state, recheck=step % reanchor_every == 0, table=table, **kwargs)

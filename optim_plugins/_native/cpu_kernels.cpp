@@ -1,10 +1,9 @@
 // One-pass CPU kernels for the rules torch has no fused kernel for (AdamAL, AdaShift).
 //
-// Each function updates one contiguous tensor in place, reading and writing every element once,
-// with its constants (1 - beta2, lr / bias_correction1, ...) computed in double and rounded once,
-// as torch rounds the Python scalars the reference path passes,
-// and computes the same formulas as the reference path in optim_plugins (see the docstrings of
-// adam.py and adashift.py), in the state's dtype. Compiled on first use by
+// Each function updates one contiguous tensor in place, reading and writing every element once.
+// It computes the formulas of the reference path in optim_plugins (see the docstrings of adam.py
+// and adashift.py) in the state's dtype, with its constants (1 - beta2, lr / bias_correction1, ...)
+// computed in double and rounded once, as torch rounds the Python scalars the reference path passes. Compiled on first use by
 // optim_plugins/_native/__init__.py; the Python side checks shapes, dtypes and contiguity.
 #include <torch/extension.h>
 #include <ATen/Dispatch.h>
