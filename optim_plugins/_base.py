@@ -16,10 +16,21 @@ tensor-list back end (``optim_plugins._tensor_ops``). This class does the rest:
   CUDA); for AdamAL and AdaShift our one-pass CPU kernels (``optim_plugins._native``, built on
   first use) on CPU, and elsewhere, or where they cannot be built, the multi-tensor path (O(1)
   running window for AdaShift). ``fused=False`` forces the reference path.
+
+Bad input is refused before it can do harm (a ValueError naming the bad value): hyperparameters
+are validated whenever a group is added or a state dict is loaded, and nothing is changed when
+they are bad; parameters must be real floating-point tensors; ``load_state_dict`` checks the
+dict comes from the same optimizer (else it names both) and that every state tensor matches its
+parameter (shape, floating dtype, values the kernels index with), so no kernel ever sees a
+mismatched buffer. Floating state is cast to the dtype this optimizer keeps (float64 state into a
+float32 model becomes float32, as torch casts). :meth:`check_state` runs the same checks on the
+live optimizer (the fairseq adapters call it after ``--optimizer-overrides``).
 """
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections import defaultdict
 from itertools import chain
 
@@ -30,6 +41,7 @@ from . import _validation as check
 from ._tensor_ops import FOREACH, PER_TENSOR
 
 LOW_PRECISION = (torch.bfloat16, torch.float16)
+SWITCHES = ("foreach", "fused")  # how to compute, not what: never part of a state dict's identity
 
 
 def state_dtype(param: torch.Tensor) -> torch.dtype:
@@ -37,14 +49,27 @@ def state_dtype(param: torch.Tensor) -> torch.dtype:
     return torch.float32 if param.dtype in LOW_PRECISION else param.dtype
 
 
+def _check_parameter(param) -> None:
+    if isinstance(param, tuple) and len(param) == 2 and isinstance(param[0], str):
+        param = param[1]  # named parameters, as torch accepts them
+    if not isinstance(param, torch.Tensor):
+        raise TypeError(f"optimizer parameters must be tensors, got {type(param).__name__}")
+    if not param.is_floating_point():
+        raise ValueError(
+            f"Invalid parameter of dtype {param.dtype} and shape {tuple(param.shape)}: these optimizers "
+            f"update real floating-point parameters only (float16/bfloat16/float32/float64)")
+
+
 class AdaptiveOptimizer(Optimizer):
     """Base class; see the module docstring."""
+
+    skip_non_finite_steps = False  # True: a step with a NaN/inf gradient is skipped (see step())
 
     def __init__(self, params, defaults: dict, foreach: bool | None = None, fused: bool | None = None):
         for name, value in (("foreach", foreach), ("fused", fused)):
             if value not in (None, True, False):
                 raise ValueError(f"Invalid {name}: {value!r} (expected None, True or False)")
-        super().__init__(params, dict(defaults, foreach=foreach, fused=fused))
+        super().__init__(params, check.plain_numbers_dict(dict(defaults, foreach=foreach, fused=fused)))
 
     # -- hooks for subclasses -------------------------------------------------------------
     def _validate_group(self, group: dict) -> None:
@@ -58,10 +83,21 @@ class AdaptiveOptimizer(Optimizer):
     def _update(self, group, ops, params, grads, states: dict[str, list], step: int) -> None:
         raise NotImplementedError
 
+    def _check_state_values(self, state: dict, group: dict, step: int) -> None:
+        """Subclasses: refuse state values the update cannot use (called on load)."""
+
     # -- torch.optim.Optimizer interface --------------------------------------------------
     def add_param_group(self, param_group: dict) -> None:
-        super().add_param_group(param_group)
-        self._validate_group(self.param_groups[-1])
+        """As torch's, but the group is validated (and NumPy scalars made plain) before it is added."""
+        params = param_group["params"]
+        params = [params] if isinstance(params, torch.Tensor) else params
+        if not isinstance(params, (set, dict)):  # torch refuses sets with its own message
+            params = list(params)
+            for param in params:
+                _check_parameter(param)
+        group = check.plain_numbers_dict({**param_group, "params": params})
+        self._validate_group({**self.defaults, **group})
+        super().add_param_group(group)
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -69,6 +105,8 @@ class AdaptiveOptimizer(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        if self.skip_non_finite_steps and not self._gradients_finite():
+            return loss
         for group in self.param_groups:
             ops = PER_TENSOR if group["foreach"] is False else FOREACH
             for batch in self._batches(group):
@@ -76,13 +114,15 @@ class AdaptiveOptimizer(Optimizer):
         return loss
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """As torch's, but state tensors keep their saved dtype (float32 state for bf16 params).
+        """As torch's, after checking the dict (see the module docstring); nothing changes if it is bad.
 
         torch casts floating state to the parameter's dtype, which would round our float32
-        state of a bf16 parameter to bf16 and break exact resume; here each state tensor is
-        only moved to its parameter's device (the step counter stays on the CPU). Every tensor
-        is copied, so the optimizer never shares state with the dict it was loaded from.
+        state of a bf16 parameter to bf16 and break exact resume; here each state tensor gets the
+        dtype this optimizer keeps for it and its parameter's device (the step counter stays a
+        float32 CPU scalar). Every tensor is copied, so the optimizer never shares state with the
+        dict it was loaded from.
         """
+        expected = self._check_loadable(state_dict)
         super().load_state_dict(state_dict)
         saved_ids = chain.from_iterable(g["params"] for g in state_dict["param_groups"])
         params = chain.from_iterable(g["params"] for g in self.param_groups)
@@ -90,10 +130,99 @@ class AdaptiveOptimizer(Optimizer):
             saved = state_dict["state"].get(saved_id)
             if saved is None:
                 continue
+            state = self.state[param]
             for key, value in saved.items():
-                if torch.is_tensor(value):
-                    device = "cpu" if key == "step" else param.device
-                    self.state[param][key] = value.to(device=device, copy=True)
+                if key == "step":
+                    state[key] = torch.as_tensor(value, dtype=torch.float32).to("cpu", copy=True).reshape(())
+                else:
+                    state[key] = value.to(device=param.device, dtype=expected[param][key].dtype, copy=True)
+        for group in self.param_groups:
+            group.update(check.plain_numbers_dict({k: v for k, v in group.items() if k != "params"}))
+
+    def check_state(self) -> None:
+        """Check every group's hyperparameters and every state tensor against its parameter and group."""
+        self._check_loadable(self.state_dict())
+
+    # -- checks -----------------------------------------------------------------------------
+    def _check_loadable(self, state_dict) -> dict:
+        """Raise a ValueError unless ``state_dict`` fits this optimizer; returns the expected state."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or not isinstance(state_dict.get("state"), dict) \
+                or not isinstance(state_dict.get("param_groups"), (list, tuple)):
+            raise ValueError(f"Cannot load into {name}: not an optimizer state dict (expected a dict with "
+                             f"'state' and 'param_groups')")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"Cannot load into {name}: the state dict has {len(saved_groups)} parameter "
+                             f"groups, this optimizer {len(self.param_groups)}")
+        expected_by_param = {}
+        for index, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)) \
+                    or len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"Cannot load into {name}: parameter group {index} of the state dict does "
+                                 f"not list {len(group['params'])} parameters as this optimizer's does")
+            hyper = {k for k in self.defaults if k not in SWITCHES}
+            missing = sorted(hyper - set(saved))
+            foreign = sorted(set(saved) & _foreign_hyperparameters(type(self)))
+            if missing or foreign:
+                raise ValueError(
+                    f"Cannot load into {name}: the state dict looks like {_guess_source(saved, state_dict)}'s "
+                    f"(its parameter group {'lacks ' + ', '.join(missing) if missing else ''}"
+                    f"{' and ' if missing and foreign else ''}{'has ' + ', '.join(foreign) if foreign else ''})")
+            merged = check.plain_numbers_dict({**group, **{k: v for k, v in saved.items() if k != "params"}})
+            try:
+                self._validate_group(merged)
+            except ValueError as error:
+                raise ValueError(f"Cannot load into {name}: parameter group {index}: {error}") from None
+            for saved_id, param in zip(saved["params"], group["params"]):
+                saved_state = state_dict["state"].get(saved_id)
+                if saved_state is not None:
+                    expected_by_param[param] = self._check_param_state(param, saved_state, merged, state_dict)
+        return expected_by_param
+
+    def _check_param_state(self, param, saved_state, group, state_dict) -> dict:
+        name, where = type(self).__name__, f"the state of a parameter of shape {tuple(param.shape)}"
+        if not isinstance(saved_state, dict):
+            raise ValueError(f"Cannot load into {name}: {where} is a {type(saved_state).__name__}, not a dict")
+        meta = torch.empty_like(param, device="meta")
+        expected: dict = {}
+        self._init_state(meta, expected, group)
+        missing, extra = sorted(set(expected) - set(saved_state)), sorted(set(saved_state) - set(expected) - {"step"})
+        if missing or extra or "step" not in saved_state:
+            raise ValueError(
+                f"Cannot load into {name}: {where} {'lacks ' + ', '.join(missing + ['step'] * ('step' not in saved_state)) if missing or 'step' not in saved_state else ''}"
+                f"{' and ' if (missing or 'step' not in saved_state) and extra else ''}{'has ' + ', '.join(extra) if extra else ''}"
+                f" (it looks like {_guess_source(group, state_dict)}'s state, or {name} with other settings)")
+        step = saved_state["step"]
+        step = step.item() if torch.is_tensor(step) and step.numel() == 1 else step
+        if not check._is_real_number(step) or step < 0 or step != int(step):
+            raise ValueError(f"Cannot load into {name}: {where} has step {saved_state['step']!r} "
+                             f"(expected a whole number >= 0)")
+        for key, want in expected.items():
+            value = saved_state[key]
+            if not torch.is_tensor(value) or not value.is_floating_point() or value.is_complex():
+                raise ValueError(f"Cannot load into {name}: {where}: {key!r} is "
+                                 f"{getattr(value, 'dtype', type(value).__name__)}, expected a floating tensor")
+            if value.shape != want.shape:
+                raise ValueError(f"Cannot load into {name}: {where}: {key!r} has shape {tuple(value.shape)}, "
+                                 f"expected {tuple(want.shape)} (from another model, or other optimizer settings)")
+        self._check_state_values(saved_state, group, int(step))
+        return expected
+
+    def _gradients_finite(self) -> bool:
+        """False (with a warning naming the parameters) when any gradient holds a NaN or inf."""
+        grads = [p.grad for g in self.param_groups for p in g["params"] if p.grad is not None]
+        by_device = defaultdict(list)
+        for grad in grads:
+            by_device[grad.device].append(grad)
+        finite = all(bool(torch.stack(torch._foreach_norm(gs, float("inf"))).isfinite().all())
+                     for gs in by_device.values() if not any(g.is_sparse for g in gs))
+        if not finite:
+            shapes = [tuple(g.shape) for g in grads if not g.is_sparse and not torch.isfinite(g).all()]
+            warnings.warn(f"{type(self).__name__}: non-finite gradient in {len(shapes)} parameter(s) (shapes "
+                          f"{shapes[:5]}); this step is skipped, parameters and state are unchanged",
+                          RuntimeWarning, stacklevel=3)
+        return finite
 
     # -- internals --------------------------------------------------------------------------
     def _batches(self, group: dict):
@@ -127,3 +256,36 @@ class AdaptiveOptimizer(Optimizer):
         for param, work in zip(params, working):
             if work is not param:
                 param.copy_(work)
+
+
+@functools.lru_cache(maxsize=None)
+def _signature(cls) -> tuple[frozenset, frozenset]:
+    """(hyperparameter names, state keys) of one of the suite's optimizers."""
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = cls([param])
+    state: dict = {}
+    optimizer._init_state(param, state, optimizer.param_groups[0])
+    return frozenset(k for k in optimizer.defaults if k not in SWITCHES), frozenset(state) | {"step"}
+
+
+def _suite_classes() -> list[type]:
+    from .registry import OPTIMIZERS  # noqa: PLC0415 - the registry imports this module
+
+    return [cls for cls in OPTIMIZERS.values() if issubclass(cls, AdaptiveOptimizer)]
+
+
+def _foreign_hyperparameters(cls) -> set[str]:
+    """Hyperparameter names of the suite's other optimizers that ``cls`` does not have."""
+    own = _signature(cls)[0]
+    return set().union(*(_signature(other)[0] for other in _suite_classes())) - own
+
+
+def _guess_source(group: dict, state_dict: dict) -> str:
+    """The name of the suite optimizer whose state dict this looks like, for error messages."""
+    states = [s for s in state_dict.get("state", {}).values() if isinstance(s, dict)]
+    keys = frozenset(states[0]) if states else None
+    for cls in _suite_classes():
+        hyper, state_keys = _signature(cls)
+        if hyper <= set(group) and (keys is None or keys == state_keys):
+            return cls.__name__
+    return "another optimizer"

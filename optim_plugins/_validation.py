@@ -1,13 +1,30 @@
-"""Hyperparameter checks shared by every optimizer: each raises a ValueError naming the bad value."""
+"""Hyperparameter checks shared by every optimizer: each raises a ValueError naming the bad value.
+
+Numbers may be Python or NumPy scalars (as torch accepts them); :func:`plain_numbers` turns NumPy
+scalars into Python ones before they are stored, so a state dict stays loadable with
+``weights_only=True``.
+"""
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 
 
 def _is_real_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def plain_numbers(value):
+    """NumPy scalars (also inside tuples and lists) -> Python int/float; everything else as is."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(plain_numbers(v) for v in value)
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, int)):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, int, float)):
+        return float(value)
+    return value
 
 
 def check_non_negative(name: str, value) -> None:
@@ -33,7 +50,7 @@ def check_betas(betas) -> None:
 
 
 def check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"Invalid {name}: {value!r} (expected an integer >= 1)")
 
 
@@ -41,3 +58,13 @@ def check_choice(name: str, value, choices: Iterable[str]) -> None:
     choices = tuple(choices)
     if value not in choices:
         raise ValueError(f"Invalid {name}: {value!r} (expected one of {', '.join(map(repr, choices))})")
+
+
+def check_flag(name: str, value) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"Invalid {name}: {value!r} (expected True or False)")
+
+
+def plain_numbers_dict(group: dict) -> dict:
+    """:func:`plain_numbers` applied to every value of a parameter group except its params."""
+    return {k: (v if k == "params" else plain_numbers(v)) for k, v in group.items()}

@@ -17,6 +17,11 @@ embedding row whose token has not been seen n steps ago) does not move at all in
 divided by eps. Weight decay: coupled adds ``weight_decay * p`` to g_t before it enters the
 window; decoupled multiplies p by (1 - lr * weight_decay) every step.
 
+A NaN or inf gradient would make v NaN, and NaN > 0 is false: the gate of every element it
+reaches would stay closed for good, silently. So a step in which any gradient is not finite is
+skipped whole, on every path: parameters and state (window, v, step counts) stay as they were and a
+RuntimeWarning names the parameters, as ``torch.amp.GradScaler`` skips such steps.
+
 State per parameter: ``window`` (n slots, a ring buffer: g_t is written into the slot that held
 g_{t-n}, slot (t-1) mod n; ``window_dtype=torch.bfloat16`` halves its memory), ``window_sum``
 (the running sum_{i<n} beta1^i g_{t-i}), ``window_phi`` (phi of each slot, "max"/"mean" only),
@@ -47,6 +52,7 @@ from . import _validation as check
 from ._base import AdaptiveOptimizer, state_dtype
 
 REDUCTIONS = ("none", "max", "mean")
+WINDOW_DTYPES = (None, torch.float32, torch.float64, torch.bfloat16, torch.float16)
 
 
 def _reduce_squares(ops, gradients, reduce: str):
@@ -238,11 +244,11 @@ class AdaShift(AdaptiveOptimizer):
 
     reanchor_every = 100  # steps between exact recomputations of the running window sum
 
+    skip_non_finite_steps = True  # a NaN/inf gradient would close the gate v > 0 for good
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), keep_num=10, reduce="max", eps=1e-10,
                  weight_decay=0.0, decoupled_weight_decay=False, *, window_dtype=None, foreach=None,
                  fused=None):
-        if window_dtype not in (None, torch.float32, torch.float64, torch.bfloat16, torch.float16):
-            raise ValueError(f"Invalid window_dtype: {window_dtype!r} (expected None or a floating dtype)")
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
                         keep_num=keep_num, reduce=reduce, eps=eps, weight_decay=weight_decay,
                         decoupled_weight_decay=decoupled_weight_decay, window_dtype=window_dtype)
@@ -253,6 +259,14 @@ class AdaShift(AdaptiveOptimizer):
         check.check_betas(group["betas"])
         check.check_positive_int("keep_num", group["keep_num"])
         check.check_choice("reduce", group["reduce"], REDUCTIONS)
+        if group["window_dtype"] not in WINDOW_DTYPES:
+            raise ValueError(f"Invalid window_dtype: {group['window_dtype']!r} (expected None or a floating dtype)")
+
+    def _check_state_values(self, state, group, step):
+        since = state["active_since"]
+        if not bool(((since >= 0) & (since <= step) & (since == since.round())).all()):
+            raise ValueError(f"Cannot load into AdaShift: active_since holds values outside the whole numbers "
+                             f"0 .. step = {step} (a corrupt state dict)")
 
     def _init_state(self, param, state, group):
         dtype = state_dtype(param)
@@ -265,24 +279,19 @@ class AdaShift(AdaptiveOptimizer):
         state["exp_avg_sq"] = param.new_zeros(moment_shape, dtype=dtype)
         state["active_since"] = param.new_zeros(moment_shape, dtype=dtype)
 
-    def load_state_dict(self, state_dict: dict) -> None:
-        """As the base class; state saved before ``active_since`` (with ``active_steps`` = k_t, the
-        steps with z on) is converted: active_since = t - k_t + 1 where k_t > 0, else 0."""
-        super().load_state_dict(state_dict)
-        for state in self.state.values():
-            if "active_steps" in state and "active_since" not in state:
-                k = state.pop("active_steps")
-                state["active_since"] = torch.where(k > 0, state["step"].item() - k + 1, 0).to(k.dtype)
-
     def _update(self, group, ops, params, grads, states, step):
         beta1, beta2 = group["betas"]
         keep_num = group["keep_num"]
-        for window in states["window"]:
+        for window, v in zip(states["window"], states["exp_avg_sq"]):
             if window.shape[0] != keep_num:
                 raise ValueError(
                     f"AdaShift state holds a window of {window.shape[0]} gradients but keep_num is "
                     f"{keep_num}; keep_num cannot change in the middle of a run"
                 )
+            if (v.dim() == 0) != (group["reduce"] != "none") or ("window_phi" in states) != (v.dim() == 0):
+                raise ValueError(
+                    f"AdaShift state was made with reduce {'none' if v.dim() else 'max/mean'} but reduce is "
+                    f"{group['reduce']!r}; reduce cannot change in the middle of a run")
         adashift_update(
             ops, params, grads, states["window"], states["exp_avg_sq"], states["active_since"],
             states["window_sum"], states.get("window_phi"), step=step, lr=group["lr"], beta1=beta1,

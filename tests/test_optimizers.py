@@ -488,26 +488,6 @@ def test_resume_from_cpu_onto_cuda(name, kwargs):
     assert all(torch.isfinite(p).all() for p in on_gpu)
 
 
-def test_adashift_state_saved_with_active_steps_resumes_exactly():
-    """Checkpoints written before active_since kept k_t (active_steps); they load and continue."""
-    params, resumed = make_params(), make_params()
-    optimizer = AdaShift(params, lr=0.01, keep_num=3, reduce="none")
-    train_steps(optimizer, params, 8, seed=0)
-    saved = copy.deepcopy(optimizer.state_dict())  # state_dict() shares the live state dicts
-    for state in saved["state"].values():  # rewrite into the old format
-        since = state.pop("active_since")
-        state["active_steps"] = torch.where(since > 0, state["step"] - since + 1, 0).to(since.dtype)
-    with torch.no_grad():
-        for r, p in zip(resumed, params):
-            r.copy_(p)
-    old_format = AdaShift(resumed, lr=0.01, keep_num=3, reduce="none")
-    old_format.load_state_dict(saved)
-    train_steps(optimizer, params, 5, seed=1)
-    train_steps(old_format, resumed, 5, seed=1)
-    for x, y in zip(params, resumed):
-        assert torch.equal(x, y)
-
-
 def test_changing_keep_num_mid_run_is_refused():
     param = torch.zeros(3, requires_grad=True)
     optimizer = AdaShift([param], keep_num=3)

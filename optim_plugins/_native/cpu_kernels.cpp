@@ -4,7 +4,9 @@
 // It computes the formulas of the reference path in optim_plugins (see the docstrings of adam.py
 // and adashift.py) in the state's dtype, with its constants (1 - beta2, lr / bias_correction1, ...)
 // computed in double and rounded once, as torch rounds the Python scalars the reference path passes. Compiled on first use by
-// optim_plugins/_native/__init__.py; the Python side checks shapes, dtypes and contiguity.
+// optim_plugins/_native/__init__.py. The Python side checks shapes, dtypes and contiguity, and every
+// entry point checks them again (TORCH_CHECK, a Python RuntimeError) so no input can make a loop
+// read or write out of bounds.
 #include <torch/extension.h>
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -18,6 +20,34 @@
 namespace {
 
 constexpr int64_t kGrain = 1 << 15;
+
+// `t` is a contiguous CPU tensor of `numel` elements and (if dtype is given) of that dtype.
+void check_buffer(const at::Tensor& t, const char* name, int64_t numel,
+                  c10::optional<at::ScalarType> dtype = c10::nullopt) {
+  TORCH_CHECK(t.device().is_cpu() && t.is_contiguous(), "optim_plugins kernel: ", name,
+              " must be a contiguous CPU tensor");
+  TORCH_CHECK(t.numel() == numel, "optim_plugins kernel: ", name, " has ", t.numel(),
+              " elements, expected ", numel);
+  TORCH_CHECK(!dtype || t.scalar_type() == *dtype, "optim_plugins kernel: ", name, " has dtype ",
+              t.scalar_type(), ", expected ", *dtype);
+}
+
+// The parameter and the tensors shaped like it (same numel and dtype); returns numel.
+int64_t check_like_param(const at::Tensor& p, std::initializer_list<std::pair<const at::Tensor*, const char*>> others) {
+  TORCH_CHECK(p.scalar_type() == at::kFloat || p.scalar_type() == at::kDouble,
+              "optim_plugins kernel: parameter dtype must be float32 or float64, got ", p.scalar_type());
+  check_buffer(p, "param", p.numel());
+  for (const auto& [t, name] : others) check_buffer(*t, name, p.numel(), p.scalar_type());
+  return p.numel();
+}
+
+// A window of keep_num slots of numel elements each, and a slot inside it.
+void check_window(const at::Tensor& window, int64_t slot, int64_t numel) {
+  TORCH_CHECK(window.dim() >= 1 && window.size(0) >= 1, "optim_plugins kernel: window has no slots");
+  check_buffer(window, "window", window.size(0) * numel);
+  TORCH_CHECK(slot >= 0 && slot < window.size(0), "optim_plugins kernel: slot ", slot, " outside the window of ",
+              window.size(0));
+}
 
 template <typename T>
 inline T nan_propagating_max(T a, T b) {  // torch.maximum's semantics: NaN wins
@@ -47,6 +77,7 @@ void adamal_loop(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, 
 void adamal_step(at::Tensor p, at::Tensor g, at::Tensor m, at::Tensor v, double lr, double beta1,
                  double beta2, double eps, double weight_decay, bool decoupled, double bias_correction1,
                  double bias_correction2_sqrt) {
+  check_like_param(p, {{&g, "grad"}, {&m, "exp_avg"}, {&v, "exp_avg_sq"}});
   AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adamal_step", [&] {
     using T = scalar_t;
     T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>();
@@ -169,7 +200,9 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
           on = (on == T(0) && vi > T(0)) ? step : on;
           since[i] = on;
         }
-        const int32_t k = on > T(0) ? static_cast<int32_t>(step - on) + 1 : 0;
+        // k in 1 .. table_last where on (a corrupt since > step counts as off: never out of bounds)
+        const T age = std::min(step - on, T(table_last));
+        const int32_t k = (on > T(0) && age >= T(0)) ? static_cast<int32_t>(age) + 1 : 0;
         k_block[j] = k < table_last ? k : table_last;
       }
       if constexpr (mode == kActivating) {
@@ -197,7 +230,11 @@ std::tuple<int64_t, double, double> adashift_elementwise_step(
     at::Tensor p, at::Tensor g, at::Tensor window, int64_t slot, at::Tensor window_sum, at::Tensor v, at::Tensor since,
     at::Tensor table, int64_t step, double lr, double beta1, double beta1_n, double beta2, double eps,
     double weight_decay, bool decoupled, double inv_normaliser, int64_t mode, double uniform_rsqrt_bc2) {
-  TORCH_CHECK(step < std::numeric_limits<int32_t>::max() && table.numel() > 1, "AdaShift kernel: bad step/table");
+  TORCH_CHECK(step >= 1 && step < std::numeric_limits<int32_t>::max() && table.numel() > 1, "AdaShift kernel: bad step/table");
+  const int64_t numel = check_like_param(p, {{&g, "grad"}, {&window_sum, "window_sum"}, {&v, "exp_avg_sq"},
+                                             {&since, "active_since"}});
+  check_window(window, slot, numel);
+  check_buffer(table, "table", table.numel(), p.scalar_type());
   const AdaShiftScalars c{double(step), lr, beta1, beta1_n, beta2, eps,
                           decoupled ? 0.0 : weight_decay, decoupled ? 1 - lr * weight_decay : 1.0,
                           inv_normaliser};
@@ -270,6 +307,10 @@ void adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor window, int64_
                            int64_t step, double lr, double beta1, double beta1_n, double beta2,
                            double eps, double weight_decay, bool decoupled, double inv_normaliser,
                            bool take_max) {
+  check_window(window, slot, check_like_param(p, {{&g, "grad"}, {&window_sum, "window_sum"}}));
+  check_buffer(window_phi, "window_phi", window.size(0), p.scalar_type());
+  check_buffer(v, "exp_avg_sq", 1, p.scalar_type());
+  check_buffer(since, "active_since", 1, p.scalar_type());
   AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adashift_reduced_step", [&] {
     using T = scalar_t;
     T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>(); T* sp = window_sum.data_ptr<T>();
