@@ -64,15 +64,19 @@ class AdaptiveOptimizer(Optimizer):
     """Base class; see the module docstring."""
 
     skip_non_finite_steps = False  # True: a step with a NaN/inf gradient is skipped (see step())
+    state_shaping: tuple[str, ...] = ()  # hyperparameters that decide the state's shapes
+    state_variants: tuple[dict, ...] = ({},)  # group settings that give other sets of state keys
 
     def __init__(self, params, defaults: dict, foreach: bool | None = None, fused: bool | None = None):
-        for name, value in (("foreach", foreach), ("fused", fused)):
-            if value not in (None, True, False):
-                raise ValueError(f"Invalid {name}: {value!r} (expected None, True or False)")
         super().__init__(params, check.plain_numbers_dict(dict(defaults, foreach=foreach, fused=fused)))
 
     # -- hooks for subclasses -------------------------------------------------------------
     def _validate_group(self, group: dict) -> None:
+        for name in SWITCHES:
+            if group[name] not in (None, True, False):
+                raise ValueError(f"Invalid {name}: {group[name]!r} (expected None, True or False)")
+        if "decoupled_weight_decay" in group:
+            check.check_flag("decoupled_weight_decay", group["decoupled_weight_decay"])
         check.check_non_negative("lr", group["lr"])
         check.check_positive("eps", group["eps"])
         check.check_non_negative("weight_decay", group["weight_decay"])
@@ -83,7 +87,7 @@ class AdaptiveOptimizer(Optimizer):
     def _update(self, group, ops, params, grads, states: dict[str, list], step: int) -> None:
         raise NotImplementedError
 
-    def _check_state_values(self, state: dict, group: dict, step: int) -> None:
+    def _check_state_values(self, state: dict, group: dict, step: int, problem: str) -> None:
         """Subclasses: refuse state values the update cannot use (called on load)."""
 
     # -- torch.optim.Optimizer interface --------------------------------------------------
@@ -141,73 +145,83 @@ class AdaptiveOptimizer(Optimizer):
 
     def check_state(self) -> None:
         """Check every group's hyperparameters and every state tensor against its parameter and group."""
-        self._check_loadable(self.state_dict())
+        self._check_loadable(self.state_dict(), f"{type(self).__name__} state does not fit its groups")
 
     # -- checks -----------------------------------------------------------------------------
-    def _check_loadable(self, state_dict) -> dict:
+    def _check_loadable(self, state_dict, problem: str | None = None) -> dict:
         """Raise a ValueError unless ``state_dict`` fits this optimizer; returns the expected state."""
         name = type(self).__name__
+        problem = problem or f"Cannot load into {name}"
         if not isinstance(state_dict, dict) or not isinstance(state_dict.get("state"), dict) \
                 or not isinstance(state_dict.get("param_groups"), (list, tuple)):
-            raise ValueError(f"Cannot load into {name}: not an optimizer state dict (expected a dict with "
+            raise ValueError(f"{problem}: not an optimizer state dict (expected a dict with "
                              f"'state' and 'param_groups')")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"Cannot load into {name}: the state dict has {len(saved_groups)} parameter "
+            raise ValueError(f"{problem}: the state dict has {len(saved_groups)} parameter "
                              f"groups, this optimizer {len(self.param_groups)}")
         expected_by_param = {}
         for index, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)) \
                     or len(saved["params"]) != len(group["params"]):
-                raise ValueError(f"Cannot load into {name}: parameter group {index} of the state dict does "
+                raise ValueError(f"{problem}: parameter group {index} of the state dict does "
                                  f"not list {len(group['params'])} parameters as this optimizer's does")
             hyper = {k for k in self.defaults if k not in SWITCHES}
             missing = sorted(hyper - set(saved))
             foreign = sorted(set(saved) & _foreign_hyperparameters(type(self)))
             if missing or foreign:
                 raise ValueError(
-                    f"Cannot load into {name}: the state dict looks like {_guess_source(saved, state_dict)}'s "
+                    f"{problem}: the state dict looks like {_guess_source(saved, state_dict)}'s "
                     f"(its parameter group {'lacks ' + ', '.join(missing) if missing else ''}"
                     f"{' and ' if missing and foreign else ''}{'has ' + ', '.join(foreign) if foreign else ''})")
             merged = check.plain_numbers_dict({**group, **{k: v for k, v in saved.items() if k != "params"}})
             try:
                 self._validate_group(merged)
             except ValueError as error:
-                raise ValueError(f"Cannot load into {name}: parameter group {index}: {error}") from None
+                raise ValueError(f"{problem}: parameter group {index}: {error}") from None
             for saved_id, param in zip(saved["params"], group["params"]):
                 saved_state = state_dict["state"].get(saved_id)
                 if saved_state is not None:
-                    expected_by_param[param] = self._check_param_state(param, saved_state, merged, state_dict)
+                    expected_by_param[param] = self._check_param_state(param, saved_state, merged, state_dict,
+                                                                       problem)
         return expected_by_param
 
-    def _check_param_state(self, param, saved_state, group, state_dict) -> dict:
+    def _check_param_state(self, param, saved_state, group, state_dict, problem) -> dict:
         name, where = type(self).__name__, f"the state of a parameter of shape {tuple(param.shape)}"
         if not isinstance(saved_state, dict):
-            raise ValueError(f"Cannot load into {name}: {where} is a {type(saved_state).__name__}, not a dict")
+            raise ValueError(f"{problem}: {where} is a {type(saved_state).__name__}, not a dict")
         meta = torch.empty_like(param, device="meta")
         expected: dict = {}
         self._init_state(meta, expected, group)
         missing, extra = sorted(set(expected) - set(saved_state)), sorted(set(saved_state) - set(expected) - {"step"})
         if missing or extra or "step" not in saved_state:
             raise ValueError(
-                f"Cannot load into {name}: {where} {'lacks ' + ', '.join(missing + ['step'] * ('step' not in saved_state)) if missing or 'step' not in saved_state else ''}"
+                f"{problem}: {where} {'lacks ' + ', '.join(missing + ['step'] * ('step' not in saved_state)) if missing or 'step' not in saved_state else ''}"
                 f"{' and ' if (missing or 'step' not in saved_state) and extra else ''}{'has ' + ', '.join(extra) if extra else ''}"
-                f" (it looks like {_guess_source(group, state_dict)}'s state, or {name} with other settings)")
+                f" ({self._source_hint(group, state_dict)})")
         step = saved_state["step"]
         step = step.item() if torch.is_tensor(step) and step.numel() == 1 else step
         if not check._is_real_number(step) or step < 0 or step != int(step):
-            raise ValueError(f"Cannot load into {name}: {where} has step {saved_state['step']!r} "
+            raise ValueError(f"{problem}: {where} has step {saved_state['step']!r} "
                              f"(expected a whole number >= 0)")
         for key, want in expected.items():
             value = saved_state[key]
             if not torch.is_tensor(value) or not value.is_floating_point() or value.is_complex():
-                raise ValueError(f"Cannot load into {name}: {where}: {key!r} is "
+                raise ValueError(f"{problem}: {where}: {key!r} is "
                                  f"{getattr(value, 'dtype', type(value).__name__)}, expected a floating tensor")
             if value.shape != want.shape:
-                raise ValueError(f"Cannot load into {name}: {where}: {key!r} has shape {tuple(value.shape)}, "
+                raise ValueError(f"{problem}: {where}: {key!r} has shape {tuple(value.shape)}, "
                                  f"expected {tuple(want.shape)} (from another model, or other optimizer settings)")
-        self._check_state_values(saved_state, group, int(step))
+        self._check_state_values(saved_state, group, int(step), problem)
         return expected
+
+    def _source_hint(self, group: dict, state_dict: dict) -> str:
+        source, name = _guess_source(group, state_dict), type(self).__name__
+        if source == name and self.state_shaping:
+            settings = ", ".join(f"{k} {group[k]!r}" for k in self.state_shaping)
+            return (f"state made by {name} with other {' or '.join(self.state_shaping)} than this group's "
+                    f"{settings}: they cannot change in the middle of a run")
+        return f"it looks like {source}'s state" if source != name else f"not the state {name} makes"
 
     def _gradients_finite(self) -> bool:
         """False (with a warning naming the parameters) when any gradient holds a NaN or inf."""
@@ -259,13 +273,16 @@ class AdaptiveOptimizer(Optimizer):
 
 
 @functools.lru_cache(maxsize=None)
-def _signature(cls) -> tuple[frozenset, frozenset]:
-    """(hyperparameter names, state keys) of one of the suite's optimizers."""
+def _signature(cls) -> tuple[frozenset, tuple[frozenset, ...]]:
+    """(hyperparameter names, the possible sets of state keys) of one of the suite's optimizers."""
     param = torch.zeros(1, requires_grad=True)
     optimizer = cls([param])
-    state: dict = {}
-    optimizer._init_state(param, state, optimizer.param_groups[0])
-    return frozenset(k for k in optimizer.defaults if k not in SWITCHES), frozenset(state) | {"step"}
+    key_sets = []
+    for variant in cls.state_variants:
+        state: dict = {}
+        optimizer._init_state(param, state, {**optimizer.param_groups[0], **variant})
+        key_sets.append(frozenset(state) | {"step"})
+    return frozenset(k for k in optimizer.defaults if k not in SWITCHES), tuple(key_sets)
 
 
 def _suite_classes() -> list[type]:
@@ -284,8 +301,8 @@ def _guess_source(group: dict, state_dict: dict) -> str:
     """The name of the suite optimizer whose state dict this looks like, for error messages."""
     states = [s for s in state_dict.get("state", {}).values() if isinstance(s, dict)]
     keys = frozenset(states[0]) if states else None
-    for cls in _suite_classes():
-        hyper, state_keys = _signature(cls)
-        if hyper <= set(group) and (keys is None or keys == state_keys):
+    for cls in sorted(_suite_classes(), key=lambda c: -len(_signature(c)[0])):  # the most specific first
+        hyper, key_sets = _signature(cls)
+        if hyper <= set(group) and (keys is None or keys in key_sets):
             return cls.__name__
     return "another optimizer"

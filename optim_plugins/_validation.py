@@ -20,9 +20,11 @@ def plain_numbers(value):
     """NumPy scalars (also inside tuples and lists) -> Python int/float; everything else as is."""
     if isinstance(value, (tuple, list)):
         return type(value)(plain_numbers(v) for v in value)
-    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, int)):
+    if isinstance(value, bool) or type(value) in (int, float):
+        return value
+    if isinstance(value, numbers.Integral):
         return int(value)
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, int, float)):
+    if isinstance(value, numbers.Real):
         return float(value)
     return value
 

@@ -70,6 +70,7 @@ class AdamNC(AdaptiveOptimizer):
     def _validate_group(self, group):
         super()._validate_group(group)
         check.check_beta("beta1", group["beta1"])
+        check.check_flag("lr_decay", group["lr_decay"])
         decay = group["beta1_decay"]
         if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay <= 1:
             raise ValueError(f"Invalid beta1_decay: {decay!r} (expected 0 < beta1_decay <= 1)")

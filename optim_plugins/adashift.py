@@ -245,6 +245,8 @@ class AdaShift(AdaptiveOptimizer):
     reanchor_every = 100  # steps between exact recomputations of the running window sum
 
     skip_non_finite_steps = True  # a NaN/inf gradient would close the gate v > 0 for good
+    state_shaping = ("keep_num", "reduce")
+    state_variants = ({"reduce": "none"}, {"reduce": "max"})
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), keep_num=10, reduce="max", eps=1e-10,
                  weight_decay=0.0, decoupled_weight_decay=False, *, window_dtype=None, foreach=None,
@@ -262,10 +264,10 @@ class AdaShift(AdaptiveOptimizer):
         if group["window_dtype"] not in WINDOW_DTYPES:
             raise ValueError(f"Invalid window_dtype: {group['window_dtype']!r} (expected None or a floating dtype)")
 
-    def _check_state_values(self, state, group, step):
+    def _check_state_values(self, state, group, step, problem):
         since = state["active_since"]
         if not bool(((since >= 0) & (since <= step) & (since == since.round())).all()):
-            raise ValueError(f"Cannot load into AdaShift: active_since holds values outside the whole numbers "
+            raise ValueError(f"{problem}: active_since holds values outside the whole numbers "
                              f"0 .. step = {step} (a corrupt state dict)")
 
     def _init_state(self, param, state, group):

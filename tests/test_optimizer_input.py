@@ -1,0 +1,325 @@
+"""Bad input to the optimizers: malformed state dicts, foreign optimizers, bad groups, NaN gradients.
+
+Each case ends in a Python exception naming the problem (or the documented behaviour), never a
+crash. The fuzz test and the direct kernel calls run in a subprocess, so a segfault fails the
+test instead of killing pytest.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+
+from optim_plugins import AMSGrad, Adam, AdamNC, AdaShift, _native, build_optimizer
+from test_optimizers import ALL_CONFIGS, CONFIG_IDS, make_params, roundtrip, train_steps
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def trained(name, kwargs, steps=3, **extra):
+    params = make_params()
+    optimizer = build_optimizer(name, params, lr=0.01, **kwargs, **extra)
+    train_steps(optimizer, params, steps, seed=0)
+    return params, optimizer
+
+
+def snapshot(optimizer):
+    return copy.deepcopy({"groups": [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups],
+                          "state": [dict(s) for s in optimizer.state.values()]})
+
+
+def assert_unchanged(before, optimizer):
+    after = snapshot(optimizer)
+    assert before["groups"] == after["groups"]
+    for a, b in zip(before["state"], after["state"]):
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+# -- 1, 2: state tensors that do not fit ---------------------------------------------------------
+
+def _mutations(name, kwargs):
+    """(label, function that breaks a deep copy of the state dict in place)."""
+    def each_state(fn):
+        return lambda sd: [fn(s) for s in sd["state"].values()]
+
+    def resize(key, shape_fn):
+        return each_state(lambda s: s.__setitem__(key, torch.zeros(shape_fn(s[key]), dtype=s[key].dtype)))
+
+    yield "fewer elements", resize("exp_avg_sq", lambda t: (max(t.numel() - 1, 0),) if t.dim() else (2,))
+    yield "wrong shape", resize("exp_avg_sq", lambda t: (*t.shape, 2))
+    yield "integer dtype", each_state(lambda s: s.__setitem__("exp_avg_sq", s["exp_avg_sq"].long()))
+    yield "missing key", each_state(lambda s: s.pop("exp_avg_sq"))
+    yield "extra key", each_state(lambda s: s.__setitem__("momentum_buffer", torch.zeros(1)))
+    yield "negative step", each_state(lambda s: s.__setitem__("step", torch.tensor(-3.0)))
+    yield "NaN step", each_state(lambda s: s.__setitem__("step", torch.tensor(float("nan"))))
+    yield "state not a dict", lambda sd: sd["state"].__setitem__(0, [1, 2])
+    yield "too few params", lambda sd: sd["param_groups"][0]["params"].pop()
+    yield "no param_groups", lambda sd: sd.pop("param_groups")
+    yield "lr -1", lambda sd: sd["param_groups"][0].__setitem__("lr", -1.0)
+    if name == "adashift":
+        yield "window shrunk", resize("window", lambda t: (t.shape[0] - 1 or 1, *t.shape[1:]) if t.shape[0] > 1
+                                      else (t.shape[0], t.shape[1] - 1, *t.shape[2:]))
+        other = "max" if kwargs["reduce"] == "none" else "none"
+        yield "reduce changed", lambda sd: sd["param_groups"][0].__setitem__("reduce", other)
+        yield "keep_num changed", lambda sd: sd["param_groups"][0].__setitem__("keep_num", kwargs["keep_num"] + 2)
+        yield "active_since after step", each_state(lambda s: s["active_since"].fill_(1e6))
+    else:
+        yield "beta1 1.5", lambda sd: sd["param_groups"][0].__setitem__(
+            *(("beta1", 1.5) if name == "adamnc" else ("betas", (1.5, 0.9))))
+
+
+@pytest.mark.parametrize("name,kwargs", ALL_CONFIGS, ids=CONFIG_IDS)
+def test_malformed_state_dicts_are_refused_before_anything_changes(name, kwargs):
+    _, source = trained(name, kwargs)
+    good = roundtrip(source.state_dict())
+    for label, mutate in _mutations(name, kwargs):
+        bad = copy.deepcopy(good)
+        mutate(bad)
+        _, target = trained(name, kwargs, steps=2)
+        before = snapshot(target)
+        with pytest.raises(ValueError, match="Cannot load into"):
+            target.load_state_dict(bad)
+        assert_unchanged(before, target)
+        train_steps(target, target.param_groups[0]["params"], 1, seed=5)  # still usable
+
+
+@pytest.mark.parametrize("kwargs", [{"reduce": "none"}, {"reduce": "max"}])
+def test_changing_reduce_mid_run_is_refused_on_every_path(kwargs):
+    for path in ({}, {"fused": False}, {"foreach": False, "fused": False}):
+        params, optimizer = trained("adashift", {"keep_num": 3, **kwargs}, **path)
+        optimizer.param_groups[0]["reduce"] = "mean" if kwargs["reduce"] == "none" else "none"
+        with pytest.raises(ValueError, match="reduce cannot change"):
+            train_steps(optimizer, params, 1, seed=1)
+        with pytest.raises(ValueError, match="reduce"):
+            optimizer.check_state()
+
+
+def test_float64_state_into_a_float32_model_is_cast_as_torch_does():
+    params64 = make_params(torch.float64)
+    source = AdaShift(params64, lr=0.01, keep_num=3, reduce="none")
+    train_steps(source, params64, 4, seed=0)
+    params32 = [p.detach().float().requires_grad_() for p in params64]
+    target = AdaShift(params32, lr=0.01, keep_num=3, reduce="none")
+    target.load_state_dict(roundtrip(source.state_dict()))
+    assert all(v.dtype == torch.float32 for s in target.state.values() for v in s.values())
+    train_steps(source, params64, 3, seed=1)
+    train_steps(target, params32, 3, seed=1)
+    for a, b in zip(params64, params32):
+        torch.testing.assert_close(a.float(), b, rtol=1e-5, atol=1e-6)
+
+
+# -- 4: another optimizer's state dict, invalid hyperparameters, bad groups ---------------------
+
+@pytest.mark.parametrize("source,target", [
+    (("adam", {}), ("adashift", {"keep_num": 3})), (("adashift", {"keep_num": 3}), ("adam", {})),
+    (("adamnc", {}), ("adam", {})), (("adam", {}), ("adamnc", {})), (("adam", {}), ("amsgrad", {})),
+    (("adashift", {"keep_num": 3}), ("adamnc", {})),
+])
+@pytest.mark.parametrize("steps", [0, 2])
+def test_another_optimizers_state_dict_is_refused_naming_both(source, target, steps):
+    _, saved = trained(*source, steps=steps)
+    params, optimizer = trained(*target, steps=1)
+    before = snapshot(optimizer)
+    if steps == 0 and {source[0], target[0]} == {"adam", "amsgrad"}:
+        optimizer.load_state_dict(saved.state_dict())  # same hyperparameters and no state: nothing to refuse
+        return
+    with pytest.raises(ValueError) as error:
+        optimizer.load_state_dict(saved.state_dict())
+    message = str(error.value)
+    assert type(optimizer).__name__ in message and type(saved).__name__ in message, message
+    assert_unchanged(before, optimizer)
+    train_steps(optimizer, params, 1, seed=2)
+
+
+def test_torch_adam_state_dict_still_loads():
+    params = make_params()
+    reference = torch.optim.Adam(params, lr=0.01)
+    train_steps(reference, params, 2, seed=0)
+    ours = Adam(make_params(), lr=0.01)
+    ours.load_state_dict(roundtrip(reference.state_dict()))
+    amsgrad = torch.optim.Adam(make_params(), lr=0.01, amsgrad=True)
+    train_steps(amsgrad, amsgrad.param_groups[0]["params"], 2, seed=0)
+    AMSGrad(make_params(), lr=0.01).load_state_dict(roundtrip(amsgrad.state_dict()))
+    with pytest.raises(ValueError, match="max_exp_avg_sq"):  # AMSGrad state into plain Adam
+        Adam(make_params(), lr=0.01).load_state_dict(roundtrip(amsgrad.state_dict()))
+
+
+@pytest.mark.parametrize("name,kwargs", ALL_CONFIGS, ids=CONFIG_IDS)
+def test_a_bad_param_group_is_not_added(name, kwargs):
+    params, optimizer = trained(name, kwargs, steps=1)
+    extra = torch.zeros(3, requires_grad=True)
+    with pytest.raises(ValueError, match="lr"):
+        optimizer.add_param_group({"params": [extra], "lr": -1.0})
+    assert len(optimizer.param_groups) == 1
+    train_steps(optimizer, params, 1, seed=1)
+
+
+# -- 5: non-finite gradients in AdaShift --------------------------------------------------------
+
+PATHS = {"reference": {"fused": False}, "per-tensor": {"fused": False, "foreach": False}, "fast": {},
+         "fast-multi-tensor": {}}
+
+
+@pytest.mark.parametrize("reduce", ["none", "max", "mean"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_adashift_skips_a_step_with_a_non_finite_gradient_on_every_path(reduce, bad):
+    finals = {}
+    for path, options in PATHS.items():
+        with mock.patch.object(_native, "cpu_kernels", (lambda: None) if path == "fast-multi-tensor"
+                               else _native.cpu_kernels):
+            params = make_params()
+            optimizer = AdaShift(params, lr=0.01, keep_num=2, reduce=reduce, **options)
+            train_steps(optimizer, params, 3, seed=0)
+            before, values = snapshot(optimizer), [p.detach().clone() for p in params]
+            for p in params:
+                p.grad = torch.ones_like(p)
+            params[1].grad[0] = bad
+            with pytest.warns(RuntimeWarning, match="non-finite gradient"):
+                optimizer.step()
+            assert_unchanged(before, optimizer)
+            assert all(torch.equal(a, b) for a, b in zip(values, params))
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                train_steps(optimizer, params, 4, seed=1)
+            assert all(bool((s["active_since"] > 0).all()) for s in optimizer.state.values())
+            finals[path] = [p.detach().clone() for p in params]
+    for path, values in finals.items():
+        for a, b in zip(finals["reference"], values):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=path)
+
+
+# -- 11: parameters and numbers -----------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["adam", "amsgrad", "adamal", "adamnc", "adashift"])
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.int64])
+def test_complex_and_integer_parameters_are_refused(name, dtype):
+    with pytest.raises(ValueError, match=str(dtype)):
+        build_optimizer(name, [torch.zeros(3, dtype=dtype)])
+
+
+def test_numpy_scalars_are_accepted_and_stored_as_python_numbers():
+    params = make_params()
+    optimizer = AdaShift(params, lr=np.float32(0.01), betas=(np.float32(0.9), np.float64(0.99)),
+                         keep_num=np.int64(3), eps=np.float32(1e-8))
+    group = optimizer.param_groups[0]
+    assert type(group["lr"]) is float and type(group["keep_num"]) is int
+    assert all(type(b) is float for b in group["betas"])
+    train_steps(optimizer, params, 4, seed=0)
+    AdaShift(make_params(), keep_num=3).load_state_dict(roundtrip(optimizer.state_dict()))  # weights_only
+    AdamNC(make_params(), lr=np.float64(0.01), beta1=np.float32(0.5))
+
+
+# -- fuzz and kernels, in a subprocess ----------------------------------------------------------
+
+FUZZ = textwrap.dedent("""
+    import copy, random, sys
+    import torch
+    sys.path.insert(0, {tests!r})
+    from optim_plugins import build_optimizer
+    from test_optimizers import ALL_CONFIGS, make_params, roundtrip, train_steps
+
+    rng = random.Random(0)
+
+    def broken(value):
+        choice = rng.randrange(7)
+        if choice == 0: return torch.zeros(rng.randrange(0, 30))
+        if choice == 1: return value.long() if torch.is_tensor(value) else 3
+        if choice == 2: return torch.zeros([rng.randrange(1, 5) for _ in range(rng.randrange(0, 4))])
+        if choice == 3: return value.double() if torch.is_tensor(value) else value
+        if choice == 4: return torch.full_like(value, float("nan")) if torch.is_tensor(value) and value.is_floating_point() else None
+        if choice == 5: return value.t() if torch.is_tensor(value) and value.dim() == 2 else "text"
+        return torch.randn(3, 4)
+
+    refused = accepted = 0
+    for trial in range(400):
+        name, kwargs = ALL_CONFIGS[trial % len(ALL_CONFIGS)]
+        params = make_params()
+        source = build_optimizer(name, params, lr=0.01, **kwargs)
+        train_steps(source, params, rng.randrange(1, 5), seed=trial)
+        sd = copy.deepcopy(roundtrip(source.state_dict()))
+        for _ in range(rng.randrange(1, 4)):
+            states = [s for s in sd["state"].values() if isinstance(s, dict)] or [dict()]
+            state = rng.choice(states)
+            key = rng.choice(list(state) + ["extra"])
+            kind = rng.randrange(4)
+            if kind == 0: state[key] = broken(state.get(key, torch.zeros(1)))
+            elif kind == 1: state.pop(key, None)
+            elif kind == 2:
+                group = sd["param_groups"][0]
+                hyper = rng.choice([k for k in group if k != "params"])
+                group[hyper] = rng.choice([-1.0, float("nan"), 0, 7, "max", None, (2.0, 0.5), 100])
+            else: sd["state"][rng.randrange(-1, 5)] = broken(torch.zeros(2))
+        target_params = make_params()
+        target = build_optimizer(name, target_params, lr=0.01, **kwargs)
+        try:
+            target.load_state_dict(sd)
+        except (ValueError, TypeError, KeyError) as error:
+            refused += 1
+            continue
+        accepted += 1
+        train_steps(target, target_params, 2, seed=1)  # whatever was accepted must run
+    print("refused", refused, "accepted", accepted)
+""")
+
+
+def test_fuzzed_state_dicts_raise_python_errors_never_crash():
+    result = subprocess.run([sys.executable, "-c", FUZZ.format(tests=str(ROOT / "tests"))], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-3000:]}"
+    refused = int(result.stdout.split()[1])
+    assert refused >= 300, result.stdout  # nearly every mutation breaks the dict
+
+
+KERNEL_CALLS = textwrap.dedent("""
+    import torch
+    from optim_plugins import _native
+    k = _native.cpu_kernels()
+    p, g = torch.zeros(10), torch.zeros(10)
+    small = torch.zeros(3)
+    window, table = torch.zeros(2, 10), torch.ones(8)
+    calls = {
+        "adamal short state": lambda: k.adamal_step(p, g, small, small, 0.1, 0.9, 0.99, 1e-8, 0.0, False, 0.1, 0.1),
+        "adamal non-contiguous": lambda: k.adamal_step(p, g, torch.zeros(20)[::2], p.clone(), 0.1, 0.9, 0.99,
+                                                       1e-8, 0.0, False, 0.1, 0.1),
+        "elementwise short window": lambda: k.adashift_elementwise_step(
+            p, g, torch.zeros(2, 3), 0, p.clone(), p.clone(), p.clone(), table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8,
+            0.0, False, 1.0, 0, 0.0),
+        "elementwise slot outside": lambda: k.adashift_elementwise_step(
+            p, g, window, 5, p.clone(), p.clone(), p.clone(), table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0, False,
+            1.0, 0, 0.0),
+        "elementwise double state": lambda: k.adashift_elementwise_step(
+            p, g, window, 0, p.double(), p.clone(), p.clone(), table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0, False,
+            1.0, 0, 0.0),
+        "reduced vector v": lambda: k.adashift_reduced_step(
+            p, g, window, 0, p.clone(), torch.zeros(2), small, torch.zeros(1), 1, 0.1, 0.0, 0.0, 0.9, 1e-8,
+            0.0, False, 1.0, True),
+        "reduced short phi": lambda: k.adashift_reduced_step(
+            p, g, window, 1, p.clone(), torch.zeros(1), torch.zeros(()), torch.zeros(()), 1, 0.1, 0.0, 0.0,
+            0.9, 1e-8, 0.0, False, 1.0, True),
+    }
+    for name, call in calls.items():
+        try:
+            call()
+        except RuntimeError as error:
+            assert "optim_plugins kernel" in str(error), (name, error)
+            print("refused:", name)
+        else:
+            raise SystemExit(f"accepted: {name}")
+""")
+
+
+@pytest.mark.skipif(_native.cpu_kernels() is None, reason="no C++ compiler: the CPU kernels are not built")
+def test_kernels_refuse_mismatched_buffers_themselves():
+    result = subprocess.run([sys.executable, "-c", KERNEL_CALLS], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stdout}{result.stderr[-3000:]}"
+    assert result.stdout.count("refused:") == 7
