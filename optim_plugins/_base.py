@@ -42,6 +42,7 @@ from ._tensor_ops import FOREACH, PER_TENSOR
 
 LOW_PRECISION = (torch.bfloat16, torch.float16)
 SWITCHES = ("foreach", "fused")  # how to compute, not what: never part of a state dict's identity
+NOT_HYPERPARAMETERS = (*SWITCHES, "differentiable")  # torch's __setstate__ adds 'differentiable'
 
 
 def state_dtype(param: torch.Tensor) -> torch.dtype:
@@ -166,7 +167,7 @@ class AdaptiveOptimizer(Optimizer):
                     or len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"{problem}: parameter group {index} of the state dict does "
                                  f"not list {len(group['params'])} parameters as this optimizer's does")
-            hyper = {k for k in self.defaults if k not in SWITCHES}
+            hyper = {k for k in self.defaults if k not in NOT_HYPERPARAMETERS}
             missing = sorted(hyper - set(saved))
             foreign = sorted(set(saved) & _foreign_hyperparameters(type(self)))
             if missing or foreign:
@@ -282,7 +283,7 @@ def _signature(cls) -> tuple[frozenset, tuple[frozenset, ...]]:
         state: dict = {}
         optimizer._init_state(param, state, {**optimizer.param_groups[0], **variant})
         key_sets.append(frozenset(state) | {"step"})
-    return frozenset(k for k in optimizer.defaults if k not in SWITCHES), tuple(key_sets)
+    return frozenset(k for k in optimizer.defaults if k not in NOT_HYPERPARAMETERS), tuple(key_sets)
 
 
 def _suite_classes() -> list[type]:

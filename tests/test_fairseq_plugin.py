@@ -232,12 +232,63 @@ def test_fairseq_flags_scheduler_clip_update_freq_overrides_and_reset(data_bin, 
     first = train(data_bin, tmp_path, *flags, "--max-update", "4")
     lrs = [float(x) for x in re.findall(r"\blr=([\d.e-]+)", first.stdout)]
     assert lrs[0] < lrs[-1] == pytest.approx(0.004)  # warm-up drives the optimizer's lr
-    assert all(float(g) >= 0 for g in re.findall(r"gnorm=([\d.]+)", first.stdout))
+    gnorms = [float(g) for g in re.findall(r"gnorm=([\d.]+)", first.stdout)]
+    clipped = [float(c) for c in re.findall(r"clip=([\d.]+)", first.stdout)]
+    assert gnorms and all(g > 0 for g in gnorms)  # the norm before clipping, as fairseq logs it
+    assert any(g > 0.5 for g in gnorms) and any(c > 0 for c in clipped)  # clipping took effect
     overridden = train(data_bin, tmp_path, *flags, "--max-update", "6", "--optimizer-overrides",
-                       "{'keep_num': 2, 'lr': 0.001}")
+                       "{'keep_num': 2, 'lr': 0.001, 'eps': 1e-7}")
     assert "num_updates=6" in overridden.stdout
+    state = torch.load(tmp_path / "checkpoint_last.pt")["last_optimizer_state"]
+    assert all(group["eps"] == 1e-7 for group in state["param_groups"])  # the override took effect
     reset = train(data_bin, tmp_path, *flags, "--max-update", "8", "--reset-optimizer")
     assert "num_updates=8" in reset.stdout
+
+
+def one_line_error(result, *expected):
+    """fairseq-train failed with one line naming the problem, not a traceback."""
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert "error:" in last and all(e in last for e in expected), result.stderr[-3000:]
+
+
+@pytest.mark.parametrize("flags,expected", [
+    (["--optimizer", "adashift", "--adam-betas", "(0.9)"], ["--adam-betas", "(0.9)"]),
+    (["--optimizer", "amsgrad", "--adam-betas", "(0.9, 1.5)"], ["--adam-betas", "1.5"]),
+    (["--optimizer", "adashift", "--keep-num", "0"], ["--keep-num", "0"]),
+    (["--optimizer", "adamal", "--lr", "-1"], ["--lr", "-1"]),
+    (["--optimizer", "plugin_adam", "--adam-eps", "0"], ["--adam-eps", "0"]),
+    (["--optimizer", "adamnc", "--beta1-decay", "2"], ["--beta1-decay", "2"]),
+])
+def test_bad_optimizer_flags_fail_with_one_line_naming_the_flag(data_bin, tmp_path, flags, expected):
+    one_line_error(train(data_bin, tmp_path, *flags, "--max-update", "2", check=False), *expected)
+
+
+def test_resume_with_other_optimizer_flags_is_refused_naming_them(data_bin, tmp_path):
+    flags = ["--optimizer", "adashift", "--lr", "0.003", "--max-update"]
+    train(data_bin, tmp_path, *flags, "3", "--keep-num", "3", "--reduce", "max")
+    saved = (tmp_path / "checkpoint_last.pt").read_bytes()
+    for other, expected in [(["--keep-num", "5", "--reduce", "max"], ["--keep-num 3", "--keep-num 5"]),
+                            (["--keep-num", "3", "--reduce", "none"], ["reduce"]),
+                            (["--keep-num", "3", "--reduce", "max", "--adam-betas", "(0.5, 0.9)"],
+                             ["--adam-betas"])]:
+        one_line_error(train(data_bin, tmp_path, *flags, "6", *other, check=False), *expected)
+        assert (tmp_path / "checkpoint_last.pt").read_bytes() == saved  # nothing overwritten
+    refused = train(data_bin, tmp_path, *flags, "6", "--keep-num", "3", "--reduce", "max",
+                    "--optimizer-overrides", "{'reduce': 'none'}", check=False)
+    one_line_error(refused, "reduce")
+    resumed = train(data_bin, tmp_path, *flags, "6", "--keep-num", "5", "--reduce", "max", "--reset-optimizer")
+    assert "num_updates=6" in resumed.stdout
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 truncated"])
+def test_truncated_checkpoint_is_named_in_one_line(data_bin, tmp_path, content):
+    train(data_bin, tmp_path, "--optimizer", "amsgrad", "--max-update", "2")
+    (tmp_path / "checkpoint_last.pt").write_bytes(content)
+    result = train(data_bin, tmp_path, "--optimizer", "amsgrad", "--max-update", "4", check=False)
+    one_line_error(result, str(tmp_path / "checkpoint_last.pt"), "truncated or corrupt")
+    assert (tmp_path / "checkpoint_last.pt").read_bytes() == content  # the user's file is left alone
 
 
 def test_checkpoints_load_under_weights_only_and_strangers_are_refused(data_bin, tmp_path):

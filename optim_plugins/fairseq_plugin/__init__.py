@@ -7,11 +7,13 @@ or explicitly through ``fairseq-train --user-dir $(python -m optim_plugins.fairs
 """
 
 from . import full_help
-from .adapters import ADAPTERS, register_all
-from .safe_loading import allow_fairseq_checkpoints
+from .adapters import ADAPTERS, install_error_hook, register_all
+from .safe_loading import allow_fairseq_checkpoints, name_corrupt_checkpoints
 
 register_all()
 allow_fairseq_checkpoints()
+name_corrupt_checkpoints()
+install_error_hook()
 full_help.install()
 
 __all__ = ["ADAPTERS", "register_all", "allow_fairseq_checkpoints"]

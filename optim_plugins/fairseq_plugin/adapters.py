@@ -7,6 +7,14 @@ meaning the same: weight decay is decoupled (AdamW-style) like fairseq's adam, u
 ``--weight-decay-mode l2`` (AdamNC always uses L2). AdamNC reads beta1 from ``--adam-betas``
 (its beta2 is not used: v is the exact mean of the squared gradients).
 
+Bad flags end in one line naming the flag (``fairseq-train: error: Invalid --keep-num: 0 ...``,
+see :class:`FlagError`). On resume the checkpoint's optimizer state must fit the command line:
+a checkpoint trained with other ``--keep-num``/``--reduce``/``--adam-betas``/``--adam-eps``/
+``--weight-decay`` is refused, naming the differing flags, instead of silently continuing with
+the checkpoint's values while the saved config records the new ones. ``--optimizer-overrides``
+may change the hyperparameters that do not shape the state (lr, betas, eps, weight decay), and
+``--reset-optimizer`` starts the optimizer afresh.
+
 Capabilities: parameters must not be flattened into one tensor for AdaShift with
 ``--reduce max/mean`` (phi would become one global max), so AdaShift declares
 ``supports_flat_params = False`` whenever its reduce is not elementwise. Every adapter supports
@@ -14,6 +22,9 @@ Capabilities: parameters must not be flattened into one tensor for AdaShift with
 """
 
 import ast
+import os
+import re
+import sys
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, List
@@ -72,15 +83,36 @@ class AdamNCConfig(FairseqDataclass):
     lr: List[float] = II("optimization.lr")
 
 
+# The optimizers' hyperparameter names -> the fairseq flags that set them.
+FLAGS = {"lr": "--lr", "betas": "--adam-betas", "beta1": "--adam-betas", "beta2": "--adam-betas",
+         "eps": "--adam-eps", "weight_decay": "--weight-decay", "decoupled_weight_decay": "--weight-decay-mode",
+         "keep_num": "--keep-num", "reduce": "--reduce", "beta1_decay": "--beta1-decay",
+         "lr_decay": "--adamnc-lr-decay"}
+
+
+class FlagError(ValueError):
+    """A bad optimizer flag or a checkpoint that does not fit them; fairseq-train prints it as one line."""
+
+
+def _with_flag_names(error: ValueError) -> str:
+    """'Invalid keep_num: 0 (...)' -> 'Invalid --keep-num: 0 (...)'."""
+    return re.sub(r"\bInvalid (\w+):", lambda m: f"Invalid {FLAGS.get(m.group(1), m.group(1))}"
+                  + (f" ({m.group(1)})" if m.group(1) in ("beta1", "beta2") else "") + ":", str(error))
+
+
 def parse_betas(value) -> tuple:
-    """'(0.9, 0.98)' (fairseq's string form) or a list/tuple -> a tuple of floats."""
+    """'(0.9, 0.98)' (fairseq's string form) or a list/tuple -> a tuple of two floats."""
+    original = value
     if isinstance(value, str):
         try:
             value = ast.literal_eval(value)
         except (ValueError, SyntaxError):
-            raise ValueError(f"Invalid --adam-betas: {value!r} (expected a pair like '(0.9, 0.999)')")
-    if not isinstance(value, (list, tuple)):
-        value = OmegaConf.to_container(value)
+            value = None
+    elif not isinstance(value, (list, tuple)):
+        value = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(
+            isinstance(b, (int, float)) and not isinstance(b, bool) for b in value):
+        raise FlagError(f"Invalid --adam-betas: {original!r} (expected a pair like '(0.9, 0.999)')")
     return tuple(float(b) for b in value)
 
 
@@ -91,7 +123,36 @@ class PluginOptimizer(FairseqOptimizer):
 
     def __init__(self, cfg, params):
         super().__init__(cfg)
-        self._optimizer = self.optimizer_class(params, **self.optimizer_config)
+        try:
+            self._optimizer = self.optimizer_class(params, **self.optimizer_config)
+        except ValueError as error:
+            raise FlagError(_with_flag_names(error)) from None
+
+    def load_state_dict(self, state_dict, optimizer_overrides=None):
+        """fairseq's (load, then apply ``--optimizer-overrides``), then check the result fits.
+
+        The state must fit the groups (so keep_num/reduce cannot be overridden mid-run) and the
+        hyperparameters must be the command line's, overrides applied: fairseq would otherwise
+        keep the checkpoint's values while the saved config records the command line's.
+        """
+        wanted = self.optimizer_config
+        try:
+            super().load_state_dict(state_dict, optimizer_overrides)
+            self._optimizer.check_state()
+        except ValueError as error:
+            raise FlagError(f"the checkpoint's optimizer state does not fit --optimizer "
+                            f"{getattr(self.cfg, '_name', None)}: {_with_flag_names(error)}") from None
+        overrides = optimizer_overrides or {}
+        differing = sorted({key for group in self.param_groups for key, value in wanted.items()
+                            if key != "lr" and key not in overrides and key in group and group[key] != value})
+        if differing:
+            saved = {k: self.param_groups[0][k] for k in differing}
+            raise FlagError(
+                "the checkpoint was trained with "
+                + ", ".join(f"{FLAGS.get(k, k)} {saved[k]!r}" for k in differing)
+                + " but the command line says " + ", ".join(f"{FLAGS.get(k, k)} {wanted[k]!r}" for k in differing)
+                + ": give the checkpoint's values, change them with --optimizer-overrides (not keep_num or "
+                  "reduce), or start the optimizer afresh with --reset-optimizer")
 
     @property
     def learning_rate(self) -> float:
@@ -163,6 +224,24 @@ ADAPTERS = {
     "adashift": (PluginAdaShift, AdaShiftConfig),
     "adamnc": (PluginAdamNC, AdamNCConfig),
 }
+
+
+def install_error_hook() -> None:
+    """Print a :class:`FlagError` (or a corrupt checkpoint) reaching the top as one line, not a traceback."""
+    from .safe_loading import CorruptCheckpoint  # noqa: PLC0415
+
+    previous = sys.excepthook
+    if getattr(previous, "_optim_plugins", False):
+        return
+
+    def hook(kind, value, traceback):
+        if isinstance(value, (FlagError, CorruptCheckpoint)):
+            print(f"{os.path.basename(sys.argv[0]) or 'fairseq'}: error: {value}", file=sys.stderr)
+        else:
+            previous(kind, value, traceback)
+
+    hook._optim_plugins = True
+    sys.excepthook = hook
 
 
 def register_all() -> None:
