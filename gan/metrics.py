@@ -9,12 +9,15 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 from scipy import linalg
 from torch import nn
+
+from suite_results.files import atomic_torch_save
 
 
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, projections: int = 128, seed: int = 0) -> float:
@@ -58,12 +61,15 @@ def cached_feature_net(dataset: str, images: torch.Tensor, labels: torch.Tensor,
     path = Path(cache_dir) / f"feature_net_{dataset}_{len(images)}.pt"
     if path.exists():
         net = FeatureNet()
-        net.load_state_dict(torch.load(path))
-        return net.eval()
+        try:
+            net.load_state_dict(torch.load(path, weights_only=True))
+            return net.eval()
+        except Exception as error:  # noqa: BLE001 - truncated file, wrong content: the cache is ours to rebuild
+            warnings.warn(f"feature-net cache {path} is unreadable ({type(error).__name__}); retraining it",
+                          RuntimeWarning, stacklevel=2)
     net = train_feature_net(images, labels)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(net.state_dict(), path.with_suffix(".part"))
-    path.with_suffix(".part").replace(path)
+    atomic_torch_save(net.state_dict(), path)
     return net
 
 

@@ -5,14 +5,17 @@
 Critic-only uses the AdaShift paper's preset (beta1 0, beta2 0.999, keep_num 1; lr 2e-4 for
 AdaShift, 1e-5 for the others) against a fixed generator; full training uses the WGAN-GP
 reference preset (Adam-style betas (0.5, 0.9), lr 1e-4) with the optimizer under test for both
-networks (AdaShift with keep_num 1). Each run is a gan.train run under --runs; finished runs are
-reused, interrupted ones resume. Writes results.csv, results.md and critic_loss.png.
+networks (AdaShift with keep_num 1). Each run is a gan.train run under --runs, in a directory named by
+protocol, optimizer, seed and a hash of its whole configuration: finished runs are reused and
+interrupted ones resume only under exactly the same options (any other option gets its own
+directory). Writes results.csv, results.md and critic_loss.png.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import statistics
 from pathlib import Path
 
@@ -23,6 +26,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+
+from optim_plugins import OPTIMIZERS  # noqa: E402
+from suite_results import rundir  # noqa: E402
+from suite_results.cli import run_cli  # noqa: E402
 
 from .data import DATASETS  # noqa: E402
 from .train import GANConfig, Trainer  # noqa: E402
@@ -54,15 +61,17 @@ def smooth(values: np.ndarray, weight: float = 0.9) -> np.ndarray:
 
 
 def run_one(protocol: str, optimizer: str, seed: int, args) -> dict:
-    out = Path(args.runs) / f"{args.dataset}-{protocol}-{optimizer}-s{seed}"
     overrides = dict(PROTOCOLS[protocol])
-    config = GANConfig(dataset=args.dataset, iterations=args.iterations, seed=seed, out=str(out),
+    config = GANConfig(dataset=args.dataset, iterations=args.iterations, seed=seed, out="",
                        critic_optimizer=optimizer, generator_optimizer=optimizer, width=args.width,
                        batch_size=args.batch_size, image_limit=args.image_limit,
                        log_every=args.log_every, eval_every=args.eval_every,
                        checkpoint_every=args.eval_every, eval_samples=args.eval_samples, **overrides)
+    key = rundir.config_key({k: v for k, v in dataclasses.asdict(config).items() if k not in ("out", "device")})
+    out = Path(args.runs) / f"{args.dataset}-{protocol}-{optimizer}-s{seed}-{key}"
+    config.out = str(out)
     last = out / "last.pt"
-    done = last.exists() and torch.load(last, map_location="cpu")["iteration"] >= args.iterations
+    done = last.exists() and torch.load(last, map_location="cpu", weights_only=True)["iteration"] >= args.iterations
     result = {"ips": float("nan")} if done else {"ips": Trainer(config).fit()["iterations_per_second"]}
     steps, critic = scalars(out, "train/critic_loss")
     quality_tag = "quality/sliced_wasserstein" if config.dataset in ("8gaussians", "25gaussians", "swissroll") \
@@ -134,8 +143,16 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--runs", default="runs/gan")
     parser.add_argument("--out", type=Path, default=Path("outputs/gan_sweep"))
     args = parser.parse_args(argv)
-    rows = [run_one(p, o, s, args) for p in args.protocols for o in args.optimizers for s in args.seeds]
-    write_outputs(rows, args.out, args.dataset)
+    for name in ("optimizers", "seeds", "protocols"):
+        values = getattr(args, name)
+        if len(set(values)) != len(values):
+            parser.error(f"--{name} lists {sorted({v for v in values if values.count(v) > 1})} more than once")
+    unknown = [o for o in args.optimizers if o not in OPTIMIZERS]
+    if unknown:
+        parser.error(f"--optimizers: unknown {unknown} (choose from: {', '.join(OPTIMIZERS)})")
+    rows = run_cli("gan.sweep", lambda: [run_one(p, o, s, args) for p in args.protocols
+                                         for o in args.optimizers for s in args.seeds])
+    run_cli("gan.sweep", write_outputs, rows, args.out, args.dataset)
     print((args.out / "results.md").read_text())
     return rows
 

@@ -9,7 +9,10 @@ One iteration is n_critic critic steps and one generator step; with --fixed-gene
 critic step against a generator that never changes (for 2-D data the reference holds it at real
 data plus Gaussian noise; for images it is a randomly initialised generator). A run directory
 holds TensorBoard events, config.json, last.pt and best.pt; running again with the same --out
-resumes from last.pt exactly.
+resumes from last.pt exactly. A run directory belongs to one configuration: resuming it with other
+options is refused, naming them, before anything is written (only --iterations and the logging
+intervals may change, to extend a run). If last.pt is unreadable (truncated by a crash), the run
+resumes from best.pt with a warning, or stops with a message naming both files.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +34,9 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from optim_plugins import OPTIMIZERS, build_optimizer
+from suite_results import rundir
+from suite_results.cli import UserError, run_cli
+from suite_results.files import atomic_torch_save
 
 from .data import DATASETS, DataSource
 from .losses import critic_loss
@@ -46,7 +53,11 @@ PRESETS = {
 }
 
 
-class TrainingDiverged(RuntimeError):
+# May change when a run is resumed: how long it runs and how often it logs, evaluates, saves.
+RESUMABLE_CHANGES = ("iterations", "log_every", "eval_every", "checkpoint_every", "device", "out")
+
+
+class TrainingDiverged(UserError):
     pass
 
 
@@ -90,15 +101,28 @@ class GANConfig:
             problems.append(f"gp_lambda {self.gp_lambda!r} (must be >= 0)")
         if self.n_critic < 1:
             problems.append(f"n_critic {self.n_critic!r} (must be >= 1)")
-        for name in ("iterations", "batch_size", "log_every", "eval_every", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} {getattr(self, name)!r} (must be >= 1)")
+        for name in ("iterations", "batch_size", "log_every", "eval_every", "checkpoint_every", "eval_samples"):
+            if not _is_int(getattr(self, name)) or getattr(self, name) < (2 if name == "eval_samples" else 1):
+                problems.append(f"{name} {getattr(self, name)!r} (must be an integer >= "
+                                f"{2 if name == 'eval_samples' else 1})")
+        for name in ("keep_num", "z_dim", "width", "image_limit"):  # None: the default
+            value = getattr(self, name)
+            if value is not None and (not _is_int(value) or value < 1):
+                problems.append(f"{name} {value!r} (must be an integer >= 1, or left out for the default)")
+        for name in ("critic_lr", "generator_lr"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                problems.append(f"{name} {value!r} (must be a finite number > 0)")
+        if not (math.isfinite(self.fixed_noise_std) and self.fixed_noise_std >= 0):
+            problems.append(f"fixed_noise_std {self.fixed_noise_std!r} (must be a finite number >= 0)")
+        if self.reduce not in ("none", "max", "mean"):
+            problems.append(f"reduce {self.reduce!r} (choose one of: none, max, mean)")
         if problems:
             raise ValueError("Invalid GAN configuration: " + "; ".join(problems))
         toy = self.dataset in ("8gaussians", "25gaussians", "swissroll")
         self.gp_lambda = (0.1 if toy else 10.0) if self.gp_lambda is None else self.gp_lambda
-        self.z_dim = self.z_dim or (2 if toy else 64)
-        self.width = self.width or (512 if toy else 64)
+        self.z_dim = (2 if toy else 64) if self.z_dim is None else self.z_dim
+        self.width = (512 if toy else 64) if self.width is None else self.width
 
     def optimizer_kwargs(self, role: str) -> dict:
         name = getattr(self, f"{role}_optimizer")
@@ -115,7 +139,7 @@ class GANConfig:
         elif name == "sgd":
             kwargs["momentum"] = 0.0 if preset["betas"][0] == 0 else 0.9
         if name == "adashift":
-            kwargs["keep_num"] = self.keep_num or preset.get("keep_num", 10)
+            kwargs["keep_num"] = preset.get("keep_num", 10) if self.keep_num is None else self.keep_num
             kwargs["reduce"] = self.reduce
         return kwargs
 
@@ -127,10 +151,8 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
-def _atomic_save(obj, path: Path) -> None:
-    partial = path.with_name(path.name + ".part")
-    torch.save(obj, partial)
-    os.replace(partial, path)
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class Trainer:
@@ -232,15 +254,38 @@ class Trainer:
         if self.rank != 0:
             return
         state = self.state()
-        _atomic_save(state, self.out / "last.pt")
+        atomic_torch_save(state, self.out / "last.pt")
         if best:
-            _atomic_save(state, self.out / "best.pt")
+            atomic_torch_save(state, self.out / "best.pt")
+
+    def _load_checkpoint(self) -> dict | None:
+        """last.pt, or best.pt with a warning when last.pt is unreadable; None for a new run."""
+        last, best = self.out / "last.pt", self.out / "best.pt"
+        if not last.exists():
+            return None
+        errors = []
+        for path in (last, best):
+            if not path.exists():
+                continue
+            try:
+                state = torch.load(path, map_location=self.device, weights_only=True)
+            except Exception as error:  # noqa: BLE001 - truncated zip, EOF, unpickling: all mean unreadable
+                errors.append(f"{path}: {type(error).__name__}: {str(error).strip().splitlines()[0][:160] if str(error).strip() else ''}")
+                continue
+            if path == best:
+                warnings.warn(f"{last} is unreadable ({errors[0]}); resuming from {best} (iteration "
+                              f"{state['iteration']}) instead", RuntimeWarning, stacklevel=2)
+            return state
+        raise UserError(f"cannot resume: {' and '.join(errors)}. The files were left as they are; move them "
+                        f"away to start this run afresh")
 
     def try_resume(self) -> bool:
-        path = self.out / "last.pt"
-        if not path.exists():
+        state = self._load_checkpoint()
+        if state is None:
             return False
-        state = torch.load(path, map_location=self.device)
+        keys = rundir.differing_keys(state["config"], dataclasses.asdict(self.config), RESUMABLE_CHANGES)
+        if keys:
+            raise rundir.mismatch(self.out, state["config"], dataclasses.asdict(self.config), keys)
         self.generator.load_state_dict(state["generator"])
         self.critic.load_state_dict(state["critic"])
         self.opt_c.load_state_dict(state["opt_c"])
@@ -253,11 +298,11 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------------
     def fit(self) -> dict:
         config, main = self.config, self.rank == 0
-        self.out.mkdir(parents=True, exist_ok=True)
+        if main:  # checks the recorded configuration before anything is written
+            rundir.claim(self.out, dataclasses.asdict(config), ignore=RESUMABLE_CHANGES, filename="config.json")
         resumed = self.try_resume()
         writer = SummaryWriter(str(self.out)) if main else None
         if main:
-            (self.out / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
             writer.add_text("config", "```\n" + json.dumps(dataclasses.asdict(config), indent=1) + "\n```",
                             self.iteration)
         progress = tqdm(total=config.iterations, initial=self.iteration, disable=not main,
@@ -337,7 +382,7 @@ def main(argv=None) -> dict:
         config = GANConfig(**vars(args))
     except ValueError as error:
         _parser().error(str(error))
-    result = Trainer(config).fit()
+    result = run_cli("gan.train", lambda: Trainer(config).fit())
     if result and (not dist.is_initialized() or dist.get_rank() == 0):
         print(json.dumps(result))
     if dist.is_initialized():

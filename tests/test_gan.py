@@ -183,3 +183,113 @@ def test_sweep_writes_csv_markdown_and_plot_and_reuses_finished_runs(tmp_path):
     again = sweep(args)  # finished runs are reused, not retrained
     assert [r["final_critic_loss"] for r in again] == [r["final_critic_loss"] for r in rows]
     assert all(np.isnan(r["iterations_per_second"]) for r in again)
+
+
+def test_sweep_never_reuses_a_run_made_with_other_options(tmp_path):
+    from gan.sweep import main as sweep
+
+    base = ["--iterations", "3", "--seeds", "0", "--optimizers", "adashift", "--batch-size", "16",
+            "--eval-every", "3", "--eval-samples", "64", "--log-every", "1", "--protocols", "critic-only",
+            "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out")]
+    first = sweep([*base, "--width", "16"])
+    other = sweep([*base, "--width", "8"])
+    assert first[0]["run"] != other[0]["run"]
+    assert np.isfinite(other[0]["iterations_per_second"])  # trained, not reused
+    assert len(list((tmp_path / "runs").iterdir())) == 2
+
+
+def test_sweep_refuses_duplicated_seeds_and_optimizers(tmp_path):
+    for flag, values in [("--seeds", ["1", "1"]), ("--optimizers", ["adam", "adam"])]:
+        result = subprocess.run([sys.executable, "-m", "gan.sweep", flag, *values, "--runs", str(tmp_path)],
+                                capture_output=True, text=True)
+        assert result.returncode == 2 and "more than once" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("flag,value", [("--keep-num", "0"), ("--width", "0"), ("--z-dim", "0"),
+                                        ("--image-limit", "-5"), ("--eval-samples", "0"), ("--critic-lr", "nan"),
+                                        ("--critic-lr", "-1"), ("--generator-lr", "inf")])
+def test_cli_refuses_values_that_were_silently_replaced(tmp_path, flag, value):
+    result = subprocess.run([sys.executable, "-m", "gan.train", flag, value, "--out", str(tmp_path / "run")],
+                            capture_output=True, text=True)
+    name = flag[2:].replace("-", "_")
+    assert result.returncode == 2 and f"{name} {float(value) if 'lr' in name else int(value)!r}" in result.stderr, \
+        result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("change", [{"keep_num": 4}, {"reduce": "mean"}, {"critic_lr": 1e-3},
+                                    {"critic_optimizer": "adam"}, {"dataset": "25gaussians"}])
+def test_resume_with_other_options_is_refused_before_anything_is_written(tmp_path, change):
+    extra = dict(critic_optimizer="adashift", keep_num=3, iterations=4)
+    run(tmp_path, **extra)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()}
+    with pytest.raises(ValueError, match="other options") as error:
+        run(tmp_path, **{**extra, **change, "iterations": 8})
+    assert next(iter(change)) in str(error.value)
+    after = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()}
+    assert after == before
+    assert run(tmp_path, **{**extra, "iterations": 6}).iteration == 6  # a longer run of the same options
+
+
+def test_truncated_last_checkpoint_falls_back_to_best_with_a_warning(tmp_path):
+    run(tmp_path, iterations=8)
+    best_iteration = torch.load(tmp_path / "run" / "best.pt", weights_only=True)["iteration"]
+    (tmp_path / "run" / "last.pt").write_bytes((tmp_path / "run" / "last.pt").read_bytes()[:300])
+    trainer = Trainer(GANConfig(**{**TOY, "out": str(tmp_path / "run"), "iterations": 10}))
+    with pytest.warns(RuntimeWarning, match="last.pt is unreadable"):
+        assert trainer.try_resume()
+    assert trainer.iteration == best_iteration
+    (tmp_path / "run" / "best.pt").write_bytes(b"")
+    result = subprocess.run([sys.executable, "-m", "gan.train", "--width", "32", "--batch-size", "32",
+                             "--n-critic", "2", "--log-every", "1", "--eval-every", "4", "--checkpoint-every", "4",
+                             "--eval-samples", "256", "--iterations", "10", "--out", str(tmp_path / "run")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "cannot resume" in result.stderr and "best.pt" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "run" / "best.pt").read_bytes() == b""  # left alone
+
+
+class Payload:
+    def __reduce__(self):
+        return (os.mkdir, (os.environ["PAYLOAD_MARKER"],))
+
+
+def test_checkpoints_load_with_weights_only_even_when_torch_is_told_otherwise(tmp_path):
+    run(tmp_path, iterations=4)
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    marker = tmp_path / "payload-ran"
+    os.environ["PAYLOAD_MARKER"] = str(marker)
+    try:
+        torch.save({**state, "payload": Payload()}, tmp_path / "run" / "last.pt")
+    finally:
+        del os.environ["PAYLOAD_MARKER"]
+    env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1", "PAYLOAD_MARKER": str(marker),
+           "PYTHONPATH": str(HERE)}
+    result = subprocess.run([sys.executable, "-m", "gan.train", "--width", "32", "--batch-size", "32",
+                             "--n-critic", "2", "--log-every", "1", "--eval-every", "4", "--checkpoint-every", "4",
+                             "--eval-samples", "256", "--iterations", "6", "--out", str(tmp_path / "run")],
+                            capture_output=True, text=True, env=env)
+    assert not marker.exists(), "a pickled payload ran"
+    assert result.returncode == 0 and "last.pt is unreadable" in result.stderr  # refused; resumed from best.pt
+    assert "UnpicklingError" in result.stderr
+
+
+def test_unwritable_out_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    result = subprocess.run([sys.executable, "-m", "gan.train", "--iterations", "2", "--out", str(blocker / "run")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "error:" in result.stderr and "Traceback" not in result.stderr
+    assert blocker.read_text() == "a file where a folder should be"
+
+
+def test_truncated_feature_net_cache_is_rebuilt_with_a_warning(tmp_path):
+    from gan.metrics import cached_feature_net
+
+    images, labels = torch.rand(64, 1, 28, 28) * 2 - 1, torch.randint(10, (64,))
+    cached_feature_net("mnist", images, labels, tmp_path)
+    cache = tmp_path / "feature_net_mnist_64.pt"
+    cache.write_bytes(cache.read_bytes()[:100])
+    with pytest.warns(RuntimeWarning, match="unreadable"):
+        cached_feature_net("mnist", images, labels, tmp_path)
+    torch.load(cache, weights_only=True)  # rebuilt whole

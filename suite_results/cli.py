@@ -1,0 +1,30 @@
+"""Command-line entry points: a user's error (a bad value, an unwritable folder, a run directory
+made with other options) ends in one line naming it and exit status 2, not a traceback.
+``SUITE_TRACEBACK=1`` shows the traceback instead, for debugging.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+
+class UserError(Exception):
+    """A problem with what the user asked for, told in one line."""
+
+
+USER_ERRORS = (UserError, ValueError, OSError)
+
+
+def run_cli(prog: str, main: Callable, *args, **kwargs):
+    """``main(*args, **kwargs)``, with a user's error printed as ``prog: error: ...`` (exit 2)."""
+    try:
+        return main(*args, **kwargs)
+    except USER_ERRORS as error:
+        if os.environ.get("SUITE_TRACEBACK") == "1":
+            raise
+        message = str(error) if not isinstance(error, OSError) or not error.filename else \
+            f"{error.strerror or error}: {error.filename}"
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2) from None

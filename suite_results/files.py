@@ -1,0 +1,26 @@
+"""Atomic writes: the file holds either its old content or the whole new one, never a part."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _partial(path: Path) -> Path:
+    return path.with_name(path.name + ".part")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path = Path(path)
+    partial = _partial(path)
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    import torch  # noqa: PLC0415 - only the callers that save tensors pay for the import
+
+    path = Path(path)
+    partial = _partial(path)
+    torch.save(obj, partial)
+    os.replace(partial, path)
