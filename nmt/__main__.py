@@ -13,16 +13,29 @@ import json
 import sys
 from pathlib import Path
 
+from suite_results.cli import run_cli
+
 from .configs import ARCHITECTURES, HYPERPARAMETERS, OPTIMIZER_NAMES
 from .experiment import evaluate, run_one, train, write_sweep_outputs
 from .prepare import CORPORA, prepare
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (the parser names the flag when it is not)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
+    return value
+
+
 def _train_args(parser):
     parser.add_argument("--arch", choices=list(ARCHITECTURES), default="transformer-tiny")
     parser.add_argument("--hparams", choices=list(HYPERPARAMETERS), default="fast")
-    parser.add_argument("--max-update", type=int, default=300)
-    parser.add_argument("--max-tokens", type=int, default=2048)
+    parser.add_argument("--max-update", type=positive_int, default=300)
+    parser.add_argument("--max-tokens", type=positive_int, default=2048)
 
 
 def main(argv=None) -> int:
@@ -32,10 +45,10 @@ def main(argv=None) -> int:
     p = steps.add_parser("prepare", help="corpus -> splits -> sentencepiece BPE -> fairseq binaries")
     p.add_argument("--corpus", choices=list(CORPORA), default="bible-en-es")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--max-train", type=int, default=None)
-    p.add_argument("--valid", type=int, default=500)
-    p.add_argument("--test", type=int, default=1000)
-    p.add_argument("--vocab-size", type=int, default=4000)
+    p.add_argument("--max-train", type=positive_int, default=None, help="default: the whole training split")
+    p.add_argument("--valid", type=positive_int, default=500)
+    p.add_argument("--test", type=positive_int, default=1000)
+    p.add_argument("--vocab-size", type=positive_int, default=4000)
     p.add_argument("--seed", type=int, default=1)
     t = steps.add_parser("train", help="one fairseq-train run")
     t.add_argument("--data", type=Path, required=True)
@@ -54,7 +67,15 @@ def main(argv=None) -> int:
     s.add_argument("--seeds", nargs="+", type=int, default=[1, 2])
     _train_args(s)
     args = parser.parse_args(argv)
+    if args.step == "sweep":
+        for name in ("optimizers", "seeds"):
+            values = getattr(args, name)
+            if len(set(values)) != len(values):
+                parser.error(f"--{name} lists {sorted({v for v in values if values.count(v) > 1})} more than once")
+    return run_cli("python -m nmt", _run, args)
 
+
+def _run(args) -> int:
     if args.step == "prepare":
         summary = prepare(args.corpus, args.out, args.valid, args.test, args.max_train, args.vocab_size, args.seed)
         print(json.dumps(summary, indent=1))

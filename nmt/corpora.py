@@ -9,7 +9,9 @@
   sub-entries in the same order; we keep whole sentences (both sides end in . ? ! and hold no
   ``;``-separated synonym list).
 
-Malformed input is skipped and counted, never fatal.
+Malformed dictionary lines are skipped and counted. A SWORD block that cannot be decompressed or
+decoded is an error (:class:`CorruptModule`, with counts): it means the package files are truncated
+or damaged, and skipping would silently drop whole books.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ _DROP = re.compile(r"<(note|title)\b[^>]*?(/>|>.*?</\1>)", re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:!?)])")
+
+
+class CorruptModule(ValueError):
+    """A SWORD module whose blocks cannot all be read."""
 
 
 @dataclass
@@ -46,7 +52,10 @@ def clean_osis(text: str) -> str:
 
 
 def read_ztext(module_dir: Path, report: ParseReport | None = None) -> list[tuple[int, str]]:
-    """[(book_block_id, verse_text)] in verse-index order for OT then NT ('' where empty/bad)."""
+    """[(book_block_id, verse_text)] in verse-index order for OT then NT ('' where empty).
+
+    Raises CorruptModule naming the file and the number of unreadable blocks and verses.
+    """
     module_dir = Path(module_dir)
     verses = []
     for testament_number, testament in enumerate(("ot", "nt")):
@@ -54,19 +63,31 @@ def read_ztext(module_dir: Path, report: ParseReport | None = None) -> list[tupl
         blocks_index = (module_dir / f"{testament}.bzs").read_bytes()
         data = (module_dir / f"{testament}.bzz").read_bytes()
         cache: dict[int, bytes] = {}
+        bad_blocks: dict[int, str] = {}
+        bad_verses = 0
         for position in range(len(index) // 10):
             block, offset, size = struct.unpack_from("<IIH", index, position * 10)
             text = ""
             if size:
                 try:
+                    if block in bad_blocks:
+                        raise zlib.error(bad_blocks[block])
                     if block not in cache:
                         start, compressed, _ = struct.unpack_from("<III", blocks_index, block * 12)
+                        if start + compressed > len(data):
+                            raise zlib.error(f"block ends at byte {start + compressed}, the file at {len(data)}")
                         cache[block] = zlib.decompress(data[start:start + compressed])
                     text = clean_osis(cache[block][offset:offset + size].decode("utf-8"))
-                except (struct.error, zlib.error, UnicodeDecodeError):
-                    if report is not None:
-                        report.skipped["unreadable verse"] += 1
+                except (struct.error, zlib.error, UnicodeDecodeError) as error:
+                    bad_blocks.setdefault(block, str(error))
+                    bad_verses += 1
             verses.append((testament_number * 1000 + block, text))
+        if bad_blocks:
+            block, reason = next(iter(bad_blocks.items()))
+            raise CorruptModule(
+                f"{module_dir / f'{testament}.bzz'}: {len(bad_blocks)} block(s) unreadable, {bad_verses} verses "
+                f"lost (first: block {block}, {reason}); the package files are truncated or damaged. Remove "
+                f"the unpacked package under data/debs/ and run python -m suite_data fetch again")
     return verses
 
 

@@ -3,7 +3,13 @@
 train:    fairseq-train <bin> <architecture> <optimizer flags> --tensorboard-logdir ... (resumes
           from checkpoint_last.pt when re-run, as fairseq does)
 evaluate: fairseq-generate on the test split with the best checkpoint, sentencepiece decoding,
-          then sacrebleu BLEU and chrF (with their signatures) against the raw references.
+          then sacrebleu BLEU and chrF (with their signatures) against the raw references. Every
+          test sentence is scored (``--required-batch-size-multiple 1``; fairseq's default 8 drops
+          up to 7), and a hypothesis count that differs from the test set is an error.
+
+A run directory belongs to one configuration (``run_config.json``, see ``suite_results.rundir``):
+training it again with other options is refused naming them; the sweep names its run directories
+by optimizer, seed and a hash of the configuration, so other options get other directories.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from pathlib import Path
 import sacrebleu
 import torch
 
+from suite_results import rundir
+from suite_results.cli import UserError
+
 from .configs import ARCHITECTURES, HYPERPARAMETERS
 
 BIN = Path(sys.executable).parent
@@ -29,13 +38,29 @@ def device_flags() -> list[str]:
     return [] if torch.cuda.is_available() else ["--cpu"]
 
 
-def train(data: Path, run_dir: Path, optimizer: str, arch: str = "transformer-tiny", hparams: str = "fast",
-          seed: int = 1, max_update: int = 300, max_tokens: int = 2048, extra: list[str] | None = None) -> dict:
-    """Train (or resume) one run; returns {'wall_s', 'command'}."""
+def run_config(data: Path, optimizer: str, arch: str, hparams: str, seed: int, max_update: int,
+               max_tokens: int) -> dict:
+    """Everything that decides what a run computes, checked; the key of its run directory."""
+    if hparams not in HYPERPARAMETERS:
+        raise ValueError(f"Unknown hyperparameter set {hparams!r}; choose one of: {', '.join(HYPERPARAMETERS)}")
     if optimizer not in HYPERPARAMETERS[hparams]:
         raise ValueError(f"Unknown optimizer {optimizer!r}; choose one of: {', '.join(HYPERPARAMETERS[hparams])}")
     if arch not in ARCHITECTURES:
         raise ValueError(f"Unknown architecture {arch!r}; choose one of: {', '.join(ARCHITECTURES)}")
+    for name, value in (("max_update", max_update), ("max_tokens", max_tokens)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"Invalid {name}: {value!r} (expected an integer >= 1)")
+    return {"data": str(Path(data).resolve()), "optimizer": optimizer, "arch": arch, "hparams": hparams,
+            "seed": seed, "max_update": max_update, "max_tokens": max_tokens,
+            "flags": HYPERPARAMETERS[hparams][optimizer]}
+
+
+def train(data: Path, run_dir: Path, optimizer: str, arch: str = "transformer-tiny", hparams: str = "fast",
+          seed: int = 1, max_update: int = 300, max_tokens: int = 2048) -> dict:
+    """Train (or resume) one run; returns {'wall_s', 'command'}."""
+    config = run_config(data, optimizer, arch, hparams, seed, max_update, max_tokens)
+    if not (Path(data) / "bin").is_dir():
+        raise ValueError(f"{Path(data) / 'bin'} does not exist: prepare the data first (python -m nmt prepare)")
     run_dir = Path(run_dir)
     command = [str(BIN / "fairseq-train"), str(Path(data) / "bin"), *ARCHITECTURES[arch],
                *HYPERPARAMETERS[hparams][optimizer], "--clip-norm", "5.0",
@@ -45,37 +70,42 @@ def train(data: Path, run_dir: Path, optimizer: str, arch: str = "transformer-ti
                "--no-epoch-checkpoints", "--validate-interval-updates", str(max(1, max_update // 10)),
                "--save-interval-updates", str(max(1, max_update // 10)), "--keep-interval-updates", "1",
                "--log-format", "simple", "--log-interval", "10", "--no-progress-bar",
-               "--num-workers", "0", *device_flags(), *(extra or [])]
-    run_dir.mkdir(parents=True, exist_ok=True)
+               "--num-workers", "0", *device_flags()]
+    rundir.claim(run_dir, config)
     started = time.perf_counter()
     with open(run_dir / "train.log", "a") as log:
         result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
     if result.returncode != 0:
-        raise RuntimeError(f"fairseq-train failed (exit {result.returncode}); see {run_dir / 'train.log'}")
+        raise UserError(f"fairseq-train failed (exit {result.returncode}); see {run_dir / 'train.log'}")
     return {"wall_s": time.perf_counter() - started, "command": " ".join(command)}
 
 
-def evaluate(data: Path, run_dir: Path, beam: int = 4, max_sentences: int | None = None) -> dict:
-    """Translate the test split with checkpoint_best.pt and score it with sacrebleu."""
+def evaluate(data: Path, run_dir: Path, beam: int = 4) -> dict:
+    """Translate the whole test split with checkpoint_best.pt and score it with sacrebleu."""
     data, run_dir = Path(data), Path(run_dir)
+    checkpoint = run_dir / "checkpoints" / "checkpoint_best.pt"
+    if not checkpoint.exists():
+        raise ValueError(f"no checkpoint to evaluate: {checkpoint} does not exist (train first: python -m nmt "
+                         f"train --data {data} --run {run_dir} ...)")
     prepared = json.loads((data / "prepared.json").read_text())
     src, tgt = prepared["source"], prepared["target"]
-    command = [str(BIN / "fairseq-generate"), str(data / "bin"), "--path",
-               str(run_dir / "checkpoints" / "checkpoint_best.pt"), "--gen-subset", "test", "--beam", str(beam),
-               "--batch-size", "64", "--post-process", "sentencepiece", "--max-len-a", "1.2", "--max-len-b", "10",
-               *device_flags()]
+    command = [str(BIN / "fairseq-generate"), str(data / "bin"), "--path", str(checkpoint), "--gen-subset", "test",
+               "--beam", str(beam), "--batch-size", "64", "--required-batch-size-multiple", "1",
+               "--post-process", "sentencepiece", "--max-len-a", "1.2", "--max-len-b", "10", *device_flags()]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError(f"fairseq-generate failed: {result.stderr[-2000:]}")
+        raise UserError(f"fairseq-generate failed: {result.stderr.strip().splitlines()[-1][-500:] if result.stderr.strip() else ''}")
     hypotheses = {}
     for line in result.stdout.splitlines():
         match = re.match(r"^D-(\d+)\t[^\t]*\t(.*)$", line)
         if match:
             hypotheses[int(match.group(1))] = match.group(2)
     references = (data / "raw" / f"test.{tgt}").read_text(encoding="utf-8").splitlines()
-    order = sorted(hypotheses)[:max_sentences] if max_sentences else sorted(hypotheses)
-    system = [hypotheses[i] for i in order]
-    refs = [references[i] for i in order]
+    if sorted(hypotheses) != list(range(len(references))):
+        raise UserError(f"fairseq-generate translated {len(hypotheses)} of the {len(references)} test sentences "
+                           f"of {data}; refusing to score a subset")
+    system = [hypotheses[i] for i in range(len(references))]
+    refs = references
     (run_dir / "test.hyp").write_text("".join(h + "\n" for h in system), encoding="utf-8")
     bleu, chrf = sacrebleu.metrics.BLEU(), sacrebleu.metrics.CHRF()
     bleu_score, chrf_score = bleu.corpus_score(system, [refs]), chrf.corpus_score(system, [refs])
@@ -98,8 +128,11 @@ def validation_curve(run_dir: Path) -> list[tuple[int, float]]:
 
 
 def run_one(data: Path, runs: Path, optimizer: str, seed: int, **train_kwargs) -> dict:
-    """Train + evaluate, or reuse a finished run (results.json); an interrupted run resumes."""
-    run_dir = Path(runs) / f"{optimizer}-s{seed}"
+    """Train + evaluate, or reuse a finished run (results.json) of exactly this configuration; an
+    interrupted run resumes. The run directory is ``<optimizer>-s<seed>-<hash of the configuration>``."""
+    defaults = {"arch": "transformer-tiny", "hparams": "fast", "max_update": 300, "max_tokens": 2048}
+    config = run_config(data, optimizer, seed=seed, **{**defaults, **train_kwargs})
+    run_dir = Path(runs) / f"{optimizer}-s{seed}-{rundir.config_key(config)}"
     done = run_dir / "results.json"
     if done.exists():
         return json.loads(done.read_text())

@@ -3,6 +3,12 @@
 Splits are seeded and verse/sentence level; exact duplicate sources are removed before
 splitting, so no test (or valid) source sentence occurs in training. ``--max-train`` keeps a
 subset of the training split (for CPU runs); valid and test keep their size.
+
+An output folder belongs to one set of options: ``prepare`` records them in ``.nmt-prepare.json``
+first and refuses another set naming the differing ones (a finished folder is reused only for the
+same options). It deletes only what it made itself: ``raw/``, ``bpe/`` and ``bin/`` of a folder
+holding its own marker (an interrupted earlier run with the same options); where those folders
+exist without it, it refuses and touches nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from pathlib import Path
 import sentencepiece as spm
 
 from suite_data.debian import fetch_deb
+from suite_results import rundir
+from suite_results.files import atomic_write_text
 
 from .corpora import bible_pairs, dictionary_sentence_pairs
 
@@ -24,21 +32,34 @@ CORPORA = {"bible-en-es": ("en", "es"), "ding-de-en": ("de", "en")}
 SWORD = "usr/share/sword/modules/texts/ztext"
 
 
-def load_corpus(name: str, sources: dict | None = None):
-    """(pairs, report) for a corpus name; ``sources`` overrides the package paths (tests)."""
-    sources = sources or {}
+MARKER = ".nmt-prepare.json"
+MADE_HERE = ("raw", "bpe", "bin")
+
+
+def load_corpus(name: str):
+    """(pairs, report) for a corpus name."""
     if name == "bible-en-es":
-        english = sources.get("en") or fetch_deb("sword-text-kjv") / SWORD / "engKJV2006eb"
-        spanish = sources.get("es") or fetch_deb("sword-text-sparv") / SWORD / "spaRV1909eb"
+        english = fetch_deb("sword-text-kjv") / SWORD / "engKJV2006eb"
+        spanish = fetch_deb("sword-text-sparv") / SWORD / "spaRV1909eb"
         pairs, report = bible_pairs(english, spanish)
         return [(en, es) for en, es, _ in pairs], report
     if name == "ding-de-en":
-        path = sources.get("de-en") or fetch_deb("trans-de-en") / "usr/share/trans/de-en"
-        return dictionary_sentence_pairs(path)
+        return dictionary_sentence_pairs(fetch_deb("trans-de-en") / "usr/share/trans/de-en")
     raise ValueError(f"Unknown corpus {name!r}; choose one of: {', '.join(CORPORA)}")
 
 
+def _check_count(name: str, value, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"Invalid {name}: {value!r} (expected an integer >= 1"
+                         f"{', or None for all' if allow_none else ''})")
+
+
 def split_pairs(pairs, valid: int, test: int, seed: int, max_train: int | None = None) -> dict:
+    _check_count("valid", valid)
+    _check_count("test", test)
+    _check_count("max_train", max_train, allow_none=True)
     unique, seen = [], set()
     for source, target in pairs:
         if source not in seen:
@@ -51,22 +72,37 @@ def split_pairs(pairs, valid: int, test: int, seed: int, max_train: int | None =
     splits = {"test": [unique[i] for i in order[:test]],
               "valid": [unique[i] for i in order[test:test + valid]],
               "train": [unique[i] for i in order[test + valid:]]}
-    if max_train:
+    if max_train is not None:
         splits["train"] = splits["train"][:max_train]
     return splits
 
 
 def prepare(corpus: str, out: Path, valid: int = 500, test: int = 1000, max_train: int | None = None,
-            vocab_size: int = 4000, seed: int = 1, sources: dict | None = None, workers: int = 2) -> dict:
-    """Write raw/, spm.model, bpe/ and bin/ under ``out``; returns the counts. Skips if done."""
+            vocab_size: int = 4000, seed: int = 1, workers: int = 2) -> dict:
+    """Write raw/, spm.model, bpe/ and bin/ under ``out``; returns the counts. Reuses a finished folder
+    made with the same options, refuses one made with others (see the module docstring)."""
+    if corpus not in CORPORA:
+        raise ValueError(f"Unknown corpus {corpus!r}; choose one of: {', '.join(CORPORA)}")
+    for name, value in (("valid", valid), ("test", test), ("vocab_size", vocab_size)):
+        _check_count(name, value)
+    _check_count("max_train", max_train, allow_none=True)
     out = Path(out)
+    options = {"corpus": corpus, "valid": valid, "test": test, "max_train": max_train,
+               "vocab_size": vocab_size, "seed": seed}
+    ours = (out / MARKER).exists()
+    if not ours:
+        foreign = [str(out / f) for f in (*MADE_HERE, "prepared.json") if (out / f).exists()]
+        if foreign:
+            raise ValueError(f"{', '.join(foreign)} already exist and were not made by nmt prepare; nothing was "
+                             f"changed. Choose an empty or new --out")
+    rundir.claim(out, options, filename=MARKER)
     summary_path = out / "prepared.json"
     if summary_path.exists():
         return json.loads(summary_path.read_text())
     src, tgt = CORPORA[corpus]
-    pairs, report = load_corpus(corpus, sources)
+    pairs, report = load_corpus(corpus)
     splits = split_pairs(pairs, valid, test, seed, max_train)
-    for folder in ("raw", "bpe", "bin"):
+    for folder in MADE_HERE:  # ours (the marker is here): left by an interrupted run with these options
         shutil.rmtree(out / folder, ignore_errors=True)
         (out / folder).mkdir(parents=True)
     for split, rows in splits.items():
@@ -92,6 +128,6 @@ def prepare(corpus: str, out: Path, valid: int = 500, test: int = 1000, max_trai
                    check=True, capture_output=True, text=True)
     summary = {"corpus": corpus, "source": src, "target": tgt, "parse": str(report),
                "pairs": len(pairs), **{f"{k}_pairs": len(v) for k, v in splits.items()},
-               "vocab_size": vocab_size, "seed": seed}
-    summary_path.write_text(json.dumps(summary, indent=1))
+               "vocab_size": vocab_size, "seed": seed, "options": options}
+    atomic_write_text(summary_path, json.dumps(summary, indent=1))
     return summary

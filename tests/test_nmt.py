@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from nmt.corpora import bible_pairs, clean_osis, dictionary_sentence_pairs, read_ztext
+from nmt.corpora import CorruptModule, bible_pairs, clean_osis, dictionary_sentence_pairs, read_ztext
 from nmt.prepare import split_pairs
 
 
@@ -62,11 +62,20 @@ def test_ztext_reader_cleans_osis_and_aligns_verses(tmp_path):
     assert report.kept == 4 and report.skipped["verse missing on one side"] == 1
 
 
-def test_ztext_reader_counts_an_unreadable_block_instead_of_crashing(tmp_path):
+def test_ztext_reader_refuses_an_unreadable_block_with_counts(tmp_path):
     write_ztext(tmp_path / "en", ENGLISH, corrupt_block=1)
     write_ztext(tmp_path / "es", SPANISH)
-    pairs, report = bible_pairs(tmp_path / "en", tmp_path / "es")
-    assert len(pairs) == 2 and report.skipped["unreadable verse"] == 2
+    with pytest.raises(CorruptModule, match=r"ot.bzz: 1 block\(s\) unreadable, 2 verses lost"):
+        bible_pairs(tmp_path / "en", tmp_path / "es")
+
+
+def test_ztext_reader_refuses_a_truncated_module(tmp_path):
+    write_ztext(tmp_path / "en", ENGLISH)
+    write_ztext(tmp_path / "es", SPANISH)
+    data = tmp_path / "en" / "ot.bzz"
+    data.write_bytes(data.read_bytes()[: len(data.read_bytes()) // 2])
+    with pytest.raises(CorruptModule, match="unreadable"):
+        bible_pairs(tmp_path / "en", tmp_path / "es")
 
 
 def test_clean_osis_drops_notes_and_titles_with_their_content():
@@ -111,17 +120,125 @@ def test_tiny_end_to_end_bible_run_scores_bleu_and_logs_tensorboard(tmp_path):
 
     data, runs = tmp_path / "data", tmp_path / "runs"
     main(["prepare", "--corpus", "bible-en-es", "--out", str(data), "--max-train", "400", "--valid", "40",
-          "--test", "40", "--vocab-size", "600"])
+          "--test", "37", "--vocab-size", "600"])  # 37: not a multiple of fairseq's default batch multiple 8
     main(["sweep", "--data", str(data), "--runs", str(runs), "--optimizers", "adashift", "--seeds", "1",
           "--max-update", "24", "--max-tokens", "1024"])
     import json
 
-    result = json.loads((runs / "adashift-s1" / "results.json").read_text())
-    assert result["sentences"] == 40 and 0 <= result["bleu"] <= 100
+    (run,) = runs.glob("adashift-s1-*")
+    result = json.loads((run / "results.json").read_text())
+    assert result["sentences"] == 37 and 0 <= result["bleu"] <= 100
     assert result["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
     assert len(result["valid_curve"]) >= 2
-    train_events = EventAccumulator(str(runs / "adashift-s1" / "tb" / "train"))
+    train_events = EventAccumulator(str(run / "tb" / "train"))
     train_events.Reload()
     assert {"loss", "lr", "gnorm", "wps"} <= set(train_events.Tags()["scalars"])
     table = (data / "sweep" / "results.md").read_text()
     assert "| adashift | 1 |" in table and (data / "sweep" / "valid_loss.png").exists()
+
+
+# -- bad input: every case ends in one line naming the value, and nothing of the user's is lost ---
+
+def nmt_cli(*args, cwd=None):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "nmt", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+
+
+def assert_one_line(result, *expected):
+    assert result.returncode == 2, (result.stdout[-1000:], result.stderr[-2000:])
+    assert "Traceback" not in result.stderr and all(e in result.stderr for e in expected), result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["prepare", "--max-train", "0"], "--max-train"), (["prepare", "--max-train", "-5"], "--max-train"),
+    (["prepare", "--valid", "-3"], "--valid"), (["prepare", "--test", "0"], "--test"),
+    (["train", "--optimizer", "adam", "--max-update", "0"], "--max-update"),
+    (["train", "--optimizer", "adam", "--max-update", "-5"], "--max-update"),
+    (["sweep", "--seeds", "1", "1"], "more than once"), (["sweep", "--optimizers", "adam", "adam"], "more than once"),
+])
+def test_cli_refuses_counts_that_were_misread(tmp_path, args, expected):
+    command, *rest = args
+    where = ["--out", tmp_path / "out"] if command == "prepare" else ["--data", tmp_path / "data"]
+    if command == "train":
+        where += ["--run", tmp_path / "run"]
+    assert_one_line(nmt_cli(command, *where, *rest), expected)
+    assert not any(tmp_path.iterdir())
+
+
+def test_split_refuses_non_positive_counts():
+    pairs = [(f"s{i}", f"t{i}") for i in range(100)]
+    for kwargs in ({"max_train": 0}, {"max_train": -5}, {"valid": -3, "test": 10}):
+        with pytest.raises(ValueError, match="Invalid"):
+            split_pairs(pairs, **{"valid": 10, "test": 10, "seed": 1, **kwargs})
+
+
+def test_prepare_never_deletes_folders_it_did_not_make(tmp_path):
+    mine = tmp_path / "out" / "raw"
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("the user's")
+    assert_one_line(nmt_cli("prepare", "--out", tmp_path / "out"), "not made by nmt prepare")
+    assert (mine / "notes.txt").read_text() == "the user's"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["raw"]
+
+
+def test_prepare_refuses_other_options_on_a_prepared_folder(tmp_path):
+    from nmt.prepare import MARKER
+
+    out = tmp_path / "out"
+    out.mkdir()
+    options = {"corpus": "bible-en-es", "valid": 500, "test": 1000, "max_train": 2000, "vocab_size": 4000, "seed": 1}
+    (out / MARKER).write_text(__import__("json").dumps(options))
+    (out / "prepared.json").write_text('{"old": "summary"}')
+    assert_one_line(nmt_cli("prepare", "--out", out, "--max-train", "3000"), "max_train", "2000", "3000")
+    assert (out / "prepared.json").read_text() == '{"old": "summary"}'
+
+
+def test_train_refuses_a_run_directory_made_with_other_options(tmp_path):
+    from nmt.experiment import run_config
+    from suite_results.rundir import claim, config_key
+
+    (tmp_path / "data" / "bin").mkdir(parents=True)
+    claim(tmp_path / "run", run_config(tmp_path / "data", "adashift", "transformer-tiny", "fast", 1, 300, 2048))
+    result = nmt_cli("train", "--data", tmp_path / "data", "--run", tmp_path / "run", "--optimizer", "adashift",
+                     "--max-update", "500")
+    assert_one_line(result, "other options", "max_update")
+    assert not (tmp_path / "run" / "train.log").exists()
+    keys = {config_key(run_config(tmp_path / "data", "adashift", arch, hp, 1, updates, 2048))
+            for arch, hp, updates in [("transformer-tiny", "fast", 300), ("lstm-tiny", "fast", 300),
+                                      ("transformer-tiny", "paper", 300), ("transformer-tiny", "fast", 301)]}
+    assert len(keys) == 4  # the sweep's run directories differ whenever an option does
+
+
+def test_evaluate_without_a_checkpoint_and_unwritable_out_are_one_line(tmp_path):
+    assert_one_line(nmt_cli("evaluate", "--data", tmp_path, "--run", tmp_path / "run"), "checkpoint_best.pt")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert_one_line(nmt_cli("prepare", "--out", blocker / "out"), "error:")
+
+
+def test_evaluate_refuses_to_score_a_subset(tmp_path, monkeypatch):
+    import json
+    import subprocess
+
+    from nmt import experiment
+
+    data, run = tmp_path / "data", tmp_path / "run"
+    (data / "raw").mkdir(parents=True)
+    (data / "raw" / "test.es").write_text("uno\ndos\ntres\n", encoding="utf-8")
+    (data / "prepared.json").write_text(json.dumps({"source": "en", "target": "es"}))
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "checkpoint_best.pt").write_bytes(b"")
+    seen = {}
+
+    def fake_generate(command, **kwargs):
+        seen["command"] = command
+        return subprocess.CompletedProcess(command, 0, stdout="D-0\t-0.1\tuno\nD-2\t-0.1\ttres\n", stderr="")
+
+    monkeypatch.setattr(experiment.subprocess, "run", fake_generate)
+    with pytest.raises(experiment.UserError, match="translated 2 of the 3 test sentences"):
+        experiment.evaluate(data, run)
+    assert "--required-batch-size-multiple" in seen["command"]
+    assert seen["command"][seen["command"].index("--required-batch-size-multiple") + 1] == "1"
