@@ -29,6 +29,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from optim_plugins import OPTIMIZERS  # noqa: E402
 from suite_results import rundir  # noqa: E402
+from suite_results.tables import markdown_table  # noqa: E402
 from suite_results.cli import run_cli  # noqa: E402
 
 from .data import DATASETS  # noqa: E402
@@ -94,10 +95,6 @@ def write_outputs(rows: list[dict], out: Path, dataset: str) -> None:
         writer = csv.DictWriter(f, columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    lines = [f"WGAN-GP on {dataset}: mean ± std over seeds (critic loss: mean of the last 10% of logged "
-             f"iterations; quality: {rows[0]['quality_metric']}, lower is better)", "",
-             "| protocol | optimizer | seeds | critic loss | Wasserstein estimate | final quality | best quality |",
-             "|---|---|---|---|---|---|---|"]
     groups = {}
     for row in rows:
         groups.setdefault((row["protocol"], row["optimizer"]), []).append(row)
@@ -105,10 +102,13 @@ def write_outputs(rows: list[dict], out: Path, dataset: str) -> None:
     def spread(values):
         return f"{statistics.mean(values):.4g} ± {statistics.stdev(values) if len(values) > 1 else 0:.2g}"
 
-    for (protocol, optimizer), group in groups.items():
-        lines.append(f"| {protocol} | {optimizer} | {len(group)} | {spread([r['final_critic_loss'] for r in group])} | "
-                     f"{spread([r['final_wasserstein'] for r in group])} | {spread([r['final_quality'] for r in group])} | "
-                     f"{spread([r['best_quality'] for r in group])} |")
+    lines = [f"WGAN-GP on {dataset}: mean ± std over seeds (critic loss: mean of the last 10% of logged "
+             f"iterations; quality: {rows[0]['quality_metric']}, lower is better)", "", *markdown_table(
+                 ["protocol", "optimizer", "seeds", "critic loss", "Wasserstein estimate", "final quality",
+                  "best quality"],
+                 [[protocol, optimizer, len(group), *(spread([r[k] for r in group]) for k in (
+                     "final_critic_loss", "final_wasserstein", "final_quality", "best_quality"))]
+                  for (protocol, optimizer), group in groups.items()])]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     protocols = list(dict.fromkeys(r["protocol"] for r in rows))
     fig, axes = plt.subplots(1, len(protocols), figsize=(6 * len(protocols), 4), squeeze=False)
@@ -150,12 +150,11 @@ def main(argv=None) -> list[dict]:
     unknown = [o for o in args.optimizers if o not in OPTIMIZERS]
     if unknown:
         parser.error(f"--optimizers: unknown {unknown} (choose from: {', '.join(OPTIMIZERS)})")
-    rows = run_cli("gan.sweep", lambda: [run_one(p, o, s, args) for p in args.protocols
-                                         for o in args.optimizers for s in args.seeds])
-    run_cli("gan.sweep", write_outputs, rows, args.out, args.dataset)
+    rows = [run_one(p, o, s, args) for p in args.protocols for o in args.optimizers for s in args.seeds]
+    write_outputs(rows, args.out, args.dataset)
     print((args.out / "results.md").read_text())
     return rows
 
 
 if __name__ == "__main__":
-    main()
+    run_cli("python -m gan.sweep", main)

@@ -382,7 +382,7 @@ def main(argv=None) -> dict:
         config = GANConfig(**vars(args))
     except ValueError as error:
         _parser().error(str(error))
-    result = run_cli("gan.train", lambda: Trainer(config).fit())
+    result = Trainer(config).fit()
     if result and (not dist.is_initialized() or dist.get_rank() == 0):
         print(json.dumps(result))
     if dist.is_initialized():
@@ -391,4 +391,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli("python -m gan.train", main)

@@ -72,7 +72,7 @@ def main(argv=None) -> int:
             values = getattr(args, name)
             if len(set(values)) != len(values):
                 parser.error(f"--{name} lists {sorted({v for v in values if values.count(v) > 1})} more than once")
-    return run_cli("python -m nmt", _run, args)
+    return _run(args)
 
 
 def _run(args) -> int:
@@ -104,4 +104,4 @@ def _run(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli("python -m nmt", main))

@@ -28,6 +28,7 @@ import torch
 
 from suite_results import rundir
 from suite_results.cli import UserError
+from suite_results.tables import markdown_table
 
 from .configs import ARCHITECTURES, HYPERPARAMETERS
 
@@ -163,10 +164,10 @@ def write_sweep_outputs(rows: list[dict], out: Path, title: str) -> None:
     def spread(values):
         return f"{statistics.mean(values):.2f} ± {statistics.stdev(values) if len(values) > 1 else 0:.2f}"
 
-    lines = [title, "", "| optimizer | seeds | BLEU | chrF | wall time per run (s) |", "|---|---|---|---|---|"]
-    for optimizer, group in groups.items():
-        lines.append(f"| {optimizer} | {len(group)} | {spread([r['bleu'] for r in group])} | "
-                     f"{spread([r['chrf'] for r in group])} | {statistics.mean(r['wall_s'] for r in group):.0f} |")
+    lines = [title, "", *markdown_table(
+        ["optimizer", "seeds", "BLEU", "chrF", "wall time per run (s)"],
+        [[optimizer, len(group), spread([r["bleu"] for r in group]), spread([r["chrf"] for r in group]),
+          f"{statistics.mean(r['wall_s'] for r in group):.0f}"] for optimizer, group in groups.items()])]
     lines += ["", f"sacrebleu: `{rows[0]['bleu_signature']}`, `{rows[0]['chrf_signature']}`"]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     fig, ax = plt.subplots(figsize=(6.5, 4))

@@ -21,7 +21,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_optimizers import save_result  # scripts/ is on sys.path when run as a script
+if __package__ in (None, ""):  # run as a file (python scripts/NAME.py): make `scripts` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts.bench_optimizers import save_result
 from nmt.configs import ARCHITECTURES
 
 FAIRSEQ = {"adam (fairseq built-in)": ["--optimizer", "adam"], "plugin_adam": ["--optimizer", "plugin_adam"],

@@ -11,6 +11,8 @@ import shutil
 from importlib import metadata
 from pathlib import Path
 
+from suite_results.tables import split_row
+
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.25em .6em;font-size:.9em}
 th{background:#f3f3f3}pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.85em}
@@ -32,13 +34,14 @@ def environment() -> dict:
 
 
 def markdown_to_html(text: str) -> str:
-    """Pipe tables become <table>; other non-empty lines become paragraphs (code spans kept)."""
+    """Pipe tables become <table> (``\|`` is a pipe inside a cell); other non-empty lines become
+    paragraphs (code spans kept)."""
     out, rows = [], []
 
     def flush():
         if rows:
             header, *body = [r for r in rows if not set(r.replace("|", "").strip()) <= set("-: ")]
-            cells = lambda row: [html.escape(c.strip().replace("**", "")) for c in row.strip().strip("|").split("|")]
+            cells = lambda row: [html.escape(c.replace("**", "")) for c in split_row(row)]
             out.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in cells(header)) + "</tr>" +
                        "".join("<tr>" + "".join(f"<td>{c}</td>" for c in cells(r)) + "</tr>" for r in body) +
                        "</table>")

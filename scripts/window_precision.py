@@ -17,12 +17,15 @@ Prints a table and writes JSON under benchmarks/results/.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+if __package__ in (None, ""):  # run as a file (python scripts/NAME.py): make `scripts` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts.bench_optimizers import save_result
 from suite_data.images import load_image_dataset
 from theory.counterexamples import OptimizerSetting, sequential_settings, stochastic_settings

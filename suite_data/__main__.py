@@ -1,15 +1,16 @@
 """``python -m suite_data fetch``: fetch every Debian data package (idempotent)."""
 
+import argparse
 import sys
 
 from .debian import DEBIAN_PACKAGES, MissingDataError, fetch_deb
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv != ["fetch"]:
-        print("usage: python -m suite_data fetch", file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(prog="python -m suite_data", description=__doc__)
+    steps = parser.add_subparsers(dest="step", required=True)
+    steps.add_parser("fetch", help=f"download and unpack the data packages: {', '.join(DEBIAN_PACKAGES)}")
+    parser.parse_args(argv)
     try:
         for package in DEBIAN_PACKAGES:
             print(f"{package}: {fetch_deb(package, quiet=True)}")

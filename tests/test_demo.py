@@ -107,7 +107,10 @@ def test_tensorboard_serves_the_runs_and_tags(demo):
 
 CHECK_SCRIPT = """<script>window.addEventListener('load', () => {
   const imgs = [...document.images];
-  document.title = 'images:' + imgs.length + ' loaded:' + imgs.filter(i => i.complete && i.naturalWidth > 0).length;
+  const tables = [...document.querySelectorAll('table')].filter(t => t.querySelector('th') && t.rows.length > 1);
+  const ragged = tables.filter(t => [...t.rows].some(r => r.cells.length !== t.rows[0].cells.length)).length;
+  document.title = 'images:' + imgs.length + ' loaded:' + imgs.filter(i => i.complete && i.naturalWidth > 0).length
+    + ' tables:' + tables.length + ' ragged:' + ragged;
 });</script>"""
 
 
@@ -126,8 +129,9 @@ def test_report_renders_in_headless_chromium(demo, tmp_path):
     dom = subprocess.run([browser, *flags, "--dump-dom", check.as_uri()], capture_output=True, text=True,
                          timeout=120)
     title = re.search(r"<title>([^<]*)</title>", dom.stdout).group(1)
-    count, loaded = map(int, re.findall(r"\d+", title))
+    count, loaded, tables, ragged = map(int, re.findall(r"\d+", title))
     assert count >= 4 and loaded == count, title
+    assert tables >= 3 and ragged == 0, title  # every row has the header's number of cells
     console_errors = [l for l in dom.stderr.splitlines() if "CONSOLE" in l and ("Error" in l or "Uncaught" in l)]
     assert not console_errors, console_errors
     screenshot = tmp_path / "report.png"
@@ -136,3 +140,37 @@ def test_report_renders_in_headless_chromium(demo, tmp_path):
     assert screenshot.stat().st_size > 20_000
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(screenshot, ARTIFACTS / "report_screenshot.png")
+
+
+def test_report_tables_keep_pipes_inside_cells():
+    from scripts.report import markdown_to_html
+    from suite_results.tables import markdown_table
+
+    lines = markdown_table(["experiment", "claim", "verdict"],
+                           [["stochastic", "max |dx| < 0.1 and corr(|g_t|, lr_t) ~ 0", "reproduced"],
+                            ["plain", "no pipes", "not reproduced"]])
+    page = markdown_to_html("\n".join(lines))
+    rows = re.findall(r"<tr>(.*?)</tr>", page)
+    assert len(rows) == 3 and all(len(re.findall(r"<t[hd]>", r)) == 3 for r in rows), page
+    assert "max |dx| &lt; 0.1 and corr(|g_t|, lr_t) ~ 0" in page
+
+
+@pytest.mark.parametrize("command", [
+    [sys.executable, "scripts/window_precision.py", "--help"], [sys.executable, "-m", "scripts.window_precision", "--help"],
+    [sys.executable, "scripts/bench_end_to_end.py", "--help"], [sys.executable, "-m", "scripts.bench_end_to_end", "--help"],
+    [sys.executable, "scripts/bench_optimizers.py", "--help"], [sys.executable, "-m", "suite_data", "--help"],
+])
+def test_documented_entry_points_run(command):
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "usage:" in result.stdout, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("command", [["scripts.demo", "--root"], ["theory.run", "--scale", "tiny", "--out"]])
+def test_unwritable_output_folder_is_one_line(tmp_path, command):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    module, *args = command
+    result = subprocess.run([sys.executable, "-m", module, *args, str(blocker / "out")], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "error:" in result.stderr, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and result.stderr.count("error:") == 1

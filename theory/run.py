@@ -23,6 +23,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from torch.utils.tensorboard import SummaryWriter  # noqa: E402
 
+from suite_results.cli import run_cli  # noqa: E402
+from suite_results.tables import markdown_table  # noqa: E402
+
 from .analysis import critical_c_map, sequential_closed_form_factors, simulated_net_update_factors  # noqa: E402
 from .counterexamples import (SEQUENTIAL_SETTINGS, OptimizerSetting, Stochastic, sequential_settings,  # noqa: E402
                               stochastic_settings)
@@ -235,9 +238,9 @@ def write_summary(out: Path, claims: list[Claim], timings: dict) -> None:
         writer.writerow(["experiment", "claim", "measured", "verdict"])
         for c in claims:
             writer.writerow([c.experiment, c.claim, c.measured, "reproduced" if c.reproduced else "not reproduced"])
-    lines = ["| experiment | claim | measured | verdict |", "|---|---|---|---|"]
-    lines += [f"| {c.experiment} | {c.claim} | {c.measured} | "
-              f"{'reproduced' if c.reproduced else '**not reproduced**'} |" for c in claims]
+    lines = markdown_table(["experiment", "claim", "measured", "verdict"],
+                           [[c.experiment, c.claim, c.measured, "reproduced" if c.reproduced else "**not reproduced**"]
+                            for c in claims])
     lines += ["", "Wall time per experiment (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items())]
     (out / "summary.md").write_text("\n".join(lines) + "\n")
 
@@ -269,4 +272,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli("python -m theory.run", main))
