@@ -10,6 +10,7 @@ from .adam import Adam, AMSGrad
 from .adamal import AdamAL
 from .adamnc import AdamNC
 from .adashift import AdaShift
+from .adopt import ADOPT
 
 OPTIMIZERS = {
     "adam": Adam,
@@ -17,6 +18,7 @@ OPTIMIZERS = {
     "adamnc": AdamNC,
     "adashift": AdaShift,
     "adamal": AdamAL,
+    "adopt": ADOPT,
     "sgd": torch.optim.SGD,  # the non-adaptive baseline, with momentum
 }
 SGD_DEFAULTS = {"lr": 0.1, "momentum": 0.9}

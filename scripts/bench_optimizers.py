@@ -29,7 +29,8 @@ from optim_plugins import build_optimizer
 # and the state. AdaShift reduce "none": Adam's 28 (S in place of m) plus reading the slot leaving
 # the window and writing g_t; "max"/"mean": 28, v being one scalar per tensor. O(1) paths such as
 # our default; the reference path reads all n slots, 4n more.
-TRAFFIC = {"adam": 28, "amsgrad": 36, "adamal": 28, "adamnc": 28, "adashift": 36, "adashift-reduced": 28}
+TRAFFIC = {"adam": 28, "amsgrad": 36, "adamal": 28, "adamnc": 28, "adopt": 28, "adashift": 36,
+           "adashift-reduced": 28}
 
 
 def transformer_like_shapes(total: int) -> list[tuple[int, ...]]:
@@ -51,6 +52,7 @@ def candidates(quick: bool) -> list[tuple[str, str, dict]]:
             ("Adam reference foreach", "adam", {"fused": False}),
             ("AMSGrad default (fused)", "amsgrad", {}),
             ("AdamAL default", "adamal", {}), ("AdamNC default (fused)", "adamnc", {}),
+            ("ADOPT default", "adopt", {}),
             ("AdaShift n=1 max", "adashift", {"keep_num": 1, "reduce": "max"}),
             ("AdaShift n=40 max", "adashift", {"keep_num": 40, "reduce": "max"}),
             ("AdaShift n=40 max reference", "adashift", {"keep_num": 40, "reduce": "max", "fused": False}),

@@ -97,3 +97,36 @@ class ReferenceAdaShift:
             correction = np.maximum(1e-8, 1 - self.b2 ** self.k[i])
             update = m / (np.sqrt(self.v[i] / correction) + self.eps)
             self.p[i] = self.p[i] - self.lr * np.where(on, update, 0.0)
+
+
+class ReferenceADOPT:
+    """ADOPT (Taniguchi et al. 2024), clipped: normalise g_t by the v of the steps before, then
+    momentum; the first call only sets v = g^2."""
+
+    def __init__(self, params, lr, betas, eps, weight_decay=0.0, decoupled=False, clip_exponent=0.25):
+        self.p = [np.array(x, dtype=np.float64) for x in params]
+        self.lr, (self.b1, self.b2), self.eps = lr, betas, eps
+        self.wd, self.decoupled, self.c = weight_decay, decoupled, clip_exponent
+        self.m = [np.zeros_like(x) for x in self.p]
+        self.v = [np.zeros_like(x) for x in self.p]
+        self.calls = 0
+
+    def step(self, grads):
+        self.calls += 1
+        updates_so_far = self.calls - 1
+        for i, g in enumerate(grads):
+            g = np.array(g, dtype=np.float64)
+            if self.wd and not self.decoupled:
+                g = g + self.wd * self.p[i]
+            if self.calls == 1:
+                self.v[i] = g * g
+                continue
+            if self.wd and self.decoupled:
+                self.p[i] = self.p[i] * (1 - self.lr * self.wd)
+            g_hat = g / np.maximum(np.sqrt(self.v[i]), self.eps)
+            if self.c is not None:
+                bound = updates_so_far ** self.c
+                g_hat = np.clip(g_hat, -bound, bound)
+            self.m[i] = self.b1 * self.m[i] + (1 - self.b1) * g_hat
+            self.p[i] = self.p[i] - self.lr * self.m[i]
+            self.v[i] = self.b2 * self.v[i] + (1 - self.b2) * g * g

@@ -15,8 +15,8 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from optim_plugins import AMSGrad, Adam, AdamAL, AdamNC, AdaShift, _native, build_optimizer
-from reference_optimizers import ReferenceAdam, ReferenceAdamNC, ReferenceAdaShift
+from optim_plugins import ADOPT, AMSGrad, Adam, AdamAL, AdamNC, AdaShift, _native, build_optimizer
+from reference_optimizers import ReferenceAdam, ReferenceAdamNC, ReferenceADOPT, ReferenceAdaShift
 
 SHAPES = [(4, 3), (6,), (2, 2, 3)]
 STEPS = 60
@@ -93,6 +93,35 @@ def test_adamnc_matches_reference(beta1_decay, lr_decay, weight_decay, path):
               weight_decay=weight_decay)
     reference = ReferenceAdamNC(initial_params(), **hp)
     run_against_reference(lambda ps, kw: AdamNC(ps, **kw, **hp), reference, path)
+
+
+ADOPT_SETTINGS = [  # (betas, clip_exponent, weight_decay, decoupled); eps large enough to bind on zero v
+    ((0.9, 0.9999), 0.25, 0.0, False), ((0.9, 0.5), None, 0.0, False), ((0.0, 0.99), 0.5, 0.1, False),
+    ((0.9, 0.999), 0.25, 0.1, True), ((0.5, 0.9), 0.0, 0.0, False),
+]
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+@pytest.mark.parametrize("betas,clip_exponent,weight_decay,decoupled", ADOPT_SETTINGS)
+def test_adopt_matches_reference(betas, clip_exponent, weight_decay, decoupled, path):
+    """Includes the first call (v only), zero-gradient phases (v = 0: eps binds) and the clip."""
+    hp = dict(lr=0.05, betas=betas, eps=1e-3, weight_decay=weight_decay, clip_exponent=clip_exponent)
+    reference = ReferenceADOPT(initial_params(), decoupled=decoupled, **hp)
+    run_against_reference(lambda ps, kw: ADOPT(ps, decoupled_weight_decay=decoupled, **kw, **hp), reference, path)
+
+
+@pytest.mark.parametrize("fused", [None, False])
+def test_adopt_first_call_moves_nothing_and_clips_large_normalised_gradients(fused):
+    param = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    optimizer = ADOPT([param], lr=1.0, betas=(0.0, 0.5), eps=1e-6, clip_exponent=0.25, fused=fused)
+    param.grad = torch.tensor([1.0, 0.0, -2.0], dtype=torch.float64)
+    optimizer.step()
+    assert torch.equal(param.detach(), torch.zeros(3, dtype=torch.float64))
+    assert torch.equal(optimizer.state[param]["exp_avg_sq"], param.grad**2)
+    param.grad = torch.tensor([3.0, 1.0, -2.0], dtype=torch.float64)  # normalised: 3, 1e6, -1
+    optimizer.step()  # s = 1: clip to [-1, 1]; beta1 0: p = -m
+    assert torch.equal(param.detach(), torch.tensor([-1.0, -1.0, 1.0], dtype=torch.float64))
+    assert torch.allclose(optimizer.state[param]["exp_avg_sq"], torch.tensor([5.0, 0.5, 4.0], dtype=torch.float64))
 
 
 ADASHIFT_MODES = list(itertools.product(["none", "max", "mean"], [1, 3, 10], [0.0, 0.9]))
@@ -291,6 +320,7 @@ ALL_CONFIGS = [
     ("adam", {}), ("amsgrad", {}), ("adamal", {}), ("adamnc", {}),
     ("adashift", {"keep_num": 10, "reduce": "none"}), ("adashift", {"keep_num": 3, "reduce": "max"}),
     ("adashift", {"keep_num": 4, "reduce": "mean", "betas": (0.0, 0.9)}),
+    ("adopt", {}), ("adopt", {"clip_exponent": None, "betas": (0.9, 0.99)}),
 ]
 CONFIG_IDS = [f"{n}-{'-'.join(map(str, kw.values()))}" for n, kw in ALL_CONFIGS]
 

@@ -88,6 +88,22 @@ def numpy_updates(setting: OptimizerSetting, gradients: np.ndarray) -> np.ndarra
         correction = np.maximum(1e-8, 1 - beta2**k)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(on, lr * m / (np.sqrt(v / correction) + eps), 0.0)
+    if name == "adopt":
+        beta1, beta2 = hp.get("betas", (0.9, 0.9999))
+        eps, exponent = hp.get("eps", 1e-6), hp.get("clip_exponent", 0.25)
+        v = np.empty_like(gradients)  # v_t: v_1 = g_1^2, then the EMA
+        v[..., 0] = gradients[..., 0] ** 2
+        if steps > 1:
+            tail = lfilter([1 - beta2], [1, -beta2], gradients[..., 1:] ** 2, axis=-1,
+                           zi=beta2 * v[..., :1])[0]  # zi: the filter state holding beta2 v_1
+            v[..., 1:] = tail
+        g_hat = np.zeros_like(gradients)  # t = 1 moves nothing
+        g_hat[..., 1:] = gradients[..., 1:] / np.maximum(np.sqrt(v[..., :-1]), eps)
+        if exponent is not None:
+            bound = (t - 1) ** exponent
+            g_hat = np.clip(g_hat, -bound, bound)
+        m = _ema(g_hat, beta1)
+        return lr * np.where(t > 1, m, 0.0)
     raise ValueError(f"No NumPy path for optimizer {name!r}")
 
 

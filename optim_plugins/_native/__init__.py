@@ -1,4 +1,4 @@
-"""One-pass CPU kernels for AdamAL and AdaShift, compiled on first use and cached per machine.
+"""One-pass CPU kernels for AdamAL, AdaShift and ADOPT, compiled on first use and cached per machine.
 
 torch has fused Adam/AMSGrad kernels but none for these rules; written as foreach ops they take
 several passes over memory (AdamAL ~4x, AdaShift 6-17x torch's fused Adam on a 2-core CPU).
@@ -25,7 +25,7 @@ import torch
 
 LOG = logging.getLogger("optim_plugins")
 SOURCE = Path(__file__).with_name("cpu_kernels.cpp")
-VERSION = 11  # bump with any change of the kernels' signatures
+VERSION = 12  # bump with any change of the kernels' signatures
 
 _lock = threading.Lock()
 _state: dict = {}

@@ -91,6 +91,47 @@ void adamal_step(at::Tensor p, at::Tensor g, at::Tensor m, at::Tensor v, double 
   });
 }
 
+// ADOPT: g includes coupled weight decay. First call: v += g^2 and nothing else. Later calls:
+// p *= decay; m = lerp(m, clamp(g / max(sqrt(v), eps), -bound, bound), 1 - beta1); p -= lr m;
+// v = beta2 v + (1 - beta2) g^2 (after its use).
+template <typename T>
+void adopt_loop(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, T* __restrict__ v,
+                int64_t begin, int64_t end, bool first, T one_minus_beta1, T beta2, T one_minus_beta2, T eps,
+                T coupled_wd, T decay, T lr, T bound) {
+  if (first) {
+    for (int64_t i = begin; i < end; ++i) {
+      const T grad = g[i] + coupled_wd * p[i];
+      v[i] += grad * grad;
+    }
+    return;
+  }
+  for (int64_t i = begin; i < end; ++i) {
+    const T param = p[i] * decay;
+    const T grad = g[i] + coupled_wd * p[i];
+    const T normalised = std::min(std::max(grad / std::max(std::sqrt(v[i]), eps), -bound), bound);
+    const T mi = m[i] + one_minus_beta1 * (normalised - m[i]);
+    m[i] = mi;
+    p[i] = param - lr * mi;
+    v[i] = v[i] * beta2 + one_minus_beta2 * grad * grad;
+  }
+}
+
+void adopt_step(at::Tensor p, at::Tensor g, at::Tensor m, at::Tensor v, double lr, double beta1, double beta2,
+                double eps, double weight_decay, bool decoupled, bool first, double bound) {
+  check_like_param(p, {{&g, "grad"}, {&m, "exp_avg"}, {&v, "exp_avg_sq"}});
+  AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adopt_step", [&] {
+    using T = scalar_t;
+    T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>();
+    T* mp = m.data_ptr<T>(); T* vp = v.data_ptr<T>();
+    const T coupled = decoupled ? T(0) : T(weight_decay);
+    const T decay = decoupled ? T(1 - lr * weight_decay) : T(1);
+    at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
+      adopt_loop<T>(pp, gp, mp, vp, begin, end, first, T(1 - beta1), T(beta2), T(1 - beta2), T(eps), coupled,
+                    decay, T(lr), static_cast<T>(bound));
+    });
+  });
+}
+
 // The window's element type: float and double as they are, bf16 as its raw bits (so the loops
 // vectorize; rounding to nearest even as c10::BFloat16 does, NaN -> 0x7FC0), half through c10.
 template <typename W> struct Window {
@@ -350,6 +391,7 @@ void adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor window, int64_
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("adamal_step", &adamal_step);
+  m.def("adopt_step", &adopt_step);
   m.def("adashift_elementwise_step", &adashift_elementwise_step);
   m.def("adashift_reduced_step", &adashift_reduced_step);
 }

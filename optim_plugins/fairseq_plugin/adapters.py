@@ -1,6 +1,6 @@
 """Thin fairseq wrappers around the optim_plugins classes: a dataclass config and a name each.
 
-Names: ``adashift``, ``amsgrad``, ``adamnc``, ``adamal``, and ``plugin_adam`` for this project's
+Names: ``adashift``, ``amsgrad``, ``adamnc``, ``adamal``, ``adopt``, and ``plugin_adam`` for this project's
 Adam (fairseq's built-in ``adam`` keeps its name). The flags are fairseq adam's, so switching
 ``--optimizer adam`` to any of these keeps ``--adam-betas``, ``--adam-eps`` and ``--weight-decay``
 meaning the same: weight decay is decoupled (AdamW-style) like fairseq's adam, unless
@@ -27,7 +27,7 @@ import re
 import sys
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any, List
+from typing import Any, List, Optional
 
 from fairseq.dataclass import ChoiceEnum, FairseqDataclass
 from fairseq.optim import OPTIMIZER_REGISTRY, FairseqOptimizer, register_optimizer
@@ -37,6 +37,7 @@ from ..adam import Adam, AMSGrad
 from ..adamal import AdamAL
 from ..adamnc import AdamNC
 from ..adashift import REDUCTIONS, AdaShift
+from ..adopt import ADOPT
 
 # No `from __future__ import annotations` here: fairseq reads the dataclass field types at run time.
 WEIGHT_DECAY_MODES = ChoiceEnum(["decoupled", "l2"])
@@ -70,6 +71,17 @@ class AdaShiftConfig(AdamFamilyConfig):
 
 
 @dataclass
+class ADOPTConfig(AdamFamilyConfig):
+    adam_betas: Any = field(default="(0.9, 0.9999)", metadata={"help": "betas (beta1, beta2); ADOPT's default"})
+    adam_eps: float = field(default=1e-6, metadata={"help": "epsilon: g / max(sqrt(v), eps) (ADOPT's default 1e-6)"})
+    clip_exponent: Optional[float] = field(
+        default=0.25,
+        metadata={"help": "clip g / max(sqrt(v), eps) to +-s^c after s updates (the authors' default 0.25); "
+                          "a negative value switches the clipping off"},
+    )
+
+
+@dataclass
 class AdamNCConfig(FairseqDataclass):
     adam_betas: Any = field(default="(0.9, 0.999)", metadata={"help": "beta1 is read from here"})
     adam_eps: float = field(default=1e-8, metadata={"help": "epsilon added to the denominator"})
@@ -87,7 +99,7 @@ class AdamNCConfig(FairseqDataclass):
 FLAGS = {"lr": "--lr", "betas": "--adam-betas", "beta1": "--adam-betas", "beta2": "--adam-betas",
          "eps": "--adam-eps", "weight_decay": "--weight-decay", "decoupled_weight_decay": "--weight-decay-mode",
          "keep_num": "--keep-num", "reduce": "--reduce", "beta1_decay": "--beta1-decay",
-         "lr_decay": "--adamnc-lr-decay"}
+         "lr_decay": "--adamnc-lr-decay", "clip_exponent": "--clip-exponent"}
 
 
 class FlagError(ValueError):
@@ -202,6 +214,15 @@ class PluginAdaShift(PluginOptimizer):
         return self.cfg.reduce == "none"
 
 
+class PluginADOPT(PluginOptimizer):
+    optimizer_class = ADOPT
+
+    @property
+    def optimizer_config(self) -> dict:
+        exponent = self.cfg.clip_exponent
+        return {**super().optimizer_config, "clip_exponent": None if exponent is None or exponent < 0 else exponent}
+
+
 class PluginAdamNC(PluginOptimizer):
     optimizer_class = AdamNC
 
@@ -223,6 +244,7 @@ ADAPTERS = {
     "adamal": (PluginAdamAL, AdamFamilyConfig),
     "adashift": (PluginAdaShift, AdaShiftConfig),
     "adamnc": (PluginAdamNC, AdamNCConfig),
+    "adopt": (PluginADOPT, ADOPTConfig),
 }
 
 
