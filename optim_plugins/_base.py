@@ -30,7 +30,6 @@ live optimizer (the fairseq adapters call it after ``--optimizer-overrides``).
 from __future__ import annotations
 
 import functools
-import warnings
 from collections import defaultdict
 from itertools import chain
 
@@ -64,7 +63,6 @@ def _check_parameter(param) -> None:
 class AdaptiveOptimizer(Optimizer):
     """Base class; see the module docstring."""
 
-    skip_non_finite_steps = False  # True: a step with a NaN/inf gradient is skipped (see step())
     state_shaping: tuple[str, ...] = ()  # hyperparameters that decide the state's shapes
     state_variants: tuple[dict, ...] = ({},)  # group settings that give other sets of state keys
 
@@ -110,8 +108,6 @@ class AdaptiveOptimizer(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        if self.skip_non_finite_steps and not self._gradients_finite():
-            return loss
         for group in self.param_groups:
             ops = PER_TENSOR if group["foreach"] is False else FOREACH
             for batch in self._batches(group):
@@ -223,21 +219,6 @@ class AdaptiveOptimizer(Optimizer):
             return (f"state made by {name} with other {' or '.join(self.state_shaping)} than this group's "
                     f"{settings}: they cannot change in the middle of a run")
         return f"it looks like {source}'s state" if source != name else f"not the state {name} makes"
-
-    def _gradients_finite(self) -> bool:
-        """False (with a warning naming the parameters) when any gradient holds a NaN or inf."""
-        grads = [p.grad for g in self.param_groups for p in g["params"] if p.grad is not None]
-        by_device = defaultdict(list)
-        for grad in grads:
-            by_device[grad.device].append(grad)
-        finite = all(bool(torch.stack(torch._foreach_norm(gs, float("inf"))).isfinite().all())
-                     for gs in by_device.values() if not any(g.is_sparse for g in gs))
-        if not finite:
-            shapes = [tuple(g.shape) for g in grads if not g.is_sparse and not torch.isfinite(g).all()]
-            warnings.warn(f"{type(self).__name__}: non-finite gradient in {len(shapes)} parameter(s) (shapes "
-                          f"{shapes[:5]}); this step is skipped, parameters and state are unchanged",
-                          RuntimeWarning, stacklevel=3)
-        return finite
 
     # -- internals --------------------------------------------------------------------------
     def _batches(self, group: dict):

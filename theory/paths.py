@@ -83,7 +83,7 @@ def numpy_updates(setting: OptimizerSetting, gradients: np.ndarray) -> np.ndarra
         v = _ema(shifted**2, beta2)
         weights = beta1 ** np.arange(n)
         m = lfilter(weights / weights.sum(), [1.0], gradients, axis=-1)
-        on = np.maximum.accumulate(v > 0, axis=-1)
+        on = np.maximum.accumulate(v != 0, axis=-1)
         k = np.cumsum(on, axis=-1)
         correction = np.maximum(1e-8, 1 - beta2**k)
         with np.errstate(divide="ignore", invalid="ignore"):

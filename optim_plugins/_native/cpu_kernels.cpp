@@ -49,6 +49,13 @@ void check_window(const at::Tensor& window, int64_t slot, int64_t numel) {
               window.size(0));
 }
 
+// g + wd p for coupled weight decay; g itself when wd is 0, so a non-finite parameter does not leak
+// into the gradient (0 * inf is NaN), as the reference paths add the decay only when it is nonzero.
+template <typename T>
+inline T with_decay(T g, T wd, T p) {
+  return wd != T(0) ? g + wd * p : g;
+}
+
 template <typename T>
 inline T nan_propagating_max(T a, T b) {  // torch.maximum's semantics: NaN wins
   return (b != b || b > a) ? b : a;
@@ -64,7 +71,7 @@ void adamal_loop(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, 
 #pragma omp simd
   for (int64_t i = begin; i < end; ++i) {
     T param = p[i] * decay;
-    const T grad = g[i] + coupled_wd * p[i];
+    const T grad = with_decay(g[i], coupled_wd, p[i]);
     const T mi = m[i] + one_minus_beta1 * (grad - m[i]);
     const T candidate = beta2 * v[i] + one_minus_beta2 * grad * grad;
     const T vi = nan_propagating_max(v[i], candidate);
@@ -100,14 +107,14 @@ void adopt_loop(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, T
                 T coupled_wd, T decay, T lr, T bound) {
   if (first) {
     for (int64_t i = begin; i < end; ++i) {
-      const T grad = g[i] + coupled_wd * p[i];
+      const T grad = with_decay(g[i], coupled_wd, p[i]);
       v[i] += grad * grad;
     }
     return;
   }
   for (int64_t i = begin; i < end; ++i) {
     const T param = p[i] * decay;
-    const T grad = g[i] + coupled_wd * p[i];
+    const T grad = with_decay(g[i], coupled_wd, p[i]);
     const T normalised = std::min(std::max(grad / std::max(std::sqrt(v[i]), eps), -bound), bound);
     const T mi = m[i] + one_minus_beta1 * (normalised - m[i]);
     m[i] = mi;
@@ -166,7 +173,7 @@ typename Window<W>::Storage* window_data(at::Tensor& window) {
 // to the window's dtype) and S = beta1 S - beta1^n g_{t-n} + g_t (the stored, rounded g_t), so S
 // stays the beta1-weighted sum of what the window holds.
 #define ADASHIFT_MOVE_WINDOW                                                   \
-  const T grad = g[i] + coupled_wd * p[i];                                     \
+  const T grad = with_decay(g[i], coupled_wd, p[i]);                           \
   const T oldest = Window<W>::template load<T>(slot[i]);                       \
   const auto rounded = Window<W>::template store<T>(grad);                     \
   slot[i] = rounded;                                                           \
@@ -179,7 +186,7 @@ struct AdaShiftScalars {  // in the state's dtype T, computed in double and roun
 };
 
 // AdaShift, reduce "none": per element v, activation step ("since") and gate.
-//   v = beta2 v + (1 - beta2) g_{t-n}^2;  since = step when v first turns positive;
+//   v = beta2 v + (1 - beta2) g_{t-n}^2;  since = step when v first turns nonzero (positive, or NaN);
 //   k = step - since + 1 (0 while off);  table[k] = 1 / sqrt(bc2), bc2 = max(1e-8, 1 - beta2^k) (the caller's
 //   table covers every k up to step, or is saturated at 1 beyond its end);
 //   p -= lr * (S / normaliser) / (sqrt(v) / sqrt(bc2) + eps) where k > 0.
@@ -238,7 +245,7 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
         v[i] = vi;
         T on = since[i];
         if constexpr (mode == kActivating) {
-          on = (on == T(0) && vi > T(0)) ? step : on;
+          on = (on == T(0) && vi != T(0)) ? step : on;  // != 0: NaN opens the gate, as on the reference path
           since[i] = on;
         }
         // k in 1 .. table_last where on (a corrupt since > step counts as off: never out of bounds)
@@ -316,14 +323,14 @@ template <typename T, typename W, bool take_max>
 double adashift_reduced_loop(T* __restrict__ p, const T* __restrict__ g,
                              typename Window<W>::Storage* __restrict__ slot, T* __restrict__ window_sum,
                              int64_t begin, int64_t end, T beta1, T beta1_n, T coupled_wd, T decay,
-                             T coefficient) {
+                             T coefficient, bool open) {
   if constexpr (take_max) {
     T largest = T(0);
     int nan_seen = 0;
 #pragma omp simd reduction(max : largest) reduction(| : nan_seen)
     for (int64_t i = begin; i < end; ++i) {
       ADASHIFT_MOVE_WINDOW
-      p[i] = p[i] * decay - coefficient * s;
+      p[i] = open ? p[i] * decay - coefficient * s : p[i] * decay;  // closed: nothing moves, even for a NaN S
       const T square = stored * stored;
       largest = std::max(largest, square);
       nan_seen |= (square != square);
@@ -334,7 +341,7 @@ double adashift_reduced_loop(T* __restrict__ p, const T* __restrict__ g,
 #pragma omp simd reduction(+ : total)
     for (int64_t i = begin; i < end; ++i) {
       ADASHIFT_MOVE_WINDOW
-      p[i] = p[i] * decay - coefficient * s;
+      p[i] = open ? p[i] * decay - coefficient * s : p[i] * decay;  // closed: nothing moves, even for a NaN S
       total += double(stored) * double(stored);
     }
     return total;
@@ -358,9 +365,10 @@ void adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor window, int64_
     T* phis = window_phi.data_ptr<T>(); T* vp = v.data_ptr<T>(); T* on = since.data_ptr<T>();
     const T vi = vp[0] * T(beta2) + T(1 - beta2) * phis[slot];
     vp[0] = vi;
-    if (on[0] == T(0) && vi > T(0)) on[0] = T(step);
+    if (on[0] == T(0) && vi != T(0)) on[0] = T(step);
     T coefficient = T(0);
-    if (on[0] > T(0)) {
+    const bool open = on[0] > T(0);
+    if (open) {
       const T bc2 = std::max(T(1e-8), T(1) - static_cast<T>(std::pow(T(beta2), T(step) - on[0] + T(1))));
       coefficient = T(lr * inv_normaliser) / (std::sqrt(vi / bc2) + T(eps));
     }
@@ -376,9 +384,9 @@ void adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor window, int64_
           [&](int64_t begin, int64_t end, double identity) {
             const double part =
                 take_max ? adashift_reduced_loop<T, W, true>(pp, gp, wp, sp, begin, end, T(beta1),
-                                                             T(beta1_n), coupled, decay, coefficient)
+                                                             T(beta1_n), coupled, decay, coefficient, open)
                          : adashift_reduced_loop<T, W, false>(pp, gp, wp, sp, begin, end, T(beta1),
-                                                              T(beta1_n), coupled, decay, coefficient);
+                                                              T(beta1_n), coupled, decay, coefficient, open);
             return combine(identity, part);
           },
           combine);
