@@ -174,8 +174,13 @@ def _activation_mode(since: torch.Tensor, step: int, table: torch.Tensor, rechec
 def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sums, window_phis, *,
                    step, lr, beta1, beta2, keep_num, reduce, eps, weight_decay, decoupled_weight_decay,
                    recheck, table):
-    """The fast path's step through the one-pass CPU kernels (same formulas, one tensor per call)."""
+    """The fast path's step through the one-pass CPU kernels (same formulas, one tensor per call).
+
+    Coupled weight decay is added to g here (one extra pass, only when it is used), so the kernels
+    never read p into the gradient."""
     kernels = _native.cpu_kernels()
+    if weight_decay != 0 and not decoupled_weight_decay:
+        grads, weight_decay = torch._foreach_add(grads, params, alpha=weight_decay), 0.0
     slot = (step - 1) % keep_num
     weights = _weights_by_slot(beta1, keep_num, slot)
     inverse_normaliser, beta1_n = 1 / sum(weights), beta1**keep_num

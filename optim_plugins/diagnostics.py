@@ -79,7 +79,7 @@ class DecorrelationProbe:
     ``probe.summary()`` (or None before the first observation); ``probe.updated`` is True right
     after a step that was observed."""
 
-    def __init__(self, optimizer, every: int = 10, sample: int = 256, decay: float = 0.98, seed: int = 0):
+    def __init__(self, optimizer, every: int = 10, sample: int = 256, decay: float = 0.995, seed: int = 0):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"Invalid every: {every!r} (expected an integer >= 1)")
         if isinstance(sample, bool) or not isinstance(sample, int) or sample < 2:

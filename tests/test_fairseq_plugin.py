@@ -26,7 +26,7 @@ MODEL = ("--arch transformer --encoder-layers 1 --decoder-layers 1 --encoder-emb
          "--encoder-attention-heads 2 --decoder-attention-heads 2 --dropout 0.1").split()
 COMMON = ["--max-tokens", "1000", "--cpu", "--log-interval", "1", "--log-format", "simple",
           "--no-progress-bar", "--seed", "7", "--no-epoch-checkpoints"]
-PLUGIN_NAMES = ["plugin_adam", "amsgrad", "adamal", "adashift", "adamnc"]
+PLUGIN_NAMES = ["plugin_adam", "amsgrad", "adamal", "adashift", "adamnc", "adopt"]
 
 
 def run(args, env=None, check=True, cwd=None):
@@ -348,3 +348,22 @@ def test_data_parallel_on_two_cpu_workers_ends_identical(data_bin, tmp_path):
         assert torch.equal(value, rank1["model"][key]), key
     for pid, state in rank0["optimizer"]["state"].items():
         assert torch.equal(state["window"], rank1["optimizer"]["state"][pid]["window"])
+
+
+@pytest.mark.parametrize("name", ["adopt", "adashift", "plugin_adam"])
+def test_optimizer_diagnostics_reach_tensorboard(data_bin, tmp_path, name):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    extra = ["--keep-num", "1"] if name == "adashift" else []
+    train(data_bin, tmp_path, "--optimizer", name, "--lr", "0.003", "--max-update", "30", *extra,
+          "--optimizer-diagnostics", "2", "--tensorboard-logdir", tmp_path / "tb", "--log-interval", "5")
+    events = EventAccumulator(str(tmp_path / "tb" / "train_inner"), size_guidance={"scalars": 0})
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"diag_corr", "diag_net_update_ratio", "diag_v_unchanged"} <= tags, tags
+    if name == "adashift":
+        assert "diag_gated" in tags
+    corr = [e.value for e in events.Scalars("diag_corr")]
+    assert corr and all(-1 <= c <= 1 for c in corr)
+    ratio = [e.value for e in events.Scalars("diag_net_update_ratio")]
+    assert all(r > 0 for r in ratio)

@@ -49,13 +49,6 @@ void check_window(const at::Tensor& window, int64_t slot, int64_t numel) {
               window.size(0));
 }
 
-// g + wd p for coupled weight decay; g itself when wd is 0, so a non-finite parameter does not leak
-// into the gradient (0 * inf is NaN), as the reference paths add the decay only when it is nonzero.
-template <typename T>
-inline T with_decay(T g, T wd, T p) {
-  return wd != T(0) ? g + wd * p : g;
-}
-
 template <typename T>
 inline T nan_propagating_max(T a, T b) {  // torch.maximum's semantics: NaN wins
   return (b != b || b > a) ? b : a;
@@ -71,7 +64,7 @@ void adamal_loop(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, 
 #pragma omp simd
   for (int64_t i = begin; i < end; ++i) {
     T param = p[i] * decay;
-    const T grad = with_decay(g[i], coupled_wd, p[i]);
+    const T grad = g[i] + coupled_wd * p[i];
     const T mi = m[i] + one_minus_beta1 * (grad - m[i]);
     const T candidate = beta2 * v[i] + one_minus_beta2 * grad * grad;
     const T vi = nan_propagating_max(v[i], candidate);
@@ -107,14 +100,14 @@ void adopt_loop(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, T
                 T coupled_wd, T decay, T lr, T bound) {
   if (first) {
     for (int64_t i = begin; i < end; ++i) {
-      const T grad = with_decay(g[i], coupled_wd, p[i]);
+      const T grad = g[i] + coupled_wd * p[i];
       v[i] += grad * grad;
     }
     return;
   }
   for (int64_t i = begin; i < end; ++i) {
     const T param = p[i] * decay;
-    const T grad = with_decay(g[i], coupled_wd, p[i]);
+    const T grad = g[i] + coupled_wd * p[i];
     const T normalised = std::min(std::max(grad / std::max(std::sqrt(v[i]), eps), -bound), bound);
     const T mi = m[i] + one_minus_beta1 * (normalised - m[i]);
     m[i] = mi;
@@ -170,10 +163,11 @@ typename Window<W>::Storage* window_data(at::Tensor& window) {
 }
 
 // The window move shared by the AdaShift kernels: the slot holding g_{t-n} receives g_t (rounded
-// to the window's dtype) and S = beta1 S - beta1^n g_{t-n} + g_t (the stored, rounded g_t), so S
+// to the window's dtype; coupled weight decay is already in g: the caller adds it, so the kernels
+// never read p into the gradient and a non-finite p cannot leak into the window) and S = beta1 S - beta1^n g_{t-n} + g_t (the stored, rounded g_t), so S
 // stays the beta1-weighted sum of what the window holds.
 #define ADASHIFT_MOVE_WINDOW                                                   \
-  const T grad = with_decay(g[i], coupled_wd, p[i]);                           \
+  const T grad = g[i];                                                         \
   const T oldest = Window<W>::template load<T>(slot[i]);                       \
   const auto rounded = Window<W>::template store<T>(grad);                     \
   slot[i] = rounded;                                                           \
@@ -182,7 +176,7 @@ typename Window<W>::Storage* window_data(at::Tensor& window) {
   window_sum[i] = s;
 
 struct AdaShiftScalars {  // in the state's dtype T, computed in double and rounded once
-  double step, lr, beta1, beta1_n, beta2, eps, coupled_wd, decay, inv_normaliser;
+  double step, lr, beta1, beta1_n, beta2, eps, decay, inv_normaliser;
 };
 
 // AdaShift, reduce "none": per element v, activation step ("since") and gate.
@@ -218,7 +212,7 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
                                           const AdaShiftScalars& c, T uniform_rsqrt_bc2) {
   const T step = T(c.step), lr = T(c.lr), beta1 = T(c.beta1), beta1_n = T(c.beta1_n);
   const T beta2 = T(c.beta2), one_minus_beta2 = T(1 - c.beta2), eps = T(c.eps);
-  const T coupled_wd = T(c.coupled_wd), decay = T(c.decay), inv_normaliser = T(c.inv_normaliser);
+  const T decay = T(c.decay), inv_normaliser = T(c.inv_normaliser);
   // Every loop computes the update with the same operations in the same order, so which one runs
   // never changes the result (a resumed run, which starts in kActivating, stays bit-exact).
   if constexpr (mode == kUniform) {
@@ -283,8 +277,8 @@ std::tuple<int64_t, double, double> adashift_elementwise_step(
                                              {&since, "active_since"}});
   check_window(window, slot, numel);
   check_buffer(table, "table", table.numel(), p.scalar_type());
-  const AdaShiftScalars c{double(step), lr, beta1, beta1_n, beta2, eps,
-                          decoupled ? 0.0 : weight_decay, decoupled ? 1 - lr * weight_decay : 1.0,
+  TORCH_CHECK(decoupled || weight_decay == 0, "AdaShift kernel: the caller adds coupled weight decay to g");
+  const AdaShiftScalars c{double(step), lr, beta1, beta1_n, beta2, eps, decoupled ? 1 - lr * weight_decay : 1.0,
                           inv_normaliser};
   ActivationStats stats;
   AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adashift_elementwise_step", [&] {
@@ -319,18 +313,21 @@ std::tuple<int64_t, double, double> adashift_elementwise_step(
 // scalar coefficient computed by the caller. The entering gradient is reduced in the same pass:
 // returns max(g_t^2) ("max", NaN if any is NaN) or sum(g_t^2) ("mean", accumulated in double; the
 // caller divides by numel), over the stored (rounded) values.
-template <typename T, typename W, bool take_max>
+template <typename T, typename W, bool take_max, bool open>
 double adashift_reduced_loop(T* __restrict__ p, const T* __restrict__ g,
                              typename Window<W>::Storage* __restrict__ slot, T* __restrict__ window_sum,
-                             int64_t begin, int64_t end, T beta1, T beta1_n, T coupled_wd, T decay,
-                             T coefficient, bool open) {
+                             int64_t begin, int64_t end, T beta1, T beta1_n, T decay, T coefficient) {
   if constexpr (take_max) {
     T largest = T(0);
     int nan_seen = 0;
 #pragma omp simd reduction(max : largest) reduction(| : nan_seen)
     for (int64_t i = begin; i < end; ++i) {
       ADASHIFT_MOVE_WINDOW
-      p[i] = open ? p[i] * decay - coefficient * s : p[i] * decay;  // closed: nothing moves, even for a NaN S
+      if constexpr (open) {
+        p[i] = p[i] * decay - coefficient * s;
+      } else {  // the gate is closed: p only decays, even where S is not finite
+        p[i] = p[i] * decay;
+      }
       const T square = stored * stored;
       largest = std::max(largest, square);
       nan_seen |= (square != square);
@@ -341,7 +338,11 @@ double adashift_reduced_loop(T* __restrict__ p, const T* __restrict__ g,
 #pragma omp simd reduction(+ : total)
     for (int64_t i = begin; i < end; ++i) {
       ADASHIFT_MOVE_WINDOW
-      p[i] = open ? p[i] * decay - coefficient * s : p[i] * decay;  // closed: nothing moves, even for a NaN S
+      if constexpr (open) {
+        p[i] = p[i] * decay - coefficient * s;
+      } else {  // the gate is closed: p only decays, even where S is not finite
+        p[i] = p[i] * decay;
+      }
       total += double(stored) * double(stored);
     }
     return total;
@@ -355,6 +356,7 @@ void adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor window, int64_
                            int64_t step, double lr, double beta1, double beta1_n, double beta2,
                            double eps, double weight_decay, bool decoupled, double inv_normaliser,
                            bool take_max) {
+  TORCH_CHECK(decoupled || weight_decay == 0, "AdaShift kernel: the caller adds coupled weight decay to g");
   check_window(window, slot, check_like_param(p, {{&g, "grad"}, {&window_sum, "window_sum"}}));
   check_buffer(window_phi, "window_phi", window.size(0), p.scalar_type());
   check_buffer(v, "exp_avg_sq", 1, p.scalar_type());
@@ -372,7 +374,6 @@ void adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor window, int64_
       const T bc2 = std::max(T(1e-8), T(1) - static_cast<T>(std::pow(T(beta2), T(step) - on[0] + T(1))));
       coefficient = T(lr * inv_normaliser) / (std::sqrt(vi / bc2) + T(eps));
     }
-    const T coupled = decoupled ? T(0) : T(weight_decay);
     const T decay = decoupled ? T(1 - lr * weight_decay) : T(1);
     const int64_t numel = p.numel();
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, window.scalar_type(), "window", [&] {
@@ -382,11 +383,12 @@ void adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor window, int64_
       const double entering = at::parallel_reduce(
           int64_t(0), numel, kGrain, 0.0,
           [&](int64_t begin, int64_t end, double identity) {
-            const double part =
-                take_max ? adashift_reduced_loop<T, W, true>(pp, gp, wp, sp, begin, end, T(beta1),
-                                                             T(beta1_n), coupled, decay, coefficient, open)
-                         : adashift_reduced_loop<T, W, false>(pp, gp, wp, sp, begin, end, T(beta1),
-                                                              T(beta1_n), coupled, decay, coefficient, open);
+            const auto run = [&](auto loop) { return loop(pp, gp, wp, sp, begin, end, T(beta1), T(beta1_n), decay,
+                                                          coefficient); };
+            const double part = take_max ? (open ? run(adashift_reduced_loop<T, W, true, true>)
+                                                 : run(adashift_reduced_loop<T, W, true, false>))
+                                         : (open ? run(adashift_reduced_loop<T, W, false, true>)
+                                                 : run(adashift_reduced_loop<T, W, false, false>));
             return combine(identity, part);
           },
           combine);

@@ -15,6 +15,11 @@ the checkpoint's values while the saved config records the new ones. ``--optimiz
 may change the hyperparameters that do not shape the state (lr, betas, eps, weight decay), and
 ``--reset-optimizer`` starts the optimizer afresh.
 
+``--optimizer-diagnostics N`` attaches :class:`optim_plugins.diagnostics.DecorrelationProbe` every
+N updates and logs its statistics through fairseq's own metrics (``diag_corr``,
+``diag_net_update_ratio``, ``diag_v_unchanged``, ``diag_gated``), so they appear beside loss and lr
+in the log and under ``--tensorboard-logdir``.
+
 Capabilities: parameters must not be flattened into one tensor for AdaShift with
 ``--reduce max/mean`` (phi would become one global max), so AdaShift declares
 ``supports_flat_params = False`` whenever its reduce is not elementwise. Every adapter supports
@@ -30,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
 from fairseq.dataclass import ChoiceEnum, FairseqDataclass
+from fairseq.logging import metrics
 from fairseq.optim import OPTIMIZER_REGISTRY, FairseqOptimizer, register_optimizer
 from omegaconf import II, OmegaConf
 
@@ -38,9 +44,12 @@ from ..adamal import AdamAL
 from ..adamnc import AdamNC
 from ..adashift import REDUCTIONS, AdaShift
 from ..adopt import ADOPT
+from ..diagnostics import DecorrelationProbe
 
 # No `from __future__ import annotations` here: fairseq reads the dataclass field types at run time.
 WEIGHT_DECAY_MODES = ChoiceEnum(["decoupled", "l2"])
+DIAGNOSTICS_HELP = ("every N updates, log the correlation of |g| with the step size and related statistics "
+                    "(optim_plugins.diagnostics) as diag_* metrics; 0: off")
 REDUCE_CHOICES = ChoiceEnum(list(REDUCTIONS))
 
 @dataclass
@@ -52,6 +61,7 @@ class AdamFamilyConfig(FairseqDataclass):
         default="decoupled",
         metadata={"help": "decoupled (AdamW-style, as fairseq's adam) or l2 (added to the gradient)"},
     )
+    optimizer_diagnostics: int = field(default=0, metadata={"help": DIAGNOSTICS_HELP})
     lr: List[float] = II("optimization.lr")
 
 
@@ -92,6 +102,7 @@ class AdamNCConfig(FairseqDataclass):
         metadata={"help": "also divide lr by sqrt(t) (off by default: in fairseq the lr schedule "
                           "belongs to --lr-scheduler)"},
     )
+    optimizer_diagnostics: int = field(default=0, metadata={"help": DIAGNOSTICS_HELP})
     lr: List[float] = II("optimization.lr")
 
 
@@ -139,6 +150,16 @@ class PluginOptimizer(FairseqOptimizer):
             self._optimizer = self.optimizer_class(params, **self.optimizer_config)
         except ValueError as error:
             raise FlagError(_with_flag_names(error)) from None
+        every = getattr(cfg, "optimizer_diagnostics", 0) or 0
+        if every < 0:
+            raise FlagError(f"Invalid --optimizer-diagnostics: {every} (expected N >= 1, or 0 for off)")
+        self._probe = DecorrelationProbe(self._optimizer, every=every) if every else None
+
+    def step(self, closure=None, scale=1.0, groups=None):
+        super().step(closure, scale, groups)
+        if self._probe is not None and self._probe.updated:
+            for name, value in self._probe.summary().items():
+                metrics.log_scalar(f"diag_{name}", value, weight=1, round=4)
 
     def load_state_dict(self, state_dict, optimizer_overrides=None):
         """fairseq's (load, then apply ``--optimizer-overrides``), then check the result fits.
