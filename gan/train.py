@@ -34,6 +34,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from optim_plugins import OPTIMIZERS, build_optimizer
+from optim_plugins.diagnostics import DecorrelationProbe
 from suite_results import rundir
 from suite_results.cli import UserError, run_cli
 from suite_results.files import atomic_torch_save
@@ -54,7 +55,7 @@ PRESETS = {
 
 
 # May change when a run is resumed: how long it runs and how often it logs, evaluates, saves.
-RESUMABLE_CHANGES = ("iterations", "log_every", "eval_every", "checkpoint_every", "device", "out")
+RESUMABLE_CHANGES = ("iterations", "log_every", "eval_every", "checkpoint_every", "device", "out", "diagnostics_every")
 
 
 class TrainingDiverged(UserError):
@@ -85,6 +86,7 @@ class GANConfig:
     eval_every: int = 100
     checkpoint_every: int = 100
     eval_samples: int = 2000
+    diagnostics_every: int = 0  # N > 0: log optim_plugins.diagnostics every N optimizer steps (TensorBoard)
     device: str = "auto"
     out: str = "runs/gan/run"
 
@@ -105,6 +107,10 @@ class GANConfig:
             if not _is_int(getattr(self, name)) or getattr(self, name) < (2 if name == "eval_samples" else 1):
                 problems.append(f"{name} {getattr(self, name)!r} (must be an integer >= "
                                 f"{2 if name == 'eval_samples' else 1})")
+        if not _is_int(self.diagnostics_every) or self.diagnostics_every < 0:
+            problems.append(f"diagnostics_every {self.diagnostics_every!r} (must be an integer >= 0; 0 is off)")
+        elif self.diagnostics_every and "sgd" in (self.critic_optimizer, self.generator_optimizer):
+            problems.append("diagnostics_every needs an adaptive optimizer (not sgd)")
         for name in ("keep_num", "z_dim", "width", "image_limit"):  # None: the default
             value = getattr(self, name)
             if value is not None and (not _is_int(value) or value < 1):
@@ -132,7 +138,7 @@ class GANConfig:
             table = preset.get("lr", {})
             lr = table.get(name, table.get("default", 1e-4)) if table else 1e-4
         kwargs = {"lr": lr}
-        if name in ("adam", "amsgrad", "adamal", "adashift"):
+        if name in ("adam", "amsgrad", "adamal", "adashift", "adopt"):
             kwargs["betas"] = preset["betas"]
         elif name == "adamnc":
             kwargs["beta1"] = preset["betas"][0]
@@ -177,6 +183,11 @@ class Trainer:
             self.generator.eval()  # frozen: not even batch-norm running statistics change
         self.opt_g = None if config.fixed_generator else build_optimizer(
             config.generator_optimizer, self.generator.parameters(), **config.optimizer_kwargs("generator"))
+        self.probes = {}
+        if config.diagnostics_every:
+            optimizers = {"critic": self.opt_c, "generator": self.opt_g}
+            self.probes = {role: DecorrelationProbe(o, every=config.diagnostics_every)
+                           for role, o in optimizers.items() if o is not None}
         self.critic_step = self.critic
         self.generator_step = self.generator
         if self.world > 1:
@@ -317,6 +328,9 @@ class Trainer:
                 for key, value in stats.items():
                     writer.add_scalar(f"train/{key}", value, self.iteration)
                 writer.add_scalar("train/lr_critic", self.opt_c.param_groups[0]["lr"], self.iteration)
+                for role, probe in self.probes.items():
+                    for key, value in (probe.summary() or {}).items():
+                        writer.add_scalar(f"diagnostics/{role}_{key}", value, self.iteration)
                 if self.opt_g is not None:
                     writer.add_scalar("train/lr_generator", self.opt_g.param_groups[0]["lr"], self.iteration)
                 progress.set_postfix({k: f"{v:.3g}" for k, v in stats.items() if k != "critic_grad_norm"})

@@ -293,3 +293,14 @@ def test_truncated_feature_net_cache_is_rebuilt_with_a_warning(tmp_path):
     with pytest.warns(RuntimeWarning, match="unreadable"):
         cached_feature_net("mnist", images, labels, tmp_path)
     torch.load(cache, weights_only=True)  # rebuilt whole
+
+
+def test_diagnostics_flag_logs_the_probe_to_tensorboard(tmp_path):
+    run(tmp_path, iterations=12, critic_optimizer="adopt", generator_optimizer="adashift", keep_num=2,
+        diagnostics_every=2)
+    found = tags(tmp_path / "run")
+    for role in ("critic", "generator"):
+        assert {f"diagnostics/{role}_corr", f"diagnostics/{role}_net_update_ratio"} <= found, found
+    assert "diagnostics/generator_gated" in found
+    with pytest.raises(ValueError, match="diagnostics_every"):
+        GANConfig(diagnostics_every=-1)

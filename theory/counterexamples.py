@@ -89,6 +89,7 @@ def sequential_settings(kind: str) -> tuple[Sequential, list[OptimizerSetting]]:
         OptimizerSetting("AdaShift", "adashift", {"betas": betas, "keep_num": 10, "reduce": "none"},
                          1.0, "inv_sqrt"),
         OptimizerSetting("AdamAL", "adamal", {"betas": betas}, 1.0, "inv_sqrt"),
+        OptimizerSetting("ADOPT", "adopt", {"betas": betas}, 1.0, "inv_sqrt"),
     ]
     return problem, settings
 
@@ -102,5 +103,20 @@ def stochastic_settings() -> tuple[Stochastic, list[OptimizerSetting]]:
         OptimizerSetting("AMSGrad beta1=0", "amsgrad", {"betas": (0.0, 0.999), **common}),
         OptimizerSetting("AdaShift n=1 beta1=0", "adashift",
                          {"betas": (0.0, 0.999), "keep_num": 1, "reduce": "none", **common}),
+        OptimizerSetting("ADOPT beta1=0", "adopt", {"betas": (0.0, 0.999), **common}),
+        OptimizerSetting("ADOPT no clip beta1=0", "adopt", {"betas": (0.0, 0.999), "clip_exponent": None, **common}),
     ]
     return Stochastic(), settings
+
+
+BETA2_MAP_OPTIMIZERS = {  # beta1 = 0 for all, so only the second moment differs
+    "Adam": ("adam", {}), "AMSGrad": ("amsgrad", {}), "AdaShift n=1": ("adashift", {"keep_num": 1, "reduce": "none"}),
+    "ADOPT": ("adopt", {}), "ADOPT no clip": ("adopt", {"clip_exponent": None}),
+}
+
+
+def beta2_settings(beta2: float) -> list[OptimizerSetting]:
+    """The stochastic problem's optimizers at one beta2 (lr 1e-3, beta1 0, eps 1e-8): the rows of the
+    beta2 axis of the non-convergence map."""
+    return [OptimizerSetting(label, name, {"betas": (0.0, beta2), "eps": 1e-8, **extra})
+            for label, (name, extra) in BETA2_MAP_OPTIMIZERS.items()]

@@ -42,8 +42,9 @@ def _effective_step(optimizer, param, name: str, lr: float) -> torch.Tensor:
 
 
 def record_training(name: str, steps: int = 400, batch: int = 64, hidden: int = 64, lr: float = 1e-3,
-                    seed: int = 0, **hyperparameters) -> dict:
-    """Train 784-hidden-10 with ``name``; record |g|, effective steps and v of the output layer."""
+                    seed: int = 0, diagnostics: bool = True, **hyperparameters) -> dict:
+    """Train 784-hidden-10 with ``name``; record |g|, effective steps and v of the output layer
+    (``diagnostics=False``: the losses only)."""
     torch.manual_seed(seed)
     images, labels = mnist_tensors(seed=seed)
     model = nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 10))
@@ -57,15 +58,20 @@ def record_training(name: str, steps: int = 400, batch: int = 64, hidden: int = 
         optimizer.zero_grad()
         loss = nn.functional.cross_entropy(model(images[index]), labels[index])
         loss.backward()
-        grads.append(layer.grad.detach().abs().clone())
+        if diagnostics:
+            grads.append(layer.grad.detach().abs().clone())
         optimizer.step()
         losses.append(loss.item())
+        if not diagnostics:
+            continue
         effective.append(_effective_step(optimizer, layer, name, lr))
         if name == "amsgrad":
             current = optimizer.state[layer]["max_exp_avg_sq"].clone()
             if previous_max is not None:
                 held.append(current == previous_max)
             previous_max = current
+    if not diagnostics:
+        return {"losses": np.array(losses)}
     return {"abs_grad": torch.stack(grads).numpy(), "effective_step": torch.stack(effective).numpy(),
             "held": torch.stack(held).numpy() if held else None, "losses": np.array(losses)}
 

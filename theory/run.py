@@ -27,20 +27,22 @@ from suite_results.cli import run_cli  # noqa: E402
 from suite_results.tables import markdown_table  # noqa: E402
 
 from .analysis import critical_c_map, sequential_closed_form_factors, simulated_net_update_factors  # noqa: E402
-from .counterexamples import (SEQUENTIAL_SETTINGS, OptimizerSetting, Stochastic, sequential_settings,  # noqa: E402
-                              stochastic_settings)
+from .counterexamples import (BETA2_MAP_OPTIMIZERS, SEQUENTIAL_SETTINGS, OptimizerSetting, Stochastic,  # noqa: E402
+                              beta2_settings, sequential_settings, stochastic_settings)
 from .decorrelation import per_element_correlation, record_training, swap_statistics  # noqa: E402
 from .paths import run_numpy, run_torch  # noqa: E402
 
 SCALES = {
     "tiny": dict(sequential_steps=20_000, torch_steps=300, stochastic_steps=200_000, seeds=2,
-                 beta1s=[0.0, 0.9], beta2s=[0.9, 0.999], map_steps=50_000, train_steps=60),
+                 beta1s=[0.0, 0.9], beta2s=[0.9, 0.999], map_steps=50_000, train_steps=60,
+                 map_beta2s=[0.9, 0.999], lr_grid=[1e-3, 3e-3]),
     "reduced": dict(sequential_steps=200_000, torch_steps=2_000, stochastic_steps=1_000_000, seeds=4,
                     beta1s=[0.0, 0.5, 0.9], beta2s=[0.9, 0.99, 0.999], map_steps=200_000,
-                    train_steps=300),
+                    train_steps=300, map_beta2s=[0.5, 0.9, 0.99, 0.999, 0.9999], lr_grid=[3e-4, 1e-3, 3e-3]),
     "paper": dict(sequential_steps=2_000_000, torch_steps=5_000, stochastic_steps=10_000_000, seeds=4,
                   beta1s=[0.0, 0.3, 0.5, 0.7, 0.9, 0.95], beta2s=[0.9, 0.95, 0.99, 0.995, 0.999, 0.9995],
-                  map_steps=1_000_000, train_steps=2_000),
+                  map_steps=1_000_000, train_steps=2_000,
+                  map_beta2s=[0.1, 0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999], lr_grid=[1e-4, 3e-4, 1e-3, 3e-3, 1e-2]),
 }
 
 
@@ -80,6 +82,9 @@ def sequential(cfg, out: Path, writer: SummaryWriter, claims: list, results: dic
         adam, ams = finals["Adam"]["final_x"], finals["AMSGrad"]["final_x"]
         claims.append(Claim(f"sequential {kind}", "Adam ends near +1, AMSGrad near -1",
                             f"Adam {adam:+.3f}, AMSGrad {ams:+.3f}", adam > 0.9 and ams < -0.9))
+        adopt = finals["ADOPT"]["final_x"]
+        claims.append(Claim(f"sequential {kind}", "ADOPT ends near -1 (converges for any beta2)",
+                            f"ADOPT {adopt:+.3f}", adopt < -0.9))
         shift = finals["AdaShift"]["final_x"]
         claims.append(Claim(f"sequential {kind}", "AdaShift (keep_num 10) ends near -1",
                             f"AdaShift {shift:+.3f}; AdamNC {finals['AdamNC']['final_x']:+.3f}; "
@@ -129,7 +134,7 @@ def stochastic(cfg, out: Path, writer: SummaryWriter, claims: list, results: dic
     mean = {k: float(np.mean(v)) for k, v in finals.items()}
     steps = f"{cfg['stochastic_steps']:.0e} steps"
     for label, sign in [("Adam beta1=0", 1), ("Adam beta1=0.9", 1), ("AMSGrad beta1=0", -1),
-                        ("AdaShift n=1 beta1=0", -1)]:
+                        ("AdaShift n=1 beta1=0", -1), ("ADOPT beta1=0", -1), ("ADOPT no clip beta1=0", -1)]:
         direction = "theta > 0 (wrong way)" if sign > 0 else "theta < 0 (right way)"
         claims.append(Claim("stochastic", f"{label}: {direction}", f"mean theta {mean[label]:+.3f} "
                             f"after {steps}", np.sign(mean[label]) == sign))
@@ -161,6 +166,73 @@ def phase_map(cfg, out: Path, writer: SummaryWriter, claims: list, results: dict
                         f"rows {np.round(grid, 1).tolist()}", grows_b2))
     claims.append(Claim("non-convergence map", "critical C grows with beta1",
                         f"columns {np.round(grid.T, 1).tolist()}", grows_b1))
+
+
+def beta2_map(cfg, out: Path, writer: SummaryWriter, claims: list, results: dict) -> None:
+    """The beta2 axis of the non-convergence map: on the stochastic problem (C = 101, E[g] > 0), which
+    optimizer goes the wrong way (theta > 0) at which beta2. ADOPT's claim: right way for any beta2."""
+    problem = Stochastic()
+    runs = 4 * cfg["seeds"]  # the sign of a mean over a random walk: more runs than elsewhere
+    gradients = problem.gradients(cfg["stochastic_steps"], runs=runs, seed=3)
+    labels = list(BETA2_MAP_OPTIMIZERS)
+    final = np.zeros((len(labels), len(cfg["map_beta2s"])))
+    spread = np.zeros_like(final)
+    for j, beta2 in enumerate(cfg["map_beta2s"]):
+        for i, setting in enumerate(beta2_settings(beta2)):
+            theta = run_numpy(setting, gradients)[:, -1]
+            final[i, j], spread[i, j] = theta.mean(), theta.std()
+            writer.add_scalar(f"beta2_map/{setting.label}", final[i, j], j)
+    fig, ax = plt.subplots(figsize=(1.3 * len(cfg["map_beta2s"]) + 3, 3.4))
+    limit = max(float(np.abs(final).max()), 1e-9)
+    norm = matplotlib.colors.SymLogNorm(linthresh=0.05, vmin=-limit, vmax=limit)  # small thetas keep a colour
+    image = ax.imshow(final, cmap="coolwarm", norm=norm, aspect="auto")
+    ax.set_xticks(range(len(cfg["map_beta2s"])), [str(b) for b in cfg["map_beta2s"]])
+    ax.set_yticks(range(len(labels)), labels)
+    for i in range(final.shape[0]):
+        for j in range(final.shape[1]):
+            ax.text(j, i, f"{final[i, j]:+.3g}", ha="center", va="center", fontsize=8)
+    ax.set(xlabel="beta2 (beta1 = 0, lr 1e-3)", title=f"stochastic C={problem.C:g}: mean final theta over "
+           f"{runs} seeds (red: wrong way)")
+    fig.colorbar(image, label="final theta (symmetric log scale)")
+    fig.tight_layout()
+    fig.savefig(out / "beta2_map.png", dpi=110)
+    plt.close(fig)
+    results["beta2_map"] = {"beta2s": cfg["map_beta2s"], "optimizers": labels, "mean_final_theta": final.tolist(),
+                            "std_final_theta": spread.tolist(), "steps": cfg["stochastic_steps"], "runs": runs}
+    rows = {label: final[i] for i, label in enumerate(labels)}
+    errors = {label: spread[i] / np.sqrt(runs) for i, label in enumerate(labels)}
+    shown = lambda label: ", ".join(f"{b}: {x:+.3g} ± {e:.2g}" for b, x, e in
+                                    zip(cfg["map_beta2s"], rows[label], errors[label]))
+    claims.append(Claim("beta2 map", "ADOPT (clipped to ±s^0.25, the official default) goes the right way "
+                        "(theta < 0) for every beta2", shown("ADOPT") + " (mean ± standard error)",
+                        bool(np.all(rows["ADOPT"] < 0))))
+    claims.append(Claim("beta2 map", "ADOPT without clipping (the algorithm of the paper's theorem) goes the "
+                        "right way for every beta2", shown("ADOPT no clip"), bool(np.all(rows["ADOPT no clip"] < 0))))
+    claims.append(Claim("beta2 map", "Adam goes the wrong way (theta > 0) for some beta2", shown("Adam"),
+                        bool(np.any(rows["Adam"] > 0))))
+    claims.append(Claim("beta2 map", "AdaShift n=1 goes the right way for every beta2", shown("AdaShift n=1"),
+                        bool(np.all(rows["AdaShift n=1"] < 0))))
+
+
+def adopt_vs_adam(cfg, out: Path, writer: SummaryWriter, claims: list, results: dict) -> None:
+    """The MNIST MLP of the decorrelation experiment: ADOPT against Adam, the same lr grid each, the lr
+    with the lowest final training loss (mean of the last 10% of steps) chosen per optimizer."""
+    table = {}
+    for label, name in (("Adam", "adam"), ("ADOPT", "adopt")):
+        losses = {}
+        for lr in cfg["lr_grid"]:
+            record = record_training(name, steps=cfg["train_steps"], lr=lr, diagnostics=False)
+            tail = record["losses"][-max(1, len(record["losses"]) // 10):]
+            losses[lr] = float(np.mean(tail))
+            writer.add_scalar(f"adopt_vs_adam/{label}/final_loss", losses[lr], cfg["lr_grid"].index(lr))
+        best = min(losses, key=losses.get)
+        table[label] = {"losses_by_lr": losses, "best_lr": best, "best_loss": losses[best]}
+    results["adopt_vs_adam"] = {"lr_grid": cfg["lr_grid"], "steps": cfg["train_steps"], **table}
+    adam, adopt = table["Adam"]["best_loss"], table["ADOPT"]["best_loss"]
+    claims.append(Claim("MNIST MLP", "ADOPT trains at least as well as Adam (best of the same lr grid, "
+                        "final loss within 5%)", f"Adam {adam:.4f} (lr {table['Adam']['best_lr']:g}), ADOPT "
+                        f"{adopt:.4f} (lr {table['ADOPT']['best_lr']:g}), {cfg['train_steps']} steps",
+                        adopt <= adam * 1.05))
 
 
 def net_update(cfg, out: Path, writer: SummaryWriter, claims: list, results: dict) -> None:
@@ -229,7 +301,8 @@ def decorrelation(cfg, out: Path, writer: SummaryWriter, claims: list, results: 
 
 
 EXPERIMENTS = {"sequential": sequential, "stochastic": stochastic, "critical_c_map": phase_map,
-               "net_update": net_update, "decorrelation": decorrelation}
+               "beta2_map": beta2_map, "net_update": net_update, "decorrelation": decorrelation,
+               "adopt_vs_adam": adopt_vs_adam}
 
 
 def write_summary(out: Path, claims: list[Claim], timings: dict) -> None:
