@@ -6,7 +6,8 @@ units, attention) are for the full corpus on one GPU.
 
 Optimizer settings (``paper``): from the AdaShift authors' NMT runs (IWSLT15 vi-en): AdaShift lr
 0.01, keep_num 40, beta1 0, beta2 0.9, reduce max; Adam and AMSGrad lr 1e-4, beta1 0, beta2 0.9.
-AdamAL takes Adam's (our choice; the AdamAL paper has no NMT run). SGD: lr 0.1, momentum 0.9 (our
+AdamAL takes Adam's (our choice; the AdamAL paper has no NMT run); ADOPT takes Adam's lr with its
+own default betas (0.9, 0.9999) and eps 1e-6 (our choice; the ADOPT paper tunes lr like Adam's). SGD: lr 0.1, momentum 0.9 (our
 choice for a non-adaptive baseline). ``fast`` is our setting for short CPU runs, where the
 paper's lr 1e-4 barely moves in a few hundred updates: the Adam family at lr 1e-3 (x10),
 AdaShift at 0.03 (x3), SGD at 0.3; same betas and keep_num. Untuned: our choice, not a paper's.
@@ -35,9 +36,10 @@ _PAPER = {
     "adamal": ["--optimizer", "adamal", "--lr", "1e-4", "--adam-betas", "(0.0, 0.9)"],
     "adashift": ["--optimizer", "adashift", "--lr", "0.01", "--adam-betas", "(0.0, 0.9)", "--keep-num", "40",
                  "--reduce", "max"],
+    "adopt": ["--optimizer", "adopt", "--lr", "1e-4"],
     "sgd": ["--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9"],
 }
-_FAST_LR = {"adam": "1e-3", "amsgrad": "1e-3", "adamal": "1e-3", "adashift": "0.03", "sgd": "0.3"}
+_FAST_LR = {"adam": "1e-3", "amsgrad": "1e-3", "adamal": "1e-3", "adashift": "0.03", "adopt": "1e-3", "sgd": "0.3"}
 
 
 def _with_lr(flags: list[str], lr: str) -> list[str]:

@@ -41,7 +41,7 @@ SCALES = {
         "nmt_prepare": ["--max-train", "4000", "--valid", "200", "--test", "300", "--vocab-size", "3000"],
         "nmt_sweep": ["--optimizers", "adam", "amsgrad", "adashift", "--seeds", "1", "--max-update", "120",
                       "--max-tokens", "2048"],
-        "gan": ["--iterations", "150", "--seeds", "0", "--optimizers", "adam", "amsgrad", "adashift", "adamal",
+        "gan": ["--iterations", "150", "--seeds", "0", "--optimizers", "adam", "amsgrad", "adashift", "adamal", "adopt",
                 "--width", "128", "--batch-size", "128", "--eval-every", "50", "--eval-samples", "1000",
                 "--log-every", "2"],
     },
