@@ -4,6 +4,7 @@
     python -m nmt train --data outputs/nmt/bible --optimizer adashift --run runs/nmt/bible/adashift-s1
     python -m nmt evaluate --data outputs/nmt/bible --run runs/nmt/bible/adashift-s1
     python -m nmt sweep --data outputs/nmt/bible --optimizers adam amsgrad adashift adamal sgd --seeds 1 2
+    python -m nmt benchmark --benchmark bible-cpu      # the fair multi-seed protocol (nmt/benchmark.py)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from suite_results.cli import run_cli
 
+from .benchmark import BENCHMARKS, CANDIDATES, run_benchmark
 from .configs import ARCHITECTURES, HYPERPARAMETERS, OPTIMIZER_NAMES
 from .experiment import evaluate, run_one, train, write_sweep_outputs
 from .prepare import CORPORA, prepare
@@ -66,6 +68,11 @@ def main(argv=None) -> int:
     s.add_argument("--optimizers", nargs="+", choices=OPTIMIZER_NAMES, default=list(OPTIMIZER_NAMES))
     s.add_argument("--seeds", nargs="+", type=int, default=[1, 2])
     _train_args(s)
+    b = steps.add_parser("benchmark", help="a named benchmark: lr grid per optimizer, then seeds (nmt/benchmark.py)")
+    b.add_argument("--benchmark", choices=list(BENCHMARKS), default="bible-cpu")
+    b.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=None,
+                   help="default: all of the benchmark's")
+    b.add_argument("--root", type=Path, default=Path("."), help="outputs/, runs/ and results/ go here")
     args = parser.parse_args(argv)
     if args.step == "sweep":
         for name in ("optimizers", "seeds"):
@@ -76,6 +83,10 @@ def main(argv=None) -> int:
 
 
 def _run(args) -> int:
+    if args.step == "benchmark":
+        summary = run_benchmark(args.benchmark, args.root, args.candidates)
+        print((args.root / "results" / "nmt" / args.benchmark / "results.md").read_text())
+        return 0 if summary["optimizers"] else 1
     if args.step == "prepare":
         summary = prepare(args.corpus, args.out, args.valid, args.test, args.max_train, args.vocab_size, args.seed)
         print(json.dumps(summary, indent=1))

@@ -60,18 +60,24 @@ def train(data: Path, run_dir: Path, optimizer: str, arch: str = "transformer-ti
           seed: int = 1, max_update: int = 300, max_tokens: int = 2048) -> dict:
     """Train (or resume) one run; returns {'wall_s', 'command'}."""
     config = run_config(data, optimizer, arch, hparams, seed, max_update, max_tokens)
+    interval = str(max(1, max_update // 10))
+    flags = [*ARCHITECTURES[arch], *HYPERPARAMETERS[hparams][optimizer], "--clip-norm", "5.0",
+             "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1",
+             "--max-tokens", str(max_tokens), "--max-update", str(max_update), "--seed", str(seed),
+             "--validate-interval-updates", interval, "--save-interval-updates", interval]
+    return fairseq_train(data, run_dir, flags, config)
+
+
+def fairseq_train(data: Path, run_dir: Path, flags: list[str], config: dict) -> dict:
+    """fairseq-train on ``data`` with ``flags`` into ``run_dir`` (claimed for ``config``), resuming from
+    its checkpoint_last.pt; logs to run_dir/train.log and run_dir/tb. Returns {'wall_s', 'command'}."""
     if not (Path(data) / "bin").is_dir():
         raise ValueError(f"{Path(data) / 'bin'} does not exist: prepare the data first (python -m nmt prepare)")
     run_dir = Path(run_dir)
-    command = [str(BIN / "fairseq-train"), str(Path(data) / "bin"), *ARCHITECTURES[arch],
-               *HYPERPARAMETERS[hparams][optimizer], "--clip-norm", "5.0",
-               "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1",
-               "--max-tokens", str(max_tokens), "--max-update", str(max_update), "--seed", str(seed),
+    command = [str(BIN / "fairseq-train"), str(Path(data) / "bin"), *flags,
                "--save-dir", str(run_dir / "checkpoints"), "--tensorboard-logdir", str(run_dir / "tb"),
-               "--no-epoch-checkpoints", "--validate-interval-updates", str(max(1, max_update // 10)),
-               "--save-interval-updates", str(max(1, max_update // 10)), "--keep-interval-updates", "1",
-               "--log-format", "simple", "--log-interval", "10", "--no-progress-bar",
-               "--num-workers", "0", *device_flags()]
+               "--no-epoch-checkpoints", "--keep-interval-updates", "1", "--log-format", "simple",
+               "--log-interval", "10", "--no-progress-bar", "--num-workers", "0", *device_flags()]
     rundir.claim(run_dir, config)
     started = time.perf_counter()
     with open(run_dir / "train.log", "a") as log:
@@ -117,15 +123,27 @@ def evaluate(data: Path, run_dir: Path, beam: int = 4) -> dict:
     return scores
 
 
-def validation_curve(run_dir: Path) -> list[tuple[int, float]]:
-    """(updates, validation loss) from the run's fairseq TensorBoard events."""
+def validation_curve(run_dir: Path, with_time: bool = False) -> list[tuple]:
+    """(updates, validation loss) from the run's fairseq TensorBoard events; ``with_time``: (updates,
+    loss, wall seconds since the run's first training event)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    accumulator = EventAccumulator(str(Path(run_dir) / "tb" / "valid"), size_guidance={"scalars": 0})
-    accumulator.Reload()
-    if "loss" not in accumulator.Tags()["scalars"]:
+    def losses(split) -> list:
+        folder = Path(run_dir) / "tb" / split
+        if not folder.is_dir():
+            return []
+        accumulator = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+        accumulator.Reload()
+        return accumulator.Scalars("loss") if "loss" in accumulator.Tags()["scalars"] else []
+
+    events = {e.step: e for e in losses("valid")}  # a resumed run may repeat steps: keep the last
+    if not events:
         return []
-    return sorted({e.step: e.value for e in accumulator.Scalars("loss")}.items())
+    if not with_time:
+        return sorted((step, e.value) for step, e in events.items())
+    starts = [e.wall_time for e in losses("train_inner")]
+    start = min(starts) if starts else min(e.wall_time for e in events.values())
+    return sorted((step, e.value, e.wall_time - start) for step, e in events.items())
 
 
 def run_one(data: Path, runs: Path, optimizer: str, seed: int, **train_kwargs) -> dict:

@@ -492,6 +492,12 @@ def test_resume_mid_run_is_bit_exact(name, kwargs):
     check_resume(name, kwargs)  # k = 7: in the middle of a 10-slot window
 
 
+@pytest.mark.parametrize("k", [1, 2])
+def test_adopt_resume_across_its_first_step_is_bit_exact(k):
+    check_resume("adopt", {}, k=k)  # k = 1: saved after the call that only sets v
+    check_resume("adopt", {}, dtype=torch.bfloat16, k=k)
+
+
 @pytest.mark.parametrize("name,kwargs", ALL_CONFIGS[4:6], ids=CONFIG_IDS[4:6])
 def test_resume_bfloat16_is_bit_exact(name, kwargs):
     check_resume(name, kwargs, dtype=torch.bfloat16)

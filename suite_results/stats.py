@@ -1,0 +1,28 @@
+"""The spread of a result over seeds: mean, standard deviation and a bootstrap interval."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def spread(values, confidence: float = 0.95, resamples: int = 10_000, seed: int = 0) -> dict:
+    """{'n', 'mean', 'std' (ddof 1; 0 for one value), 'ci_low', 'ci_high'}: a percentile bootstrap
+    interval of the mean (with one value the interval is that value)."""
+    data = np.asarray([float(v) for v in values], dtype=np.float64)
+    if data.size == 0:
+        raise ValueError("spread() of no values")
+    mean = float(data.mean())
+    std = float(data.std(ddof=1)) if data.size > 1 else 0.0
+    if data.size == 1:
+        return {"n": 1, "mean": mean, "std": std, "ci_low": mean, "ci_high": mean}
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, data.size, size=(resamples, data.size))].mean(axis=1)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return {"n": int(data.size), "mean": mean, "std": std, "ci_low": float(low), "ci_high": float(high)}
+
+
+def format_spread(s: dict, digits: int = 2) -> str:
+    """'26.90 ± 0.41 [26.4, 27.3]' (mean ± std [95% bootstrap interval])."""
+    return (f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f} "
+            f"[{s['ci_low']:.{max(digits - 1, 1)}f}, {s['ci_high']:.{max(digits - 1, 1)}f}]")

@@ -1,0 +1,79 @@
+"""The NMT benchmark protocol end to end on a sliver of the Bible (bible-tiny: seconds per run)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from nmt import benchmark
+from suite_results.stats import spread
+
+CANDIDATES = ["adam", "adashift-transformer"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    summary = benchmark.run_benchmark("bible-tiny", root, CANDIDATES)
+    return root, summary
+
+
+@pytest.mark.slow
+def test_grid_picks_the_lr_with_the_best_validation_loss(tiny):
+    _, summary = tiny
+    for candidate in CANDIDATES:
+        grid = summary["lr_grid"][candidate]
+        assert [g["lr"] for g in grid] == benchmark.CANDIDATES[candidate][1]
+        best = min(grid, key=lambda g: g["best_valid_loss"])
+        assert summary["optimizers"][candidate]["lr"] == best["lr"]
+
+
+@pytest.mark.slow
+def test_every_test_sentence_is_scored_and_the_summary_equals_the_runs(tiny):
+    root, summary = tiny
+    on_disk = json.loads((root / "results" / "nmt" / "bible-tiny" / "summary.json").read_text())
+    assert on_disk["optimizers"].keys() == set(CANDIDATES)
+    for key in ("benchmark", "definition", "lr_grid", "optimizers", "versions", "machine", "command", "verdicts",
+                "cpu_hours"):
+        assert key in on_disk, key
+    for candidate, entry in on_disk["optimizers"].items():
+        assert entry["seeds"] == [1, 2] and len(entry["runs"]) == 2
+        bleus = []
+        for row in entry["runs"]:
+            assert row["sentences"] == 23  # not a multiple of fairseq's default batch multiple 8
+            scores = json.loads((Path(row["run_dir"]) / "scores.json").read_text())
+            assert scores["bleu"] == row["bleu"] and scores["sentences"] == 23
+            bleus.append(row["bleu"])
+            assert row["command"].count("--lr ") == 1 and f"--lr {entry['lr']!r}" in row["command"]
+        assert entry["bleu"] == spread(bleus)
+    assert (root / "results" / "nmt" / "bible-tiny" / "valid_loss.png").stat().st_size > 10_000
+    table = (root / "results" / "nmt" / "bible-tiny" / "results.md").read_text()
+    assert "| adam |" in table and "Verdicts" in table
+
+
+@pytest.mark.slow
+def test_rerun_reuses_rows_and_changed_options_are_not_reused(tiny, monkeypatch):
+    root, summary = tiny
+    rows = root / "results" / "nmt" / "bible-tiny" / "runs"
+    before = sorted(p.name for p in rows.iterdir())
+    again = benchmark.run_benchmark("bible-tiny", root, CANDIDATES)
+    assert sorted(p.name for p in rows.iterdir()) == before  # nothing trained again
+    assert again["optimizers"]["adam"]["bleu"] == summary["optimizers"]["adam"]["bleu"]
+    changed = dataclasses.replace(benchmark.BENCHMARKS["bible-tiny"], full_updates=6, seeds=(1,))
+    monkeypatch.setitem(benchmark.BENCHMARKS, "bible-tiny", changed)
+    other = benchmark.run_benchmark("bible-tiny", root, ["adam"])
+    new_rows = sorted(set(p.name for p in rows.iterdir()) - set(before))
+    assert len(new_rows) == 4  # 3 tuning runs + 1 full run of the changed definition
+    assert other["optimizers"]["adam"]["runs"][0]["updates"] == 6
+
+
+def test_verdicts_say_pending_until_the_runs_exist():
+    summary = {"optimizers": {"adam": {"bleu": spread([25.0, 26.0])}}}
+    verdicts = benchmark.verdicts(summary)
+    assert all(v["verdict"] == "pending" for v in verdicts)
+    summary["optimizers"]["adashift-paper"] = {"bleu": spread([24.0, 24.2])}
+    shift = next(v for v in benchmark.verdicts(summary) if v["claim"].startswith("adashift-paper"))
+    assert shift["verdict"] == "not reproduced" and "24.10 vs Adam 25.50" in shift["measured"]
