@@ -40,7 +40,7 @@ from suite_results.cli import UserError, run_cli
 from suite_results.files import atomic_torch_save
 
 from .data import DATASETS, DataSource
-from .losses import critic_loss
+from .losses import LOSSES, critic_loss, generator_loss
 from .models import build_models
 from .plots import sample_figure
 from .quality import QualityMeter
@@ -68,7 +68,8 @@ class GANConfig:
     iterations: int = 1000
     batch_size: int = 256
     n_critic: int = 5
-    gp_lambda: float | None = None  # None: 0.1 for 2-D data (the reference), 10 for images
+    loss: str = "wgan-gp"  # or "adashift-maxgp", the AdaShift authors' WGAN loss (gan/losses.py)
+    gp_lambda: float | None = None  # None: 0.1 for 2-D data and adashift-maxgp, 10 for images (WGAN-GP)
     fixed_generator: bool = False
     fixed_noise_std: float = 0.1  # 2-D fixed generator: real data plus this much Gaussian noise
     critic_optimizer: str = "adam"
@@ -99,6 +100,8 @@ class GANConfig:
                 problems.append(f"{role} {getattr(self, role)!r} (choose one of: {', '.join(OPTIMIZERS)})")
         if self.preset not in PRESETS:
             problems.append(f"preset {self.preset!r} (choose one of: {', '.join(PRESETS)})")
+        if self.loss not in LOSSES:
+            problems.append(f"loss {self.loss!r} (choose one of: {', '.join(LOSSES)})")
         if self.gp_lambda is not None and not self.gp_lambda >= 0:
             problems.append(f"gp_lambda {self.gp_lambda!r} (must be >= 0)")
         if self.n_critic < 1:
@@ -126,7 +129,8 @@ class GANConfig:
         if problems:
             raise ValueError("Invalid GAN configuration: " + "; ".join(problems))
         toy = self.dataset in ("8gaussians", "25gaussians", "swissroll")
-        self.gp_lambda = (0.1 if toy else 10.0) if self.gp_lambda is None else self.gp_lambda
+        if self.gp_lambda is None:
+            self.gp_lambda = 0.1 if toy or self.loss == "adashift-maxgp" else 10.0
         self.z_dim = (2 if toy else 64) if self.z_dim is None else self.z_dim
         self.width = (512 if toy else 64) if self.width is None else self.width
 
@@ -225,7 +229,8 @@ class Trainer:
         real, fake = self._real(), self._fake()
         alpha = self._slice(torch.rand(self.config.batch_size, generator=self.rng))
         self.opt_c.zero_grad(set_to_none=True)
-        loss, wasserstein, penalty = critic_loss(self.critic_step, real, fake, alpha, self.config.gp_lambda)
+        loss, wasserstein, penalty = critic_loss(self.critic_step, real, fake, alpha, self.config.gp_lambda,
+                                                 self.config.loss)
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(self.critic.parameters(), float("inf"))
         self.opt_c.step()
@@ -234,7 +239,7 @@ class Trainer:
 
     def generator_update(self) -> dict:
         self.opt_g.zero_grad(set_to_none=True)
-        loss = -self.critic_step(self._fake(train_generator=True)).mean()
+        loss = generator_loss(self.critic_step(self._fake(train_generator=True)), self.config.loss)
         loss.backward()
         self.opt_g.step()
         self.opt_c.zero_grad(set_to_none=True)  # the generator step also reached the critic
@@ -294,7 +299,8 @@ class Trainer:
         state = self._load_checkpoint()
         if state is None:
             return False
-        keys = rundir.differing_keys(state["config"], dataclasses.asdict(self.config), RESUMABLE_CHANGES)
+        recorded = {"loss": "wgan-gp", **state["config"]}  # saved before the loss option existed: WGAN-GP
+        keys = rundir.differing_keys(recorded, dataclasses.asdict(self.config), RESUMABLE_CHANGES)
         if keys:
             raise rundir.mismatch(self.out, state["config"], dataclasses.asdict(self.config), keys)
         self.generator.load_state_dict(state["generator"])
@@ -310,7 +316,8 @@ class Trainer:
     def fit(self) -> dict:
         config, main = self.config, self.rank == 0
         if main:  # checks the recorded configuration before anything is written
-            rundir.claim(self.out, dataclasses.asdict(config), ignore=RESUMABLE_CHANGES, filename="config.json")
+            rundir.claim(self.out, dataclasses.asdict(config), ignore=RESUMABLE_CHANGES, filename="config.json",
+                         defaults={"loss": "wgan-gp", "diagnostics_every": 0})
         resumed = self.try_resume()
         writer = SummaryWriter(str(self.out)) if main else None
         if main:
@@ -384,7 +391,7 @@ def _parser() -> argparse.ArgumentParser:
         if kind is None:
             kind = float if "float" in str(f.type) else int if "int" in str(f.type) else str
         choices = {"dataset": DATASETS, "critic_optimizer": list(OPTIMIZERS),
-                   "generator_optimizer": list(OPTIMIZERS), "preset": list(PRESETS),
+                   "generator_optimizer": list(OPTIMIZERS), "preset": list(PRESETS), "loss": list(LOSSES),
                    "reduce": ["none", "max", "mean"]}.get(f.name)
         parser.add_argument(flag, type=kind, default=default, choices=choices)
     return parser

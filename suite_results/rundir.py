@@ -43,10 +43,12 @@ def mismatch(run_dir: Path, recorded: dict, config: dict, keys: list[str]) -> Co
                           f"Use another directory for these options")
 
 
-def claim(run_dir: Path, config: dict, ignore=(), filename: str = CONFIG_FILE) -> bool:
+def claim(run_dir: Path, config: dict, ignore=(), filename: str = CONFIG_FILE, defaults: dict | None = None) -> bool:
     """Record ``config`` for ``run_dir`` or check it against the recorded one (ConfigMismatch).
 
-    Returns True when the directory already belonged to this configuration (a resume).
+    ``defaults``: the values of options added after a run was recorded (a recorded configuration
+    without them was made with these). Returns True when the directory already belonged to this
+    configuration (a resume).
     """
     run_dir = Path(run_dir)
     path = run_dir / filename
@@ -56,6 +58,7 @@ def claim(run_dir: Path, config: dict, ignore=(), filename: str = CONFIG_FILE) -
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ConfigMismatch(f"{path} is not readable JSON ({error}); nothing was changed. Move it away "
                                  f"or use another directory") from None
+        recorded = {**(defaults or {}), **recorded}
         keys = differing_keys(recorded, config, ignore)
         if keys:
             raise mismatch(run_dir, recorded, config, keys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import subprocess
@@ -304,3 +305,39 @@ def test_diagnostics_flag_logs_the_probe_to_tensorboard(tmp_path):
     assert "diagnostics/generator_gated" in found
     with pytest.raises(ValueError, match="diagnostics_every"):
         GANConfig(diagnostics_every=-1)
+
+
+def test_adashift_maxgp_loss_matches_hand_computation():
+    from gan.losses import critic_loss, generator_loss
+
+    critic = torch.nn.Linear(3, 1, bias=False)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[3.0, 4.0, 0.0]]))  # linear: ||grad|| = 5 at every x_hat
+    real = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])  # D = 3, 4
+    fake = torch.tensor([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]])  # D = 0, -3
+    loss, wasserstein, penalty = critic_loss(critic, real, fake, torch.rand(2), 0.1, kind="adashift-maxgp")
+    softplus = lambda t: math.log1p(math.exp(t))
+    real_term = ((softplus(-3) - 3) + (softplus(-4) - 4)) / 2  # -log sigmoid(D) - D
+    fake_term = ((softplus(0) + 0) + (softplus(-3) - 3)) / 2  # -log sigmoid(-D) + D
+    assert penalty.item() == pytest.approx(25.0)  # max ||grad||^2
+    assert loss.item() == pytest.approx(real_term + fake_term + 0.1 * 25.0, rel=1e-6)
+    assert wasserstein.item() == pytest.approx(3.5 - (-1.5))
+    # MaxGP is the max, not the mean: a quadratic critic, gradient x_hat, different norms per sample
+    quadratic = lambda x: 0.5 * (x**2).sum(1, keepdim=True)
+    alpha = torch.tensor([1.0, 0.0])  # x_hat = real[0] (|grad|^2 1) and far[1] (|grad|^2 9)
+    far = torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, 3.0]])
+    _, _, maxgp = critic_loss(quadratic, real, far, alpha, 0.1, kind="adashift-maxgp")
+    assert maxgp.item() == pytest.approx(9.0)
+    d = torch.tensor([[0.5], [-1.0]])
+    assert generator_loss(d, "adashift-maxgp").item() == pytest.approx(
+        ((softplus(-0.5) - 0.5) + (softplus(1.0) + 1.0)) / 2)
+    assert generator_loss(d).item() == pytest.approx(0.25)
+
+
+def test_critic_only_run_with_the_authors_loss(tmp_path):
+    trainer = run(tmp_path, iterations=4, fixed_generator=True, loss="adashift-maxgp", critic_optimizer="adashift",
+                  preset="adashift-paper")
+    assert trainer.config.gp_lambda == 0.1
+    assert "train/critic_loss" in tags(tmp_path / "run")
+    with pytest.raises(ValueError, match="loss"):
+        GANConfig(loss="hinge")
