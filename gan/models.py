@@ -42,7 +42,7 @@ class ConvCritic(nn.Module):
 
 
 def build_models(toy: bool, z_dim: int, width: int):
-    """(generator, critic, z_dim) for the data kind."""
+    """(generator, critic) for the data kind: MLPs for 2-D data, the conv pair for images."""
     if toy:
         return mlp(z_dim, 2, hidden=width), mlp(2, 1, hidden=width)
     return ConvGenerator(z_dim, width), ConvCritic(width)

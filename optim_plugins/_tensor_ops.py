@@ -13,8 +13,6 @@ import torch
 
 
 class _Foreach:
-    name = "foreach"
-
     def __getattr__(self, op: str):
         return getattr(torch, f"_foreach_{op}")
 
@@ -24,8 +22,6 @@ _INPLACE_FUNCTIONS = {"maximum_": lambda x, y: torch.maximum(x, y, out=x)}
 
 
 class _PerTensor:
-    name = "per-tensor"
-
     def __getattr__(self, op: str):
         def apply(tensors, *args, **kwargs):
             results = []

@@ -34,7 +34,6 @@ class Sequential:
 class Stochastic:
     C: float = 101.0
     delta: float = 0.02
-    bounds: tuple[float, float] | None = None
 
     @property
     def p(self) -> float:
