@@ -25,7 +25,7 @@ import torch
 
 LOG = logging.getLogger("optim_plugins")
 SOURCE = Path(__file__).with_name("cpu_kernels.cpp")
-VERSION = 16  # bump with any change of the kernels' signatures
+VERSION = 17  # bump with any change of the kernels' signatures
 
 _lock = threading.Lock()
 _state: dict = {}
@@ -70,7 +70,7 @@ def _build():
     except Exception:  # noqa: BLE001 - a private helper; only decides how loudly to log
         built = False
     (LOG.debug if built else LOG.warning)(
-        "optim_plugins: %s the CPU kernels of AdamAL/AdaShift%s", "loading" if built else "building",
+        "optim_plugins: %s the CPU kernels of AdamAL/AdaShift/ADOPT%s", "loading" if built else "building",
         "" if built else " (once per machine, about a minute)")
     return cpp_extension.load(name=name, sources=[str(SOURCE)], extra_cflags=flags,
                               extra_ldflags=["-fopenmp"], verbose=False)
@@ -88,7 +88,7 @@ def cpu_kernels():
                     _state["module"] = _build()
                 except Exception as error:  # noqa: BLE001 - any build failure means: fall back
                     _state["module"] = None
-                    LOG.warning("optim_plugins: CPU kernels unavailable (%s: %s); AdamAL and AdaShift "
+                    LOG.warning("optim_plugins: CPU kernels unavailable (%s: %s); AdamAL, AdaShift and ADOPT "
                                 "use the slower multi-tensor path", type(error).__name__,
                                 str(error).strip().splitlines()[-1][:300] if str(error).strip() else "")
         return _state["module"]

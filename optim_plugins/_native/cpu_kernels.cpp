@@ -74,20 +74,32 @@ void adamal_loop(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, 
   }
 }
 
-void adamal_step(at::Tensor p, at::Tensor g, at::Tensor m, at::Tensor v, double lr, double beta1,
-                 double beta2, double eps, double weight_decay, bool decoupled, double bias_correction1,
-                 double bias_correction2_sqrt) {
+// The frame of the kernels over (p, g, m, v) of one tensor: buffer checks, dtype dispatch, weight decay
+// as (coupled, decay) and parallel chunks; loop(p, g, m, v, begin, end, coupled, decay) does the math.
+template <typename Loop>
+void moments_step(at::Tensor& p, at::Tensor& g, at::Tensor& m, at::Tensor& v, double lr, double weight_decay,
+                  bool decoupled, Loop&& loop) {
   check_like_param(p, {{&g, "grad"}, {&m, "exp_avg"}, {&v, "exp_avg_sq"}});
-  AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adamal_step", [&] {
+  AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "moments_step", [&] {
     using T = scalar_t;
     T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>();
     T* mp = m.data_ptr<T>(); T* vp = v.data_ptr<T>();
     const T coupled = decoupled ? T(0) : T(weight_decay);
     const T decay = decoupled ? T(1 - lr * weight_decay) : T(1);
     at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
-      adamal_loop<T>(pp, gp, mp, vp, begin, end, T(1 - beta1), T(beta2), T(1 - beta2), T(eps), coupled,
-                     decay, T(lr / bias_correction1), T(bias_correction2_sqrt));
+      loop(pp, gp, mp, vp, begin, end, coupled, decay);
     });
+  });
+}
+
+void adamal_step(at::Tensor p, at::Tensor g, at::Tensor m, at::Tensor v, double lr, double beta1,
+                 double beta2, double eps, double weight_decay, bool decoupled, double bias_correction1,
+                 double bias_correction2_sqrt) {
+  moments_step(p, g, m, v, lr, weight_decay, decoupled, [&](auto* pp, const auto* gp, auto* mp, auto* vp,
+                                                            int64_t begin, int64_t end, auto coupled, auto decay) {
+    using T = decltype(coupled);
+    adamal_loop<T>(pp, gp, mp, vp, begin, end, T(1 - beta1), T(beta2), T(1 - beta2), T(eps), coupled, decay,
+                   T(lr / bias_correction1), T(bias_correction2_sqrt));
   });
 }
 
@@ -118,17 +130,11 @@ void adopt_loop(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, T
 
 void adopt_step(at::Tensor p, at::Tensor g, at::Tensor m, at::Tensor v, double lr, double beta1, double beta2,
                 double eps, double weight_decay, bool decoupled, bool first, double bound) {
-  check_like_param(p, {{&g, "grad"}, {&m, "exp_avg"}, {&v, "exp_avg_sq"}});
-  AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adopt_step", [&] {
-    using T = scalar_t;
-    T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>();
-    T* mp = m.data_ptr<T>(); T* vp = v.data_ptr<T>();
-    const T coupled = decoupled ? T(0) : T(weight_decay);
-    const T decay = decoupled ? T(1 - lr * weight_decay) : T(1);
-    at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
-      adopt_loop<T>(pp, gp, mp, vp, begin, end, first, T(1 - beta1), T(beta2), T(1 - beta2), T(eps), coupled,
-                    decay, T(lr), static_cast<T>(bound));
-    });
+  moments_step(p, g, m, v, lr, weight_decay, decoupled, [&](auto* pp, const auto* gp, auto* mp, auto* vp,
+                                                            int64_t begin, int64_t end, auto coupled, auto decay) {
+    using T = decltype(coupled);
+    adopt_loop<T>(pp, gp, mp, vp, begin, end, first, T(1 - beta1), T(beta2), T(1 - beta2), T(eps), coupled, decay,
+                  T(lr), static_cast<T>(bound));
   });
 }
 
