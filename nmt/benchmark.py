@@ -20,6 +20,10 @@ benchmark definition never reuses a run. Each finished run also lands as a small
 reuses those rows instead of training again, so the sweep resumes across sessions; an interrupted
 run resumes from its fairseq checkpoint. ``summary.json``, ``results.md`` and ``valid_loss.png``
 are rewritten from all rows after every run, so partial results are always readable.
+
+Our optimizers also run with ``--optimizer-diagnostics 10`` (an observation, not part of a run's
+configuration): each row keeps the mean of the decorrelation probe's statistics over the second
+half of the run, and the summary reports them per optimizer.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ CANDIDATES = {
     "fairseq-adam": (["--optimizer", "adam", "--adam-betas", "(0.9, 0.98)"], []),  # uses adam's lr
 }
 SANITY = {"fairseq-adam": "adam"}  # candidate -> the candidate whose chosen lr it takes
+PROBED = {"adam", "amsgrad", "adamal", "adopt", "adashift-paper", "adashift-transformer"}  # our adapters
+DIAGNOSTICS = ["--optimizer-diagnostics", "10"]  # observation only: not part of a run's configuration
 
 
 @dataclass(frozen=True)
@@ -128,14 +134,14 @@ def run_row(bench: Benchmark, name: str, data: Path, runs: Path, results: Path, 
     if path.exists():
         return json.loads(path.read_text())
     run_dir = runs / path.stem
-    trained = fairseq_train(data, run_dir, flags, row_config)
+    trained = fairseq_train(data, run_dir, [*flags, *(DIAGNOSTICS if candidate in PROBED else [])], row_config)
     curve = validation_curve(run_dir, with_time=True)
     reached = next(((u, s) for u, loss, s in curve if loss <= bench.target_valid_loss), (None, None))
     row = {"candidate": candidate, "phase": phase, "lr": lr, "seed": seed, "updates": updates,
            "best_valid_loss": min((loss for _, loss, _ in curve), default=None),
            "valid_curve": [[u, loss] for u, loss, _ in curve], "updates_to_target": reached[0],
            "seconds_to_target": reached[1], "wall_s": trained["wall_s"], "command": trained["command"],
-           "run_dir": str(run_dir)}
+           "run_dir": str(run_dir), "diagnostics": decorrelation(run_dir)}
     if phase == "full":
         scores = evaluate(data, run_dir, beam=4)
         if scores["sentences"] != bench.test:
@@ -144,6 +150,25 @@ def run_row(bench: Benchmark, name: str, data: Path, runs: Path, results: Path, 
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(row, indent=1))
     return row
+
+
+def decorrelation(run_dir: Path) -> dict:
+    """Means over the second half of a run of the probe's diag_* scalars (optim_plugins.diagnostics)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    folder = Path(run_dir) / "tb" / "train_inner"
+    if not folder.is_dir():
+        return {}
+    events = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+    events.Reload()
+    out = {}
+    for tag in events.Tags()["scalars"]:
+        if tag.startswith("diag_"):
+            values = {e.step: e.value for e in events.Scalars(tag)}
+            last = max(values)
+            kept = [v for step, v in values.items() if step >= last / 2]
+            out[tag[len("diag_"):]] = sum(kept) / len(kept)
+    return out
 
 
 def choose_lr(rows: list[dict]) -> float | None:
@@ -255,6 +280,10 @@ def write_results(name, bench, prepared, grid, full, chosen, results: Path) -> d
         reached = [r["updates_to_target"] for r in rows if r["updates_to_target"] is not None]
         entry["updates_to_target"] = spread(reached) if reached else None
         entry["reached_target"] = f"{len(reached)}/{len(rows)}"
+        for key in ("corr", "net_update_ratio"):
+            values = [r["diagnostics"][key] for r in rows if key in r.get("diagnostics", {})]
+            if values:
+                entry.setdefault("decorrelation", {})[key] = spread(values)
         optimizers[candidate] = entry
     summary = {"benchmark": name, "definition": asdict(bench), "data": prepared, "protocol": __doc__.split("\n\n")[1],
                "lr_grid": {c: [{"lr": r["lr"], "best_valid_loss": r["best_valid_loss"]} for r in rows]
@@ -287,6 +316,14 @@ def render_markdown(summary: dict) -> str:
                      f"{e['wall_s']['mean']:.0f}"])
     lines += markdown_table(["optimizer", "lr", "seeds", "BLEU", "chrF", f"updates to valid loss "
                              f"{d['target_valid_loss']}", "wall s per run"], rows)
+    probed = {c: e["decorrelation"] for c, e in summary["optimizers"].items() if "decorrelation" in e}
+    if probed:
+        lines += ["", "Decorrelation in real training (`--optimizer-diagnostics 10`, second half of each full run): "
+                  "corr(|g_t|, step size) and the net update ratio (1: the step ignores the gradient's size).", ""]
+        lines += markdown_table(["optimizer", "corr", "net update ratio"],
+                                [[c, format_spread(d["corr"], 3) if "corr" in d else "-",
+                                  format_spread(d["net_update_ratio"], 3) if "net_update_ratio" in d else "-"]
+                                 for c, d in probed.items()])
     lines += ["", "## Verdicts", ""]
     lines += markdown_table(["claim", "measured", "verdict"],
                             [[v["claim"], v["measured"], v["verdict"]] for v in summary["verdicts"]])

@@ -49,6 +49,7 @@ def test_every_test_sentence_is_scored_and_the_summary_equals_the_runs(tiny):
             bleus.append(row["bleu"])
             assert row["command"].count("--lr ") == 1 and f"--lr {entry['lr']!r}" in row["command"]
         assert entry["bleu"] == spread(bleus)
+        assert all("--optimizer-diagnostics 10" in row["command"] for row in entry["runs"])
     assert (root / "results" / "nmt" / "bible-tiny" / "valid_loss.png").stat().st_size > 10_000
     table = (root / "results" / "nmt" / "bible-tiny" / "results.md").read_text()
     assert "| adam |" in table and "Verdicts" in table
