@@ -366,6 +366,8 @@ class Trainer:
         self.generator.train(was_training)
         name, value = self.quality(generated)
         writer.add_scalar(f"quality/{name}", value, self.iteration)
+        for extra, extra_value in self.quality.extras.items():
+            writer.add_scalar(f"quality/{extra}", extra_value, self.iteration)
         writer.add_figure("samples", sample_figure(self, generated), self.iteration)
         return value
 

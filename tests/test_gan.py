@@ -51,7 +51,7 @@ def test_mnist_slice_logs_frechet_distance(tmp_path, monkeypatch):
                   iterations=3, eval_every=3, eval_samples=128, critic_optimizer="adashift",
                   preset="adashift-paper")
     found = tags(tmp_path / "run")
-    assert "quality/frechet_distance" in found and "samples" in found
+    assert "quality/frechet_distance" in found and "samples" in found and "quality/kernel_distance" in found
     assert 0 < trainer.best < float("inf")
 
 
@@ -341,3 +341,18 @@ def test_critic_only_run_with_the_authors_loss(tmp_path):
     assert "train/critic_loss" in tags(tmp_path / "run")
     with pytest.raises(ValueError, match="loss"):
         GANConfig(loss="hinge")
+
+
+def test_kernel_distance_is_the_unbiased_mmd_with_the_cubic_kernel():
+    from gan.metrics import kernel_distance
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(30, 4)), rng.normal(size=(25, 4))
+    kernel = lambda x, y: (x @ y / 4 + 1) ** 3
+    within_a = sum(kernel(a[i], a[j]) for i in range(30) for j in range(30) if i != j) / (30 * 29)
+    within_b = sum(kernel(b[i], b[j]) for i in range(25) for j in range(25) if i != j) / (25 * 24)
+    across = sum(kernel(x, y) for x in a for y in b) / (30 * 25)
+    assert kernel_distance(a, b) == pytest.approx(within_a + within_b - 2 * across, rel=1e-9)
+    same = [kernel_distance(rng.normal(size=(20, 4)), rng.normal(size=(20, 4))) for _ in range(200)]
+    assert abs(np.mean(same)) < 3 * np.std(same) / np.sqrt(len(same))  # unbiased: centred on 0 (3 sigma)
+    assert kernel_distance(a, rng.normal(loc=2.0, size=(25, 4))) > 1.0
