@@ -33,6 +33,14 @@ g_{t-n}, slot (t-1) mod n; ``window_dtype=torch.bfloat16`` halves its memory), `
 on, 0 before; same shape as v; k_t = t - active_since + 1) and ``step``. All are tensors, so
 ``load_state_dict`` restores a run in the middle of its window exactly.
 
+Lean layout: with beta1 = 0 and reduce "max"/"mean" (the authors' NMT and WGAN settings) m_t is
+g_t itself and v needs only phi(g_{t-n}^2), one number per tensor per slot, so the state holds no
+window of gradients and no running sum: ``window_phi`` (n scalars), ``exp_avg_sq`` and
+``active_since`` (scalars) and ``step``, a few bytes per tensor instead of 4(n + 1) per parameter
+(164 at keep_num 40). The update is the same rule, equal bit for bit to the windowed layout with a
+float32 window (``window_dtype`` has nothing to store there). beta1 cannot change between 0 and
+nonzero in the middle of such a run (the layouts differ; refused with a message).
+
 Paths: the default fast path (``fused=None``) takes m from the running sum, O(1) per step for
 any keep_num, each gradient reduced once when it enters the window. On CPU it is one pass of a
 compiled kernel per tensor (``optim_plugins._native``). It moves as many bytes as Adam for
@@ -204,6 +212,36 @@ def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sum
                                       reduce == "max")
 
 
+def lean_layout(group: dict) -> bool:
+    """beta1 = 0 with one v per tensor: the state keeps phi of each slot only (module docstring)."""
+    return group["betas"][0] == 0 and group["reduce"] != "none"
+
+
+def adashift_lean_update(ops, params, grads, window_phis, exp_avg_sqs, active_since, *, step: int, lr: float,
+                         beta2: float, keep_num: int, reduce: str, eps: float, weight_decay: float,
+                         decoupled_weight_decay: bool, fast: bool) -> None:
+    """The step of the lean layout: m_t = g_t, v from phi(g_{t-n}^2) kept per slot (in place).
+
+    ``fast`` on CPU tensors: the one-pass kernel (reduces g_t^2 and updates p in the same pass)."""
+    if weight_decay != 0 and not decoupled_weight_decay:
+        grads = ops.add(grads, params, alpha=weight_decay)
+    slot = (step - 1) % keep_num
+    if fast and _native.usable(*params, *grads, *window_phis, *exp_avg_sqs, *active_since):
+        kernels = _native.cpu_kernels()
+        for p, g, phis, v, since in zip(params, grads, window_phis, exp_avg_sqs, active_since):
+            kernels.adashift_lean_step(p, g, slot, phis, v, since, step, lr, beta2, eps,
+                                       weight_decay if decoupled_weight_decay else 0.0, reduce == "max")
+        return
+    if weight_decay != 0 and decoupled_weight_decay:
+        ops.mul_(params, 1 - lr * weight_decay)
+    phi = [phis[slot].clone() for phis in window_phis]  # phi(g_{t-n}^2)
+    for phis, value in zip(window_phis, _reduce_squares(ops, grads, reduce)):
+        phis[slot] = value
+    ops.mul_(exp_avg_sqs, beta2)
+    ops.add_(exp_avg_sqs, phi, alpha=1 - beta2)
+    _apply(params, grads, exp_avg_sqs, active_since, step=step, lr=lr, beta2=beta2, eps=eps)
+
+
 def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_since, window_sums, window_phis, *,
                     step: int, lr: float, beta1: float, beta2: float, keep_num: int, reduce: str,
                     eps: float, weight_decay: float, decoupled_weight_decay: bool, fast: bool,
@@ -253,8 +291,8 @@ class AdaShift(AdaptiveOptimizer):
 
     reanchor_every = 100  # steps between exact recomputations of the running window sum
 
-    state_shaping = ("keep_num", "reduce")
-    state_variants = ({"reduce": "none"}, {"reduce": "max"})
+    state_shaping = ("keep_num", "reduce", "betas")
+    state_variants = ({"reduce": "none"}, {"reduce": "max"}, {"reduce": "max", "betas": (0.0, 0.999)})
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), keep_num=10, reduce="max", eps=1e-10,
                  weight_decay=0.0, decoupled_weight_decay=False, *, window_dtype=None, foreach=None,
@@ -281,9 +319,10 @@ class AdaShift(AdaptiveOptimizer):
     def _init_state(self, param, state, group):
         dtype = state_dtype(param)
         moment_shape = param.shape if group["reduce"] == "none" else ()
-        window_dtype = group["window_dtype"] or dtype
-        state["window"] = param.new_zeros((group["keep_num"], *param.shape), dtype=window_dtype)
-        state["window_sum"] = param.new_zeros(param.shape, dtype=dtype)
+        if not lean_layout(group):
+            window_dtype = group["window_dtype"] or dtype
+            state["window"] = param.new_zeros((group["keep_num"], *param.shape), dtype=window_dtype)
+            state["window_sum"] = param.new_zeros(param.shape, dtype=dtype)
         if group["reduce"] != "none":
             state["window_phi"] = param.new_zeros((group["keep_num"],), dtype=dtype)
         state["exp_avg_sq"] = param.new_zeros(moment_shape, dtype=dtype)
@@ -291,21 +330,31 @@ class AdaShift(AdaptiveOptimizer):
 
     def _update(self, group, ops, params, grads, states, step):
         beta1, beta2 = group["betas"]
-        keep_num = group["keep_num"]
-        for window, v in zip(states["window"], states["exp_avg_sq"]):
-            if window.shape[0] != keep_num:
-                raise ValueError(
-                    f"AdaShift state holds a window of {window.shape[0]} gradients but keep_num is "
-                    f"{keep_num}; keep_num cannot change in the middle of a run"
-                )
-            if (v.dim() == 0) != (group["reduce"] != "none") or ("window_phi" in states) != (v.dim() == 0):
+        keep_num, lean = group["keep_num"], lean_layout(group)
+        if lean != ("window" not in states):
+            raise ValueError(
+                f"AdaShift state was made with beta1 {'0' if 'window' not in states else '> 0'} (the "
+                f"{'lean' if 'window' not in states else 'windowed'} layout) but beta1 is {beta1}; with reduce "
+                f"max/mean, beta1 cannot change between 0 and nonzero in the middle of a run")
+        phis_list = states.get("window_phi") or [None] * len(params)
+        for i, (v, phis) in enumerate(zip(states["exp_avg_sq"], phis_list)):
+            if (v.dim() == 0) != (group["reduce"] != "none") or (phis is None) != (v.dim() != 0):
                 raise ValueError(
                     f"AdaShift state was made with reduce {'none' if v.dim() else 'max/mean'} but reduce is "
                     f"{group['reduce']!r}; reduce cannot change in the middle of a run")
+            slots = phis.shape[0] if lean else states["window"][i].shape[0]
+            if slots != keep_num:
+                raise ValueError(
+                    f"AdaShift state holds a window of {slots} gradients but keep_num is "
+                    f"{keep_num}; keep_num cannot change in the middle of a run"
+                )
+        hyper = dict(step=step, lr=group["lr"], beta2=beta2, keep_num=keep_num, reduce=group["reduce"],
+                     eps=group["eps"], weight_decay=group["weight_decay"],
+                     decoupled_weight_decay=group["decoupled_weight_decay"], fast=group["fused"] is not False)
+        if lean:
+            adashift_lean_update(ops, params, grads, states["window_phi"], states["exp_avg_sq"],
+                                 states["active_since"], **hyper)
+            return
         adashift_update(
             ops, params, grads, states["window"], states["exp_avg_sq"], states["active_since"],
-            states["window_sum"], states.get("window_phi"), step=step, lr=group["lr"], beta1=beta1,
-            beta2=beta2, keep_num=keep_num, reduce=group["reduce"], eps=group["eps"],
-            weight_decay=group["weight_decay"], decoupled_weight_decay=group["decoupled_weight_decay"],
-            fast=group["fused"] is not False, reanchor_every=self.reanchor_every,
-        )
+            states["window_sum"], states.get("window_phi"), beta1=beta1, reanchor_every=self.reanchor_every, **hyper)

@@ -55,6 +55,7 @@ def candidates(quick: bool) -> list[tuple[str, str, dict]]:
             ("ADOPT default", "adopt", {}),
             ("AdaShift n=1 max", "adashift", {"keep_num": 1, "reduce": "max"}),
             ("AdaShift n=40 max", "adashift", {"keep_num": 40, "reduce": "max"}),
+            ("AdaShift n=40 max beta1=0 (lean)", "adashift", {"keep_num": 40, "reduce": "max", "betas": (0.0, 0.9)}),
             ("AdaShift n=40 max reference", "adashift", {"keep_num": 40, "reduce": "max", "fused": False}),
             ("AdaShift n=10 max bf16 window", "adashift", {"keep_num": 10, "reduce": "max",
                                                            "window_dtype": torch.bfloat16})]

@@ -65,7 +65,8 @@ def _mutations(name, kwargs):
     yield "no param_groups", lambda sd: sd.pop("param_groups")
     yield "lr -1", lambda sd: sd["param_groups"][0].__setitem__("lr", -1.0)
     if name == "adashift":
-        yield "window shrunk", resize("window", lambda t: (t.shape[0] - 1 or 1, *t.shape[1:]) if t.shape[0] > 1
+        window = "window_phi" if kwargs["reduce"] != "none" and kwargs.get("betas", (0.9,))[0] == 0 else "window"
+        yield "window shrunk", resize(window, lambda t: (t.shape[0] - 1 or 1, *t.shape[1:]) if t.shape[0] > 1
                                       else (t.shape[0], t.shape[1] - 1, *t.shape[2:]))
         other = "max" if kwargs["reduce"] == "none" else "none"
         yield "reduce changed", lambda sd: sd["param_groups"][0].__setitem__("reduce", other)

@@ -583,3 +583,49 @@ def test_build_optimizer_rejects_unknown_names_and_hyperparameters():
         build_optimizer("adam", [torch.zeros(1, requires_grad=True)], keep_num=3)
     sgd = build_optimizer("SGD", [torch.zeros(1, requires_grad=True)])
     assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["momentum"] == 0.9
+
+
+# -- AdaShift's lean layout (beta1 = 0, reduce max/mean) ---------------------------------------------
+
+@pytest.mark.parametrize("reduce", ["max", "mean"])
+@pytest.mark.parametrize("fused", [None, False])
+@pytest.mark.parametrize("decay", [(0.0, False), (0.05, False), (0.05, True)])
+def test_adashift_lean_layout_equals_the_windowed_layout_bit_for_bit(reduce, fused, decay, monkeypatch):
+    from optim_plugins import adashift
+
+    kwargs = dict(lr=0.01, betas=(0.0, 0.9), keep_num=4, reduce=reduce, fused=fused, weight_decay=decay[0],
+                  decoupled_weight_decay=decay[1])
+    lean_params, windowed_params = make_params(), make_params()
+    lean = AdaShift(lean_params, **kwargs)
+    train_steps(lean, lean_params, 30, seed=0)
+    monkeypatch.setattr(adashift, "lean_layout", lambda group: False)
+    windowed = AdaShift(windowed_params, **kwargs)
+    train_steps(windowed, windowed_params, 30, seed=0)
+    assert "window" not in next(iter(lean.state.values())) and "window" in next(iter(windowed.state.values()))
+    for a, b in zip(lean_params, windowed_params):
+        assert torch.equal(a, b)
+
+
+def test_adashift_lean_layout_state_is_under_one_byte_per_parameter():
+    model = torch.nn.Sequential(torch.nn.Linear(512, 2048), torch.nn.Linear(2048, 512))
+    optimizer = AdaShift(model.parameters(), betas=(0.0, 0.9), keep_num=40, reduce="max")
+    for p in model.parameters():
+        p.grad = torch.randn_like(p)
+    optimizer.step()
+    state_bytes = sum(v.numel() * v.element_size() for s in optimizer.state.values() for v in s.values())
+    parameters = sum(p.numel() for p in model.parameters())
+    assert state_bytes / parameters < 1.0, state_bytes / parameters
+
+
+def test_adashift_beta1_cannot_switch_layout_mid_run():
+    params = make_params()
+    optimizer = AdaShift(params, betas=(0.0, 0.9), keep_num=3, reduce="max")
+    train_steps(optimizer, params, 2, seed=0)
+    optimizer.param_groups[0]["betas"] = (0.9, 0.9)
+    with pytest.raises(ValueError, match="beta1 cannot change"):
+        train_steps(optimizer, params, 1, seed=1)
+    optimizer.param_groups[0]["betas"] = (0.0, 0.9)
+    saved = optimizer.state_dict()
+    saved["param_groups"][0]["betas"] = (0.9, 0.9)  # a dict whose groups and state disagree
+    with pytest.raises(ValueError, match="window"):
+        AdaShift(make_params(), betas=(0.9, 0.9), keep_num=3, reduce="max").load_state_dict(saved)

@@ -403,6 +403,74 @@ void adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor window, int64_
   });
 }
 
+// AdaShift's lean layout (beta1 = 0, reduce max/mean): no window, m = g. The scalars as in
+// adashift_reduced_step from window_phi[slot] = phi(g_{t-n}^2), then one pass: p = p decay - c g (only
+// where the gate is open) and phi(g_t^2) reduced from the same reads into window_phi[slot].
+template <typename T, bool take_max, bool open>
+double adashift_lean_loop(T* __restrict__ p, const T* __restrict__ g, int64_t begin, int64_t end, T decay,
+                          T coefficient) {
+  if constexpr (take_max) {
+    T largest = T(0);
+    int nan_seen = 0;
+#pragma omp simd reduction(max : largest) reduction(| : nan_seen)
+    for (int64_t i = begin; i < end; ++i) {
+      const T grad = g[i];
+      p[i] = open ? p[i] * decay - coefficient * grad : p[i] * decay;
+      const T square = grad * grad;
+      largest = std::max(largest, square);
+      nan_seen |= (square != square);
+    }
+    return nan_seen ? std::numeric_limits<double>::quiet_NaN() : double(largest);
+  } else {
+    double total = 0.0;
+#pragma omp simd reduction(+ : total)
+    for (int64_t i = begin; i < end; ++i) {
+      const T grad = g[i];
+      p[i] = open ? p[i] * decay - coefficient * grad : p[i] * decay;
+      total += double(grad) * double(grad);
+    }
+    return total;
+  }
+}
+
+void adashift_lean_step(at::Tensor p, at::Tensor g, int64_t slot, at::Tensor window_phi, at::Tensor v,
+                        at::Tensor since, int64_t step, double lr, double beta2, double eps,
+                        double decoupled_weight_decay, bool take_max) {
+  const int64_t numel = check_like_param(p, {{&g, "grad"}});
+  TORCH_CHECK(window_phi.numel() >= 1 && slot >= 0 && slot < window_phi.numel(), "optim_plugins kernel: slot ",
+              slot, " outside window_phi of ", window_phi.numel());
+  check_buffer(window_phi, "window_phi", window_phi.numel(), p.scalar_type());
+  check_buffer(v, "exp_avg_sq", 1, p.scalar_type());
+  check_buffer(since, "active_since", 1, p.scalar_type());
+  AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adashift_lean_step", [&] {
+    using T = scalar_t;
+    T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>();
+    T* phis = window_phi.data_ptr<T>(); T* vp = v.data_ptr<T>(); T* on = since.data_ptr<T>();
+    const T vi = vp[0] * T(beta2) + T(1 - beta2) * phis[slot];
+    vp[0] = vi;
+    if (on[0] == T(0) && vi != T(0)) on[0] = T(step);
+    const bool is_open = on[0] > T(0);
+    T coefficient = T(0);
+    if (is_open) {
+      const T bc2 = std::max(T(1e-8), T(1) - static_cast<T>(std::pow(T(beta2), T(step) - on[0] + T(1))));
+      coefficient = T(lr) / (std::sqrt(vi / bc2) + T(eps));
+    }
+    const T decay = T(1 - lr * decoupled_weight_decay);
+    auto combine = [take_max](double a, double b) { return take_max ? nan_propagating_max(a, b) : a + b; };
+    const double entering = at::parallel_reduce(
+        int64_t(0), numel, kGrain, 0.0,
+        [&](int64_t begin, int64_t end, double identity) {
+          const double part = take_max ? (is_open ? adashift_lean_loop<T, true, true>(pp, gp, begin, end, decay, coefficient)
+                                                  : adashift_lean_loop<T, true, false>(pp, gp, begin, end, decay, coefficient))
+                                       : (is_open ? adashift_lean_loop<T, false, true>(pp, gp, begin, end, decay, coefficient)
+                                                  : adashift_lean_loop<T, false, false>(pp, gp, begin, end, decay, coefficient));
+          return combine(identity, part);
+        },
+        combine);
+    phis[slot] = static_cast<T>(take_max ? entering : entering / double(numel));
+  });
+}
+
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
@@ -410,4 +478,5 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("adopt_step", &adopt_step);
   m.def("adashift_elementwise_step", &adashift_elementwise_step);
   m.def("adashift_reduced_step", &adashift_reduced_step);
+  m.def("adashift_lean_step", &adashift_lean_step);
 }
