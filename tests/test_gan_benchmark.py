@@ -1,0 +1,38 @@
+"""The WGAN critic benchmark protocol on the toy data (seconds)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from gan import benchmark
+
+
+def test_box_smoothing_matches_a_plain_loop():
+    values = np.arange(10.0)
+    expected = [np.mean(values[max(0, i - 2):i + 1]) for i in range(10)]
+    assert np.allclose(benchmark.smooth(values, 3), expected)
+
+
+@pytest.mark.slow
+def test_toy_benchmark_protocol(tmp_path):
+    summary = benchmark.run_benchmark("toy-critic", tmp_path)
+    bench = benchmark.BENCHMARKS["toy-critic"]
+    for optimizer in bench.optimizers:
+        grid = summary["lr_grid"][optimizer]
+        base = bench.lr_for(optimizer)
+        assert [g["lr"] for g in grid] == pytest.approx([base / 3, base, base * 3])
+        authors = summary["at_authors_lr"][optimizer]
+        assert authors["lr"] == pytest.approx(base) and authors["seeds"] == [0, 1]
+        best = summary["at_best_grid_lr"][optimizer]
+        assert best["lr"] == min(grid, key=lambda g: g["final_smoothed_loss"])["lr"]
+        finals = [r["final_smoothed_loss"] for r in authors["runs"]]
+        assert authors["final_smoothed_loss"]["mean"] == pytest.approx(np.mean(finals))
+    on_disk = json.loads((tmp_path / "results" / "gan" / "toy-critic" / "summary.json").read_text())
+    assert on_disk["verdicts"] and on_disk["verdicts"][0]["claim"].startswith("AdaShift")
+    assert (tmp_path / "results" / "gan" / "toy-critic" / "critic_loss.png").stat().st_size > 10_000
+    rows = sorted(p.name for p in (tmp_path / "results" / "gan" / "toy-critic" / "runs").iterdir())
+    benchmark.run_benchmark("toy-critic", tmp_path)  # reuses every row
+    assert sorted(p.name for p in (tmp_path / "results" / "gan" / "toy-critic" / "runs").iterdir()) == rows
