@@ -167,10 +167,8 @@ class AdaptiveOptimizer(Optimizer):
             missing = sorted(hyper - set(saved))
             foreign = sorted(set(saved) & _foreign_hyperparameters(type(self)))
             if missing or foreign:
-                raise ValueError(
-                    f"{problem}: the state dict looks like {_guess_source(saved, state_dict)}'s "
-                    f"(its parameter group {'lacks ' + ', '.join(missing) if missing else ''}"
-                    f"{' and ' if missing and foreign else ''}{'has ' + ', '.join(foreign) if foreign else ''})")
+                raise ValueError(f"{problem}: the state dict looks like {_guess_source(saved, state_dict)}'s "
+                                 f"(its parameter group {_lacks_has(missing, foreign)})")
             merged = check.plain_numbers_dict({**group, **{k: v for k, v in saved.items() if k != "params"}})
             try:
                 self._validate_group(merged)
@@ -190,12 +188,10 @@ class AdaptiveOptimizer(Optimizer):
         meta = torch.empty_like(param, device="meta")
         expected: dict = {}
         self._init_state(meta, expected, group)
-        missing, extra = sorted(set(expected) - set(saved_state)), sorted(set(saved_state) - set(expected) - {"step"})
-        if missing or extra or "step" not in saved_state:
-            raise ValueError(
-                f"{problem}: {where} {'lacks ' + ', '.join(missing + ['step'] * ('step' not in saved_state)) if missing or 'step' not in saved_state else ''}"
-                f"{' and ' if (missing or 'step' not in saved_state) and extra else ''}{'has ' + ', '.join(extra) if extra else ''}"
-                f" ({self._source_hint(group, state_dict)})")
+        wanted = {*expected, "step"}
+        missing, extra = sorted(wanted - set(saved_state)), sorted(set(saved_state) - wanted)
+        if missing or extra:
+            raise ValueError(f"{problem}: {where} {_lacks_has(missing, extra)} ({self._source_hint(group, state_dict)})")
         step = saved_state["step"]
         step = step.item() if torch.is_tensor(step) and step.numel() == 1 else step
         if not check._is_real_number(step) or step < 0 or step != int(step):
@@ -252,6 +248,10 @@ class AdaptiveOptimizer(Optimizer):
         for param, work in zip(params, working):
             if work is not param:
                 param.copy_(work)
+
+
+def _lacks_has(missing: list, extra: list) -> str:
+    return " and ".join([f"lacks {', '.join(missing)}"] * bool(missing) + [f"has {', '.join(extra)}"] * bool(extra))
 
 
 @functools.lru_cache(maxsize=None)
