@@ -14,7 +14,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q tests -m "not slow"
+	$(PY) -m pytest -q tests -m "not integration"
 
 demo: $(STAMP)
 	$(PY) -m scripts.demo $(ARGS)

@@ -139,6 +139,9 @@ def test_tiny_end_to_end_bible_run_scores_bleu_and_logs_tensorboard(tmp_path):
 
 # -- bad input: every case ends in one line naming the value, and nothing of the user's is lost ---
 
+INTEGRATION = pytest.mark.integration  # runs python -m nmt in a subprocess
+
+
 def nmt_cli(*args, cwd=None):
     import subprocess
     import sys
@@ -152,6 +155,7 @@ def assert_one_line(result, *expected):
     assert "Traceback" not in result.stderr and all(e in result.stderr for e in expected), result.stderr[-2000:]
 
 
+@INTEGRATION
 @pytest.mark.parametrize("args,expected", [
     (["prepare", "--max-train", "0"], "--max-train"), (["prepare", "--max-train", "-5"], "--max-train"),
     (["prepare", "--valid", "-3"], "--valid"), (["prepare", "--test", "0"], "--test"),
@@ -175,6 +179,7 @@ def test_split_refuses_non_positive_counts():
             split_pairs(pairs, **{"valid": 10, "test": 10, "seed": 1, **kwargs})
 
 
+@INTEGRATION
 def test_prepare_never_deletes_folders_it_did_not_make(tmp_path):
     mine = tmp_path / "out" / "raw"
     mine.mkdir(parents=True)
@@ -184,6 +189,7 @@ def test_prepare_never_deletes_folders_it_did_not_make(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["raw"]
 
 
+@INTEGRATION
 def test_prepare_refuses_other_options_on_a_prepared_folder(tmp_path):
     from nmt.prepare import MARKER
 
@@ -196,6 +202,7 @@ def test_prepare_refuses_other_options_on_a_prepared_folder(tmp_path):
     assert (out / "prepared.json").read_text() == '{"old": "summary"}'
 
 
+@INTEGRATION
 def test_train_refuses_a_run_directory_made_with_other_options(tmp_path):
     from nmt.experiment import run_config
     from suite_results.rundir import claim, config_key
@@ -212,6 +219,7 @@ def test_train_refuses_a_run_directory_made_with_other_options(tmp_path):
     assert len(keys) == 4  # the sweep's run directories differ whenever an option does
 
 
+@INTEGRATION
 def test_evaluate_without_a_checkpoint_and_unwritable_out_are_one_line(tmp_path):
     assert_one_line(nmt_cli("evaluate", "--data", tmp_path, "--run", tmp_path / "run"), "checkpoint_best.pt")
     blocker = tmp_path / "file"

@@ -278,6 +278,7 @@ FUZZ = textwrap.dedent("""
 """)
 
 
+@pytest.mark.integration
 def test_fuzzed_state_dicts_raise_python_errors_never_crash():
     result = subprocess.run([sys.executable, "-c", FUZZ.format(tests=str(ROOT / "tests"))], cwd=ROOT,
                             capture_output=True, text=True, timeout=600)
@@ -324,6 +325,7 @@ KERNEL_CALLS = textwrap.dedent("""
 """)
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(_native.cpu_kernels() is None, reason="no C++ compiler: the CPU kernels are not built")
 def test_kernels_refuse_mismatched_buffers_themselves():
     result = subprocess.run([sys.executable, "-c", KERNEL_CALLS], cwd=ROOT, capture_output=True, text=True,
