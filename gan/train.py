@@ -33,7 +33,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from optim_plugins import OPTIMIZERS, build_optimizer
+from optim_plugins import OPTIMIZERS, build_optimizer, optimizer_kwargs
 from optim_plugins.diagnostics import DecorrelationProbe
 from suite_results import rundir
 from suite_results.cli import UserError, run_cli
@@ -135,23 +135,16 @@ class GANConfig:
         self.width = (512 if toy else 64) if self.width is None else self.width
 
     def optimizer_kwargs(self, role: str) -> dict:
+        """The constructor kwargs of the critic's or generator's optimizer (through the registry: SGD
+        keeps its own momentum, 0.9; AdamNC takes the preset's beta1)."""
         name = getattr(self, f"{role}_optimizer")
         preset = PRESETS[self.preset]
         lr = getattr(self, f"{role}_lr")
         if lr is None:
             table = preset.get("lr", {})
             lr = table.get(name, table.get("default", 1e-4)) if table else 1e-4
-        kwargs = {"lr": lr}
-        if name in ("adam", "amsgrad", "adamal", "adashift", "adopt"):
-            kwargs["betas"] = preset["betas"]
-        elif name == "adamnc":
-            kwargs["beta1"] = preset["betas"][0]
-        elif name == "sgd":
-            kwargs["momentum"] = 0.0 if preset["betas"][0] == 0 else 0.9
-        if name == "adashift":
-            kwargs["keep_num"] = preset.get("keep_num", 10) if self.keep_num is None else self.keep_num
-            kwargs["reduce"] = self.reduce
-        return kwargs
+        keep_num = preset.get("keep_num", 10) if self.keep_num is None else self.keep_num
+        return optimizer_kwargs(name, lr=lr, betas=preset["betas"], keep_num=keep_num, reduce=self.reduce)
 
 
 def _distributed() -> tuple[int, int]:

@@ -11,6 +11,6 @@ from .adamal import AdamAL
 from .adamnc import AdamNC
 from .adashift import AdaShift
 from .adopt import ADOPT
-from .registry import OPTIMIZERS, build_optimizer
+from .registry import OPTIMIZERS, build_optimizer, optimizer_kwargs
 
-__all__ = ["Adam", "AMSGrad", "AdamNC", "AdaShift", "AdamAL", "ADOPT", "build_optimizer", "OPTIMIZERS"]
+__all__ = ["Adam", "AMSGrad", "AdamNC", "AdaShift", "AdamAL", "ADOPT", "build_optimizer", "optimizer_kwargs", "OPTIMIZERS"]

@@ -1,4 +1,9 @@
-"""Optimizers by name: ``build_optimizer("adashift", model.parameters(), lr=1e-2, keep_num=40)``."""
+"""Optimizers by name: ``build_optimizer("adashift", model.parameters(), lr=1e-2, keep_num=40)``.
+
+:func:`optimizer_kwargs` is the one place that maps a name plus the common hyperparameters (lr,
+betas, eps, weight decay) and extras to an optimizer's constructor arguments (the shape of timm's
+``optimizer_kwargs``); the GAN trainer and the fairseq adapters build their optimizers through it.
+"""
 
 from __future__ import annotations
 
@@ -36,10 +41,52 @@ def build_optimizer(name: str, params, **hyperparameters) -> torch.optim.Optimiz
     cls = OPTIMIZERS[key]
     if key == "sgd":
         hyperparameters = {**SGD_DEFAULTS, **hyperparameters}
-    accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "params")]
+    accepted = _accepted(cls)
     unknown = sorted(set(hyperparameters) - set(accepted))
     if unknown:
         raise ValueError(
             f"Unknown hyperparameter(s) {', '.join(unknown)} for {key}; accepted: {', '.join(accepted)}"
         )
     return cls(params, **hyperparameters)
+
+
+# Options of one optimizer of the suite: passed to those that take them, dropped for the others, so
+# a caller can hand the same extras to every optimizer (keep_num reaches AdaShift only).
+SPECIFIC = ("keep_num", "reduce", "window_dtype", "clip_exponent", "beta1_decay", "lr_decay", "momentum")
+
+
+def _accepted(cls) -> list[str]:
+    return [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "params")]
+
+
+def optimizer_kwargs(name: str, lr=None, betas=None, eps=None, weight_decay=None, decoupled_weight_decay=None,
+                     **extras) -> dict:
+    """Constructor kwargs of optimizer ``name`` from common hyperparameters (None: its default) and extras.
+
+    ``betas`` is (beta1, beta2) for Adam, AMSGrad, AdamAL, AdaShift and ADOPT; AdamNC takes beta1 only
+    (its v is the plain mean of the squares); SGD takes neither (its momentum is an extra, default 0.9).
+    ``decoupled_weight_decay=False`` is what an optimizer without the option does (AdamNC, SGD: L2);
+    True for those raises. Extras in ``SPECIFIC`` are dropped where the optimizer has no such option;
+    any other unknown extra raises a ValueError naming the accepted ones.
+    """
+    key = str(name).lower()
+    if key not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    accepted = _accepted(OPTIMIZERS[key])
+    kwargs = {k: v for k, v in (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)) if v is not None}
+    kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+    if betas is not None:
+        if "betas" in accepted:
+            kwargs["betas"] = tuple(betas)
+        elif "beta1" in accepted:
+            kwargs["beta1"] = betas[0]
+    if decoupled_weight_decay is not None:
+        if "decoupled_weight_decay" in accepted:
+            kwargs["decoupled_weight_decay"] = decoupled_weight_decay
+        elif decoupled_weight_decay:
+            raise ValueError(f"{key} has no decoupled weight decay (it adds weight_decay * p to the gradient)")
+    unknown = sorted(k for k in extras if k not in accepted and k not in SPECIFIC)
+    if unknown:
+        raise ValueError(f"Unknown hyperparameter(s) {', '.join(unknown)} for {key}; accepted: {', '.join(accepted)}")
+    kwargs.update({k: v for k, v in extras.items() if k in accepted})
+    return kwargs

@@ -39,12 +39,9 @@ from fairseq.logging import metrics
 from fairseq.optim import OPTIMIZER_REGISTRY, FairseqOptimizer, register_optimizer
 from omegaconf import II, OmegaConf
 
-from ..adam import Adam, AMSGrad
-from ..adamal import AdamAL
-from ..adamnc import AdamNC
-from ..adashift import REDUCTIONS, AdaShift
-from ..adopt import ADOPT
+from ..adashift import REDUCTIONS
 from ..diagnostics import DecorrelationProbe
+from ..registry import build_optimizer, optimizer_kwargs
 
 # No `from __future__ import annotations` here: fairseq reads the dataclass field types at run time.
 WEIGHT_DECAY_MODES = ChoiceEnum(["decoupled", "l2"])
@@ -140,14 +137,14 @@ def parse_betas(value) -> tuple:
 
 
 class PluginOptimizer(FairseqOptimizer):
-    """Builds ``optimizer_class`` from ``optimizer_config``; everything else is FairseqOptimizer's."""
+    """Builds the suite optimizer ``name`` through the registry; everything else is FairseqOptimizer's."""
 
-    optimizer_class: type
+    name: str  # the optim_plugins registry name
 
     def __init__(self, cfg, params):
         super().__init__(cfg)
         try:
-            self._optimizer = self.optimizer_class(params, **self.optimizer_config)
+            self._optimizer = build_optimizer(self.name, params, **self.optimizer_config)
         except ValueError as error:
             raise FlagError(_with_flag_names(error)) from None
         every = getattr(cfg, "optimizer_diagnostics", 0) or 0
@@ -192,14 +189,17 @@ class PluginOptimizer(FairseqOptimizer):
         return self.cfg.lr[0] if isinstance(self.cfg.lr, Collection) else self.cfg.lr
 
     @property
+    def extras(self) -> dict:
+        """This optimizer's own options from its flags (none for the Adam family)."""
+        return {}
+
+    @property
     def optimizer_config(self) -> dict:
-        return {
-            "lr": self.learning_rate,
-            "betas": parse_betas(self.cfg.adam_betas),
-            "eps": self.cfg.adam_eps,
-            "weight_decay": self.cfg.weight_decay,
-            "decoupled_weight_decay": str(self.cfg.weight_decay_mode) == "decoupled",
-        }
+        mode = getattr(self.cfg, "weight_decay_mode", None)  # AdamNC has none: L2
+        return optimizer_kwargs(self.name, lr=self.learning_rate, betas=parse_betas(self.cfg.adam_betas),
+                                eps=self.cfg.adam_eps, weight_decay=self.cfg.weight_decay,
+                                decoupled_weight_decay=None if mode is None else str(mode) == "decoupled",
+                                **self.extras)
 
     @property
     def supports_flat_params(self) -> bool:
@@ -211,24 +211,24 @@ class PluginOptimizer(FairseqOptimizer):
 
 
 class PluginAdam(PluginOptimizer):
-    optimizer_class = Adam
+    name = "adam"
 
 
 class PluginAMSGrad(PluginOptimizer):
-    optimizer_class = AMSGrad
+    name = "amsgrad"
 
 
 class PluginAdamAL(PluginOptimizer):
-    optimizer_class = AdamAL
+    name = "adamal"
 
 
 class PluginAdaShift(PluginOptimizer):
-    optimizer_class = AdaShift
+    name = "adashift"
 
     @property
-    def optimizer_config(self) -> dict:
+    def extras(self) -> dict:
         # str(): fairseq hands choices over as Enum members, which must not reach the pickled state
-        return {**super().optimizer_config, "keep_num": self.cfg.keep_num, "reduce": str(self.cfg.reduce)}
+        return {"keep_num": self.cfg.keep_num, "reduce": str(self.cfg.reduce)}
 
     @property
     def supports_flat_params(self) -> bool:
@@ -236,27 +236,20 @@ class PluginAdaShift(PluginOptimizer):
 
 
 class PluginADOPT(PluginOptimizer):
-    optimizer_class = ADOPT
+    name = "adopt"
 
     @property
-    def optimizer_config(self) -> dict:
+    def extras(self) -> dict:
         exponent = self.cfg.clip_exponent
-        return {**super().optimizer_config, "clip_exponent": None if exponent is None or exponent < 0 else exponent}
+        return {"clip_exponent": None if exponent is None or exponent < 0 else exponent}
 
 
 class PluginAdamNC(PluginOptimizer):
-    optimizer_class = AdamNC
+    name = "adamnc"
 
     @property
-    def optimizer_config(self) -> dict:
-        return {
-            "lr": self.learning_rate,
-            "beta1": parse_betas(self.cfg.adam_betas)[0],
-            "beta1_decay": self.cfg.beta1_decay,
-            "eps": self.cfg.adam_eps,
-            "lr_decay": self.cfg.adamnc_lr_decay,
-            "weight_decay": self.cfg.weight_decay,
-        }
+    def extras(self) -> dict:
+        return {"beta1_decay": self.cfg.beta1_decay, "lr_decay": self.cfg.adamnc_lr_decay}
 
 
 ADAPTERS = {
