@@ -169,9 +169,10 @@ typename Window<W>::Storage* window_data(at::Tensor& window) {
 }
 
 // The window move shared by the AdaShift kernels: the slot holding g_{t-n} receives g_t (rounded
-// to the window's dtype; coupled weight decay is already in g: the caller adds it, so the kernels
-// never read p into the gradient and a non-finite p cannot leak into the window) and S = beta1 S - beta1^n g_{t-n} + g_t (the stored, rounded g_t), so S
-// stays the beta1-weighted sum of what the window holds.
+// to the window's dtype) and S = beta1 S - beta1^n g_{t-n} + g_t (the stored, rounded g_t), so S
+// stays the beta1-weighted sum of what the window holds. Coupled weight decay is already in g (the
+// caller adds it), so the kernels never read p into the gradient: a non-finite p cannot leak into
+// the window.
 #define ADASHIFT_MOVE_WINDOW                                                   \
   const T grad = g[i];                                                         \
   const T oldest = Window<W>::template load<T>(slot[i]);                       \
@@ -315,26 +316,35 @@ std::tuple<int64_t, double, double> adashift_elementwise_step(
   return {stats.still_off, double(stats.first_on), double(stats.last_on)};
 }
 
-// AdaShift, reduce "max"/"mean": one v per tensor, so the whole step is p -= coefficient * S with a
-// scalar coefficient computed by the caller. The entering gradient is reduced in the same pass:
-// returns max(g_t^2) ("max", NaN if any is NaN) or sum(g_t^2) ("mean", accumulated in double; the
-// caller divides by numel), over the stored (rounded) values.
-template <typename T, typename W, bool take_max, bool open>
+// AdaShift, reduce "max"/"mean": one v per tensor, so the whole step is p = p decay - coefficient m with
+// a scalar coefficient, m = S (windowed layout: the window moves in the same pass) or m = g (lean
+// layout, beta1 = 0: no window, no S). Only where the gate is open (`open`) does p move, so a
+// closed gate ignores a non-finite m. The entering gradient is reduced in the same pass: returns
+// max(g_t^2) ("max", NaN if any is NaN) or sum(g_t^2) ("mean", accumulated in double; the caller
+// divides by numel), over the stored (rounded) values.
+template <typename T, typename W, bool take_max, bool open, bool lean>
 double adashift_reduced_loop(T* __restrict__ p, const T* __restrict__ g,
                              typename Window<W>::Storage* __restrict__ slot, T* __restrict__ window_sum,
                              int64_t begin, int64_t end, T beta1, T beta1_n, T decay, T coefficient) {
+  // m, and the stored g_t that phi reduces
+#define ADASHIFT_REDUCED_MOMENT                                                \
+    T m, kept;                                                                 \
+    if constexpr (lean) {                                                      \
+      kept = g[i];                                                             \
+      m = kept;                                                                \
+    } else {                                                                   \
+      ADASHIFT_MOVE_WINDOW                                                     \
+      m = s;                                                                   \
+      kept = stored;                                                           \
+    }                                                                          \
+    p[i] = open ? p[i] * decay - coefficient * m : p[i] * decay;
   if constexpr (take_max) {
     T largest = T(0);
     int nan_seen = 0;
 #pragma omp simd reduction(max : largest) reduction(| : nan_seen)
     for (int64_t i = begin; i < end; ++i) {
-      ADASHIFT_MOVE_WINDOW
-      if constexpr (open) {
-        p[i] = p[i] * decay - coefficient * s;
-      } else {  // the gate is closed: p only decays, even where S is not finite
-        p[i] = p[i] * decay;
-      }
-      const T square = stored * stored;
+      ADASHIFT_REDUCED_MOMENT
+      const T square = kept * kept;
       largest = std::max(largest, square);
       nan_seen |= (square != square);
     }
@@ -343,33 +353,33 @@ double adashift_reduced_loop(T* __restrict__ p, const T* __restrict__ g,
     double total = 0.0;
 #pragma omp simd reduction(+ : total)
     for (int64_t i = begin; i < end; ++i) {
-      ADASHIFT_MOVE_WINDOW
-      if constexpr (open) {
-        p[i] = p[i] * decay - coefficient * s;
-      } else {  // the gate is closed: p only decays, even where S is not finite
-        p[i] = p[i] * decay;
-      }
-      total += double(stored) * double(stored);
+      ADASHIFT_REDUCED_MOMENT
+      total += double(kept) * double(kept);
     }
     return total;
   }
+#undef ADASHIFT_REDUCED_MOMENT
 }
 
-// The whole step for one tensor: v, the gate and the coefficient from its scalars (the formulas of
-// the elementwise kernel, once), then the pass above; phi(g_t^2) goes into window_phi[slot].
-void adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor window, int64_t slot,
-                           at::Tensor window_sum, at::Tensor window_phi, at::Tensor v, at::Tensor since,
-                           int64_t step, double lr, double beta1, double beta1_n, double beta2,
-                           double eps, double weight_decay, bool decoupled, double inv_normaliser,
-                           bool take_max) {
+// The whole step for one tensor of either layout: v, the gate and the coefficient from its scalars (the
+// formulas of the elementwise kernel, once), then the pass above; phi(g_t^2) goes into window_phi[slot].
+// `window`/`window_sum` are undefined tensors for the lean layout.
+template <bool lean>
+void adashift_reduced_pass(at::Tensor& p, at::Tensor& g, at::Tensor& window, int64_t slot, at::Tensor& window_sum,
+                           at::Tensor& window_phi, at::Tensor& v, at::Tensor& since, int64_t step, double lr,
+                           double beta1, double beta1_n, double beta2, double eps, double weight_decay,
+                           bool decoupled, double inv_normaliser, bool take_max) {
   TORCH_CHECK(decoupled || weight_decay == 0, "AdaShift kernel: the caller adds coupled weight decay to g");
-  check_window(window, slot, check_like_param(p, {{&g, "grad"}, {&window_sum, "window_sum"}}));
-  check_buffer(window_phi, "window_phi", window.size(0), p.scalar_type());
+  const int64_t numel = lean ? check_like_param(p, {{&g, "grad"}})
+                             : check_like_param(p, {{&g, "grad"}, {&window_sum, "window_sum"}});
+  const int64_t slots = lean ? window_phi.numel() : (check_window(window, slot, numel), window.size(0));
+  TORCH_CHECK(slot >= 0 && slot < slots, "optim_plugins kernel: slot ", slot, " outside ", slots, " slots");
+  check_buffer(window_phi, "window_phi", slots, p.scalar_type());
   check_buffer(v, "exp_avg_sq", 1, p.scalar_type());
   check_buffer(since, "active_since", 1, p.scalar_type());
   AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adashift_reduced_step", [&] {
     using T = scalar_t;
-    T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>(); T* sp = window_sum.data_ptr<T>();
+    T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>(); T* sp = lean ? nullptr : window_sum.data_ptr<T>();
     T* phis = window_phi.data_ptr<T>(); T* vp = v.data_ptr<T>(); T* on = since.data_ptr<T>();
     const T vi = vp[0] * T(beta2) + T(1 - beta2) * phis[slot];
     vp[0] = vi;
@@ -381,94 +391,49 @@ void adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor window, int64_
       coefficient = T(lr * inv_normaliser) / (std::sqrt(vi / bc2) + T(eps));
     }
     const T decay = decoupled ? T(1 - lr * weight_decay) : T(1);
-    const int64_t numel = p.numel();
-    AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, window.scalar_type(), "window", [&] {
-      using W = scalar_t;
-      auto* wp = window_data<W>(window) + slot * numel;
+    const auto pass = [&](auto* wp, auto window_type) {
+      using W = decltype(window_type);
       auto combine = [take_max](double a, double b) { return take_max ? nan_propagating_max(a, b) : a + b; };
       const double entering = at::parallel_reduce(
           int64_t(0), numel, kGrain, 0.0,
           [&](int64_t begin, int64_t end, double identity) {
             const auto run = [&](auto loop) { return loop(pp, gp, wp, sp, begin, end, T(beta1), T(beta1_n), decay,
                                                           coefficient); };
-            const double part = take_max ? (open ? run(adashift_reduced_loop<T, W, true, true>)
-                                                 : run(adashift_reduced_loop<T, W, true, false>))
-                                         : (open ? run(adashift_reduced_loop<T, W, false, true>)
-                                                 : run(adashift_reduced_loop<T, W, false, false>));
+            const double part = take_max ? (open ? run(adashift_reduced_loop<T, W, true, true, lean>)
+                                                 : run(adashift_reduced_loop<T, W, true, false, lean>))
+                                         : (open ? run(adashift_reduced_loop<T, W, false, true, lean>)
+                                                 : run(adashift_reduced_loop<T, W, false, false, lean>));
             return combine(identity, part);
           },
           combine);
       phis[slot] = static_cast<T>(take_max ? entering : entering / double(numel));
-    });
+    };
+    if constexpr (lean) {
+      pass(static_cast<T*>(nullptr), T{});
+    } else {
+      AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, window.scalar_type(), "window", [&] {
+        pass(window_data<scalar_t>(window) + slot * numel, scalar_t{});
+      });
+    }
   });
 }
 
-// AdaShift's lean layout (beta1 = 0, reduce max/mean): no window, m = g. The scalars as in
-// adashift_reduced_step from window_phi[slot] = phi(g_{t-n}^2), then one pass: p = p decay - c g (only
-// where the gate is open) and phi(g_t^2) reduced from the same reads into window_phi[slot].
-template <typename T, bool take_max, bool open>
-double adashift_lean_loop(T* __restrict__ p, const T* __restrict__ g, int64_t begin, int64_t end, T decay,
-                          T coefficient) {
-  if constexpr (take_max) {
-    T largest = T(0);
-    int nan_seen = 0;
-#pragma omp simd reduction(max : largest) reduction(| : nan_seen)
-    for (int64_t i = begin; i < end; ++i) {
-      const T grad = g[i];
-      p[i] = open ? p[i] * decay - coefficient * grad : p[i] * decay;
-      const T square = grad * grad;
-      largest = std::max(largest, square);
-      nan_seen |= (square != square);
-    }
-    return nan_seen ? std::numeric_limits<double>::quiet_NaN() : double(largest);
-  } else {
-    double total = 0.0;
-#pragma omp simd reduction(+ : total)
-    for (int64_t i = begin; i < end; ++i) {
-      const T grad = g[i];
-      p[i] = open ? p[i] * decay - coefficient * grad : p[i] * decay;
-      total += double(grad) * double(grad);
-    }
-    return total;
-  }
+void adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor window, int64_t slot,
+                           at::Tensor window_sum, at::Tensor window_phi, at::Tensor v, at::Tensor since,
+                           int64_t step, double lr, double beta1, double beta1_n, double beta2,
+                           double eps, double weight_decay, bool decoupled, double inv_normaliser,
+                           bool take_max) {
+  adashift_reduced_pass<false>(p, g, window, slot, window_sum, window_phi, v, since, step, lr, beta1, beta1_n, beta2,
+                               eps, weight_decay, decoupled, inv_normaliser, take_max);
 }
 
+// The lean layout (beta1 = 0): m = g, no window; weight_decay is the decoupled rate (0: none).
 void adashift_lean_step(at::Tensor p, at::Tensor g, int64_t slot, at::Tensor window_phi, at::Tensor v,
                         at::Tensor since, int64_t step, double lr, double beta2, double eps,
                         double decoupled_weight_decay, bool take_max) {
-  const int64_t numel = check_like_param(p, {{&g, "grad"}});
-  TORCH_CHECK(window_phi.numel() >= 1 && slot >= 0 && slot < window_phi.numel(), "optim_plugins kernel: slot ",
-              slot, " outside window_phi of ", window_phi.numel());
-  check_buffer(window_phi, "window_phi", window_phi.numel(), p.scalar_type());
-  check_buffer(v, "exp_avg_sq", 1, p.scalar_type());
-  check_buffer(since, "active_since", 1, p.scalar_type());
-  AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adashift_lean_step", [&] {
-    using T = scalar_t;
-    T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>();
-    T* phis = window_phi.data_ptr<T>(); T* vp = v.data_ptr<T>(); T* on = since.data_ptr<T>();
-    const T vi = vp[0] * T(beta2) + T(1 - beta2) * phis[slot];
-    vp[0] = vi;
-    if (on[0] == T(0) && vi != T(0)) on[0] = T(step);
-    const bool is_open = on[0] > T(0);
-    T coefficient = T(0);
-    if (is_open) {
-      const T bc2 = std::max(T(1e-8), T(1) - static_cast<T>(std::pow(T(beta2), T(step) - on[0] + T(1))));
-      coefficient = T(lr) / (std::sqrt(vi / bc2) + T(eps));
-    }
-    const T decay = T(1 - lr * decoupled_weight_decay);
-    auto combine = [take_max](double a, double b) { return take_max ? nan_propagating_max(a, b) : a + b; };
-    const double entering = at::parallel_reduce(
-        int64_t(0), numel, kGrain, 0.0,
-        [&](int64_t begin, int64_t end, double identity) {
-          const double part = take_max ? (is_open ? adashift_lean_loop<T, true, true>(pp, gp, begin, end, decay, coefficient)
-                                                  : adashift_lean_loop<T, true, false>(pp, gp, begin, end, decay, coefficient))
-                                       : (is_open ? adashift_lean_loop<T, false, true>(pp, gp, begin, end, decay, coefficient)
-                                                  : adashift_lean_loop<T, false, false>(pp, gp, begin, end, decay, coefficient));
-          return combine(identity, part);
-        },
-        combine);
-    phis[slot] = static_cast<T>(take_max ? entering : entering / double(numel));
-  });
+  at::Tensor none;
+  adashift_reduced_pass<true>(p, g, none, slot, none, window_phi, v, since, step, lr, 0.0, 0.0, beta2, eps,
+                              decoupled_weight_decay, true, 1.0, take_max);
 }
 
 }  // namespace
