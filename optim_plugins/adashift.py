@@ -155,22 +155,15 @@ def _table(beta2: float, dtype: torch.dtype, last: int) -> torch.Tensor:
 
 
 _ACTIVATING, _ACTIVE, _UNIFORM = 0, 1, 2  # the kernel's modes (see cpu_kernels.cpp)
-# active_since tensor -> (first, last activation step) once every element is on, after which
-# active_since never changes. A hint only: lost on load_state_dict (new tensors) and re-verified
-# at each re-anchoring step, so the kernel's general mode recomputes it.
-# Keyed by id(), with a weak reference that removes the entry when the tensor dies (tensors
-# compare elementwise, so they cannot be the keys of a WeakKeyDictionary).
-_ALL_ACTIVE: dict[int, tuple[weakref.ref, float, float]] = {}
+# ``hints`` (one dict per optimizer): active_since tensor -> (first, last activation step) once every
+# element is on, after which active_since never changes. A hint only: cleared on load_state_dict and
+# re-verified at each re-anchoring step, so the kernel's general mode recomputes it. Keyed by id()
+# with a weak reference checked on use (tensors compare elementwise, so they cannot be dict keys).
 
 
-def _remember_all_active(since: torch.Tensor, first_on: float, last_on: float) -> None:
-    key = id(since)
-    _ALL_ACTIVE[key] = (weakref.ref(since, lambda _: _ALL_ACTIVE.pop(key, None)), first_on, last_on)
-
-
-def _activation_mode(since: torch.Tensor, step: int, table: torch.Tensor, recheck: bool):
+def _activation_mode(since: torch.Tensor, step: int, table: torch.Tensor, recheck: bool, hints: dict):
     """Which kernel loop can run: the general one, one that only reads active_since, or neither."""
-    known = None if recheck else _ALL_ACTIVE.get(id(since))
+    known = None if recheck else hints.get(id(since))
     if known is None or known[0]() is not since:
         return _ACTIVATING, 0.0
     _, first_on, last_on = known
@@ -181,7 +174,7 @@ def _activation_mode(since: torch.Tensor, step: int, table: torch.Tensor, rechec
 
 def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sums, window_phis, *,
                    step, lr, beta1, beta2, keep_num, reduce, eps, weight_decay, decoupled_weight_decay,
-                   recheck, table):
+                   recheck, table, hints):
     """The fast path's step through the one-pass CPU kernels (same formulas, one tensor per call).
 
     Coupled weight decay is added to g here (one extra pass, only when it is used), so the kernels
@@ -195,15 +188,15 @@ def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sum
     if reduce == "none":
         for p, g, window, s, v, since in zip(params, grads, windows, window_sums, exp_avg_sqs,
                                              active_since):
-            mode, uniform_rsqrt_bc2 = _activation_mode(since, step, table, recheck)
+            mode, uniform_rsqrt_bc2 = _activation_mode(since, step, table, recheck, hints)
             still_off, first_on, last_on = kernels.adashift_elementwise_step(
                 p, g, window, slot, s, v, since, table, step, lr, beta1, beta1_n, beta2, eps, weight_decay,
                 decoupled_weight_decay, inverse_normaliser, mode, uniform_rsqrt_bc2)
             if mode == _ACTIVATING:
                 if still_off == 0:
-                    _remember_all_active(since, first_on, last_on)
+                    hints[id(since)] = (weakref.ref(since), first_on, last_on)
                 else:
-                    _ALL_ACTIVE.pop(id(since), None)
+                    hints.pop(id(since), None)
         return
     for p, g, window, s, phis, v, since in zip(params, grads, windows, window_sums, window_phis,
                                                exp_avg_sqs, active_since):  # one v per tensor
@@ -245,13 +238,14 @@ def adashift_lean_update(ops, params, grads, window_phis, exp_avg_sqs, active_si
 def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_since, window_sums, window_phis, *,
                     step: int, lr: float, beta1: float, beta2: float, keep_num: int, reduce: str,
                     eps: float, weight_decay: float, decoupled_weight_decay: bool, fast: bool,
-                    reanchor_every: int = 100) -> None:
+                    reanchor_every: int = 100, hints: dict | None = None) -> None:
     """One step of the formulas in the module docstring for a list of tensors (in place).
 
     ``fast=False`` (reference): m is recomputed from all n stored gradients. ``fast=True``: m is
     the running sum S_t / sum_i beta1^i, O(1) per step whatever keep_num; S is recomputed from the
     window every ``reanchor_every`` steps, which bounds its float rounding drift. ``fast=True`` on
-    CPU tensors runs the compiled kernels when they are available.
+    CPU tensors runs the compiled kernels when they are available; ``hints`` is the caller's dict of
+    which tensors have every gate open (see ``_activation_mode``; None: no hints kept).
     """
     kwargs = dict(step=step, lr=lr, beta1=beta1, beta2=beta2, keep_num=keep_num, reduce=reduce, eps=eps,
                   weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay)
@@ -263,7 +257,8 @@ def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_since, wind
     table = _bias_correction_table(beta2, dtype, step) if fast and reduce == "none" else None
     if fast and (reduce != "none" or table is not None) and _native.usable(
             *params, *grads, *windows, *window_sums, *exp_avg_sqs, *active_since, *(window_phis or [])):
-        _native_update(params, grads, *state, recheck=step % reanchor_every == 0, table=table, **kwargs)
+        _native_update(params, grads, *state, recheck=step % reanchor_every == 0, table=table,
+                       hints={} if hints is None else hints, **kwargs)
         return
     if weight_decay != 0:
         if decoupled_weight_decay:
@@ -300,7 +295,12 @@ class AdaShift(AdaptiveOptimizer):
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
                         keep_num=keep_num, reduce=reduce, eps=eps, weight_decay=weight_decay,
                         decoupled_weight_decay=decoupled_weight_decay, window_dtype=window_dtype)
+        self._activation_hints: dict = {}  # which active_since tensors are all on (see _activation_mode)
         super().__init__(params, defaults, foreach, fused)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        self._activation_hints.clear()  # new state tensors: every hint is recomputed
 
     def _validate_group(self, group):
         super()._validate_group(group)
@@ -357,4 +357,5 @@ class AdaShift(AdaptiveOptimizer):
             return
         adashift_update(
             ops, params, grads, states["window"], states["exp_avg_sq"], states["active_since"],
-            states["window_sum"], states.get("window_phi"), beta1=beta1, reanchor_every=self.reanchor_every, **hyper)
+            states["window_sum"], states.get("window_phi"), beta1=beta1, reanchor_every=self.reanchor_every,
+            hints=self._activation_hints, **hyper)
