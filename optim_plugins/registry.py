@@ -90,3 +90,18 @@ def optimizer_kwargs(name: str, lr=None, betas=None, eps=None, weight_decay=None
         raise ValueError(f"Unknown hyperparameter(s) {', '.join(unknown)} for {key}; accepted: {', '.join(accepted)}")
     kwargs.update({k: v for k, v in extras.items() if k in accepted})
     return kwargs
+
+
+def hyperparameters(name: str, **given) -> dict:
+    """Every constructor hyperparameter of optimizer ``name``: its defaults, overridden by ``given``
+    (for code that needs the values an optimizer will use, without re-stating its defaults)."""
+    key = str(name).lower()
+    if key not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    signature = inspect.signature(OPTIMIZERS[key].__init__).parameters
+    defaults = {k: p.default for k, p in signature.items()
+                if k not in ("self", "params", "foreach", "fused") and p.default is not inspect.Parameter.empty}
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ValueError(f"Unknown hyperparameter(s) {', '.join(unknown)} for {key}; accepted: {', '.join(defaults)}")
+    return {**defaults, **given}

@@ -17,6 +17,7 @@ import torch
 from scipy.signal import lfilter
 
 from optim_plugins import build_optimizer
+from optim_plugins.registry import hyperparameters
 
 from .counterexamples import OptimizerSetting
 
@@ -56,28 +57,30 @@ def _max_ema(squares: np.ndarray, beta: float) -> np.ndarray:
 
 def numpy_updates(setting: OptimizerSetting, gradients: np.ndarray) -> np.ndarray:
     """The amount u_t subtracted from x at each step (before any projection)."""
-    name, hp = setting.name, setting.hyperparameters
+    name, hp = setting.name, hyperparameters(setting.name, **setting.hyperparameters)  # the class's defaults
     steps = gradients.shape[-1]
     t = np.arange(1, steps + 1, dtype=np.float64)
     lr = setting.lr_at(steps)
-    eps = hp.get("eps", 1e-10 if name == "adashift" else 1e-8)
+    eps = hp["eps"]
     if name in ("adam", "amsgrad", "adamal"):
-        beta1, beta2 = hp.get("betas", (0.9, 0.999))
+        beta1, beta2 = hp["betas"]
         m = _ema(gradients, beta1)
         v = _max_ema(gradients**2, beta2) if name == "adamal" else _ema(gradients**2, beta2)
         if name == "amsgrad":
             v = np.maximum.accumulate(v, axis=-1)
         return lr / (1 - beta1**t) * m / (np.sqrt(v) / np.sqrt(1 - beta2**t) + eps)
     if name == "adamnc":
-        if hp.get("beta1_decay", 1.0) != 1.0:
+        if hp["beta1_decay"] != 1.0:
             raise ValueError("the NumPy path supports AdamNC with a constant beta1 (beta1_decay=1)")
-        m = _ema(gradients, hp.get("beta1", 0.9))
+        m = _ema(gradients, hp["beta1"])
         v = np.cumsum(gradients**2, axis=-1) / t
-        lr_t = lr / np.sqrt(t) if hp.get("lr_decay", True) else lr
+        lr_t = lr / np.sqrt(t) if hp["lr_decay"] else lr
         return lr_t * m / (np.sqrt(v) + eps)
     if name == "adashift":
-        beta1, beta2 = hp.get("betas", (0.9, 0.999))
-        n = hp.get("keep_num", 10)
+        if hp["reduce"] != "none":
+            raise ValueError("the NumPy path runs each element alone: AdaShift needs reduce='none' here")
+        beta1, beta2 = hp["betas"]
+        n = hp["keep_num"]
         shifted = np.zeros_like(gradients)
         shifted[..., n:] = gradients[..., :-n]  # g_{t-n}, zero for t <= n
         v = _ema(shifted**2, beta2)
@@ -89,8 +92,8 @@ def numpy_updates(setting: OptimizerSetting, gradients: np.ndarray) -> np.ndarra
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(on, lr * m / (np.sqrt(v / correction) + eps), 0.0)
     if name == "adopt":
-        beta1, beta2 = hp.get("betas", (0.9, 0.9999))
-        eps, exponent = hp.get("eps", 1e-6), hp.get("clip_exponent", 0.25)
+        beta1, beta2 = hp["betas"]
+        exponent = hp["clip_exponent"]
         v = np.empty_like(gradients)  # v_t: v_1 = g_1^2, then the EMA
         v[..., 0] = gradients[..., 0] ** 2
         if steps > 1:
