@@ -7,6 +7,7 @@ import html
 import json
 import os
 import platform
+import re
 import shutil
 from importlib import metadata
 from pathlib import Path
@@ -52,10 +53,32 @@ def markdown_to_html(text: str) -> str:
             rows.append(line)
             continue
         flush()
-        if line.strip():
+        heading = re.match(r"^(#{1,4})\s+(.*)$", line)
+        if heading:
+            level = min(len(heading.group(1)) + 2, 6)  # the page's own h1/h2 stay above
+            out.append(f"<h{level}>{html.escape(heading.group(2)).replace('`', '')}</h{level}>")
+        elif line.strip():
             out.append(f"<p>{html.escape(line).replace('`', '')}</p>")
     flush()
     return "\n".join(out)
+
+
+CHECKED_IN = Path(__file__).resolve().parents[1] / "results"
+
+
+def checked_in_results(images: Path, root: Path = CHECKED_IN) -> list[str]:
+    """HTML for the benchmark results committed under results/ (the long runs), marked as such."""
+    parts = []
+    for folder in sorted(p.parent for p in root.glob("**/*.md") if p.name in ("results.md", "summary.md")):
+        text = (folder / ("results.md" if (folder / "results.md").exists() else "summary.md")).read_text()
+        label = folder.relative_to(root).as_posix()
+        parts.append(f"<h3>results/{html.escape(label)} <small>(checked-in benchmark result, not this run)</small></h3>")
+        parts.append(markdown_to_html(text))
+        for source in sorted(folder.glob("*.png")):
+            target = images / f"results_{label.replace('/', '_')}_{source.name}"
+            shutil.copyfile(source, target)
+            parts.append(f"<img src='img/{target.name}' alt='results/{html.escape(label)}: {html.escape(source.stem)}'>")
+    return parts
 
 
 def write_report(report_dir: Path, results: dict, scale: str, total_s: float, command: str) -> Path:
@@ -86,6 +109,12 @@ def write_report(report_dir: Path, results: dict, scale: str, total_s: float, co
                 target = images / f"{name}_{source.name}"
                 shutil.copyfile(source, target)
                 parts.append(f"<img src='img/{target.name}' alt='{html.escape(name)}: {html.escape(source.stem)}'>")
+    checked_in = checked_in_results(images)
+    if checked_in:
+        parts.append("<h2>Checked-in benchmark results</h2><p>The long, multi-seed runs committed under "
+                     "<code>results/</code> with their commands (see each folder's README or summary.json), "
+                     "beside this demo's own short live run above.</p>")
+        parts.extend(checked_in)
     parts.append("<h2>Environment</h2><table>" + "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in env.items()) + "</table>")
     page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Demo report</title>"

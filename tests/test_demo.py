@@ -57,6 +57,7 @@ def test_report_references_existing_images_and_real_numbers(demo):
     adam_theta = theory["stochastic"]["Adam beta1=0"]
     assert f"{sum(adam_theta) / len(adam_theta):+.3f}" in page
     assert "torch" in page and "fairseq-fixed" in page and "CPU" in page
+    assert "Checked-in benchmark results" in page and "results/theory-adopt" in page
 
 
 @pytest.mark.slow
@@ -174,3 +175,18 @@ def test_unwritable_output_folder_is_one_line(tmp_path, command):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "error:" in result.stderr, result.stderr[-2000:]
     assert "Traceback" not in result.stderr and result.stderr.count("error:") == 1
+
+
+def test_checked_in_results_are_rendered_and_marked(tmp_path):
+    from scripts.report import checked_in_results
+
+    folder = tmp_path / "results" / "nmt" / "bench-x"
+    folder.mkdir(parents=True)
+    (folder / "results.md").write_text("# NMT benchmark `bench-x`\n\n| optimizer | BLEU |\n|---|---|\n| adam | 25.1 |\n")
+    shutil.copyfile(REPO / "results" / "theory-adopt" / "beta2_map.png", folder / "valid_loss.png")
+    images = tmp_path / "img"
+    images.mkdir()
+    html = "".join(checked_in_results(images, tmp_path / "results"))
+    assert "results/nmt/bench-x" in html and "checked-in benchmark result" in html
+    assert "<h3>NMT benchmark bench-x</h3>" in html and "<td>25.1</td>" in html
+    assert (images / "results_nmt_bench-x_valid_loss.png").exists()
