@@ -306,7 +306,8 @@ def render_markdown(summary: dict) -> str:
              f"{summary['data']['train_pairs']} training pairs, all {d['test']} test sentences scored (beam 4); "
              f"{d['full_updates']} updates per run, lr tuned on a {d['grid_updates']}-update grid (seed "
              f"{d['grid_seed']}), inverse_sqrt warmup {d['warmup_updates']}, clip-norm {d['clip_norm']}. "
-             f"Command: `{summary['command']}`. Wall hours of the runs so far (this machine, 2 cores): {summary['cpu_hours']:.2f}.", "",
+             f"Command: `{summary['command']}`. Wall hours of the runs so far (this machine, 2 cores): "
+             f"{summary['cpu_hours']:.2f}.", "",
              "BLEU and chrF: mean ± std [95% bootstrap interval] over seeds.", ""]
     rows = []
     for c, e in summary["optimizers"].items():
