@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import statistics
 from pathlib import Path
 
 import matplotlib
@@ -25,10 +24,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 
 from optim_plugins import OPTIMIZERS  # noqa: E402
-from suite_results import rundir  # noqa: E402
+from suite_results import rundir, stats  # noqa: E402
+from suite_results.scalars import read_scalar  # noqa: E402
+from suite_results.stats import format_spread  # noqa: E402
 from suite_results.tables import markdown_table  # noqa: E402
 from suite_results.cli import run_cli  # noqa: E402
 
@@ -42,14 +42,9 @@ PROTOCOLS = {
 
 
 def scalars(run_dir: Path, tag: str) -> tuple[np.ndarray, np.ndarray]:
-    accumulator = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
-    accumulator.Reload()
-    if tag not in accumulator.Tags()["scalars"]:
-        return np.array([]), np.array([])
-    events = accumulator.Scalars(tag)
-    by_step = {e.step: e.value for e in events}  # a resumed run may repeat steps: keep the last
-    steps = np.array(sorted(by_step))
-    return steps, np.array([by_step[s] for s in steps])
+    """(steps, values) of one TensorBoard tag of a gan.train run."""
+    events = read_scalar(run_dir, tag)
+    return np.array([e.step for e in events]), np.array([e.value for e in events])
 
 
 def smooth(values: np.ndarray, weight: float = 0.9) -> np.ndarray:
@@ -100,9 +95,9 @@ def write_outputs(rows: list[dict], out: Path, dataset: str) -> None:
         groups.setdefault((row["protocol"], row["optimizer"]), []).append(row)
 
     def spread(values):
-        return f"{statistics.mean(values):.4g} ± {statistics.stdev(values) if len(values) > 1 else 0:.2g}"
+        return format_spread(stats.spread(values), 4)
 
-    lines = [f"WGAN-GP on {dataset}: mean ± std over seeds (critic loss: mean of the last 10% of logged "
+    lines = [f"WGAN-GP on {dataset}: mean ± std [95% bootstrap interval] over seeds (critic loss: mean of the last 10% of logged "
              f"iterations; quality: {rows[0]['quality_metric']}, lower is better)", "", *markdown_table(
                  ["protocol", "optimizer", "seeds", "critic loss", "Wasserstein estimate", "final quality",
                   "best quality"],

@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from suite_results import rundir
 from suite_results.files import atomic_write_text
+from suite_results.scalars import read_scalars
 from suite_results.stats import format_spread, spread
 from suite_results.tables import markdown_table
 
@@ -154,20 +153,10 @@ def run_row(bench: Benchmark, name: str, data: Path, runs: Path, results: Path, 
 
 def decorrelation(run_dir: Path) -> dict:
     """Means over the second half of a run of the probe's diag_* scalars (optim_plugins.diagnostics)."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    folder = Path(run_dir) / "tb" / "train_inner"
-    if not folder.is_dir():
-        return {}
-    events = EventAccumulator(str(folder), size_guidance={"scalars": 0})
-    events.Reload()
     out = {}
-    for tag in events.Tags()["scalars"]:
-        if tag.startswith("diag_"):
-            values = {e.step: e.value for e in events.Scalars(tag)}
-            last = max(values)
-            kept = [v for step, v in values.items() if step >= last / 2]
-            out[tag[len("diag_"):]] = sum(kept) / len(kept)
+    for tag, events in read_scalars(Path(run_dir) / "tb" / "train_inner", prefix="diag_").items():
+        kept = [e.value for e in events if e.step >= events[-1].step / 2]
+        out[tag[len("diag_"):]] = sum(kept) / len(kept)
     return out
 
 

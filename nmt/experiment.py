@@ -26,8 +26,10 @@ from pathlib import Path
 import sacrebleu
 import torch
 
-from suite_results import rundir
+from suite_results import rundir, stats
 from suite_results.cli import UserError
+from suite_results.scalars import read_scalar
+from suite_results.stats import format_spread
 from suite_results.tables import markdown_table
 
 from .configs import ARCHITECTURES, HYPERPARAMETERS
@@ -126,22 +128,12 @@ def evaluate(data: Path, run_dir: Path, beam: int = 4) -> dict:
 def validation_curve(run_dir: Path, with_time: bool = False) -> list[tuple]:
     """(updates, validation loss) from the run's fairseq TensorBoard events; ``with_time``: (updates,
     loss, wall seconds since the run's first training event)."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    def losses(split) -> list:
-        folder = Path(run_dir) / "tb" / split
-        if not folder.is_dir():
-            return []
-        accumulator = EventAccumulator(str(folder), size_guidance={"scalars": 0})
-        accumulator.Reload()
-        return accumulator.Scalars("loss") if "loss" in accumulator.Tags()["scalars"] else []
-
-    events = {e.step: e for e in losses("valid")}  # a resumed run may repeat steps: keep the last
+    events = {e.step: e for e in read_scalar(Path(run_dir) / "tb" / "valid", "loss")}
     if not events:
         return []
     if not with_time:
         return sorted((step, e.value) for step, e in events.items())
-    starts = [e.wall_time for e in losses("train_inner")]
+    starts = [e.wall_time for e in read_scalar(Path(run_dir) / "tb" / "train_inner", "loss")]
     start = min(starts) if starts else min(e.wall_time for e in events.values())
     return sorted((step, e.value, e.wall_time - start) for step, e in events.items())
 
@@ -180,9 +172,9 @@ def write_sweep_outputs(rows: list[dict], out: Path, title: str) -> None:
         groups.setdefault(row["optimizer"], []).append(row)
 
     def spread(values):
-        return f"{statistics.mean(values):.2f} ± {statistics.stdev(values) if len(values) > 1 else 0:.2f}"
+        return format_spread(stats.spread(values))
 
-    lines = [title, "", *markdown_table(
+    lines = [title, "", "BLEU and chrF: mean ± std [95% bootstrap interval] over seeds.", "", *markdown_table(
         ["optimizer", "seeds", "BLEU", "chrF", "wall time per run (s)"],
         [[optimizer, len(group), spread([r["bleu"] for r in group]), spread([r["chrf"] for r in group]),
           f"{statistics.mean(r['wall_s'] for r in group):.0f}"] for optimizer, group in groups.items()])]

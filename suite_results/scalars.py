@@ -1,0 +1,34 @@
+"""Scalars read back from a run's TensorBoard event files (what gan.train and fairseq write)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+
+class Scalar(NamedTuple):
+    step: int
+    value: float
+    wall_time: float
+
+
+def read_scalars(folder: Path | str, prefix: str = "") -> dict[str, list[Scalar]]:
+    """Every scalar tag under ``folder`` that starts with ``prefix``, each sorted by step. A resumed
+    run may log a step twice: the last value written is kept. A missing folder reads as no tags."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    if not Path(folder).is_dir():
+        return {}
+    accumulator = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+    accumulator.Reload()
+    out = {}
+    for tag in accumulator.Tags()["scalars"]:
+        if tag.startswith(prefix):
+            by_step = {e.step: Scalar(e.step, e.value, e.wall_time) for e in accumulator.Scalars(tag)}
+            out[tag] = [by_step[step] for step in sorted(by_step)]
+    return out
+
+
+def read_scalar(folder: Path | str, tag: str) -> list[Scalar]:
+    """One tag's scalars (see :func:`read_scalars`); [] when the run never logged it."""
+    return read_scalars(folder, tag).get(tag, [])
