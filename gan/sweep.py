@@ -14,7 +14,6 @@ directory). Writes results.csv, results.md and critic_loss.png.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import torch  # noqa: E402
 from optim_plugins import OPTIMIZERS  # noqa: E402
 from suite_results import rundir, stats  # noqa: E402
 from suite_results.scalars import read_scalar  # noqa: E402
+from suite_results.files import write_csv  # noqa: E402
 from suite_results.stats import format_spread  # noqa: E402
 from suite_results.tables import markdown_table  # noqa: E402
 from suite_results.cli import run_cli  # noqa: E402
@@ -86,10 +86,7 @@ def write_outputs(rows: list[dict], out: Path, dataset: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     columns = ["protocol", "optimizer", "seed", "final_critic_loss", "final_wasserstein", "final_quality",
                "best_quality", "quality_metric", "iterations_per_second", "run"]
-    with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out / "results.csv", rows, columns)
     groups = {}
     for row in rows:
         groups.setdefault((row["protocol"], row["optimizer"]), []).append(row)

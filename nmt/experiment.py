@@ -14,7 +14,6 @@ by optimizer, seed and a hash of the configuration, so other options get other d
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import statistics
@@ -29,6 +28,7 @@ import torch
 from suite_results import rundir, stats
 from suite_results.cli import UserError
 from suite_results.scalars import read_scalar
+from suite_results.files import write_csv
 from suite_results.stats import format_spread
 from suite_results.tables import markdown_table
 
@@ -163,10 +163,7 @@ def write_sweep_outputs(rows: list[dict], out: Path, title: str) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     columns = ["optimizer", "seed", "bleu", "chrf", "sentences", "wall_s", "run", "bleu_signature"]
-    with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out / "results.csv", rows, columns)
     groups = {}
     for row in rows:
         groups.setdefault(row["optimizer"], []).append(row)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from pathlib import Path
 
@@ -24,3 +26,12 @@ def atomic_torch_save(obj, path: Path) -> None:
     partial = _partial(path)
     torch.save(obj, partial)
     os.replace(partial, path)
+
+
+def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
+    """``rows`` as CSV with a header of ``columns`` (keys not in it are left out), written atomically."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, text.getvalue())

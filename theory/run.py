@@ -10,7 +10,6 @@ event files under --runs (default runs/theory).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import numpy as np  # noqa: E402
 from torch.utils.tensorboard import SummaryWriter  # noqa: E402
 
 from suite_results.cli import run_cli  # noqa: E402
+from suite_results.files import write_csv  # noqa: E402
 from suite_results.tables import markdown_table  # noqa: E402
 
 from .analysis import critical_c_map, sequential_closed_form_factors, simulated_net_update_factors  # noqa: E402
@@ -306,11 +306,9 @@ EXPERIMENTS = {"sequential": sequential, "stochastic": stochastic, "critical_c_m
 
 
 def write_summary(out: Path, claims: list[Claim], timings: dict) -> None:
-    with open(out / "summary.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["experiment", "claim", "measured", "verdict"])
-        for c in claims:
-            writer.writerow([c.experiment, c.claim, c.measured, "reproduced" if c.reproduced else "not reproduced"])
+    write_csv(out / "summary.csv", [{"experiment": c.experiment, "claim": c.claim, "measured": c.measured,
+                                     "verdict": "reproduced" if c.reproduced else "not reproduced"} for c in claims],
+              ["experiment", "claim", "measured", "verdict"])
     lines = markdown_table(["experiment", "claim", "measured", "verdict"],
                            [[c.experiment, c.claim, c.measured, "reproduced" if c.reproduced else "**not reproduced**"]
                             for c in claims])
