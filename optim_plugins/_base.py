@@ -49,6 +49,20 @@ def state_dtype(param: torch.Tensor) -> torch.dtype:
     return torch.float32 if param.dtype in LOW_PRECISION else param.dtype
 
 
+def apply_weight_decay(ops, params, grads, *, lr: float, weight_decay: float, decoupled: bool,
+                       shrink: bool = True):
+    """Weight decay, written once for every update rule: coupled (L2) returns g + weight_decay * p;
+    decoupled (AdamW) multiplies p by 1 - lr * weight_decay in place (if ``shrink``) and returns g.
+    The one-pass kernels take the decoupled factor as an argument instead."""
+    if weight_decay == 0:
+        return grads
+    if not decoupled:
+        return ops.add(grads, params, alpha=weight_decay)
+    if shrink:
+        ops.mul_(params, 1 - lr * weight_decay)
+    return grads
+
+
 def _check_parameter(param) -> None:
     if isinstance(param, tuple) and len(param) == 2 and isinstance(param[0], str):
         param = param[1]  # named parameters, as torch accepts them
@@ -182,7 +196,7 @@ class AdaptiveOptimizer(Optimizer):
         return expected_by_param
 
     def _check_param_state(self, param, saved_state, group, state_dict, problem) -> dict:
-        name, where = type(self).__name__, f"the state of a parameter of shape {tuple(param.shape)}"
+        where = f"the state of a parameter of shape {tuple(param.shape)}"
         if not isinstance(saved_state, dict):
             raise ValueError(f"{problem}: {where} is a {type(saved_state).__name__}, not a dict")
         meta = torch.empty_like(param, device="meta")

@@ -24,7 +24,7 @@ import torch
 
 from . import _native
 from . import _validation as check
-from ._base import AdaptiveOptimizer, state_dtype
+from ._base import AdaptiveOptimizer, apply_weight_decay, state_dtype
 
 SECOND_MOMENTS = ("ema", "max-ema")
 
@@ -35,11 +35,8 @@ def adam_family_update(
     decoupled_weight_decay: bool, amsgrad: bool, second_moment: str = "ema",
 ) -> None:
     """One step of the formulas in the module docstring for a list of tensors (in place)."""
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            ops.mul_(params, 1 - lr * weight_decay)
-        else:
-            grads = ops.add(grads, params, alpha=weight_decay)
+    grads = apply_weight_decay(ops, params, grads, lr=lr, weight_decay=weight_decay,
+                               decoupled=decoupled_weight_decay)
     ops.lerp_(exp_avgs, grads, 1 - beta1)
     if second_moment == "ema":
         ops.mul_(exp_avg_sqs, beta2)

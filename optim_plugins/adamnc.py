@@ -23,15 +23,14 @@ from functools import partial
 import torch
 
 from . import _validation as check
-from ._base import AdaptiveOptimizer, state_dtype
+from ._base import AdaptiveOptimizer, apply_weight_decay, state_dtype
 
 
 def adamnc_update(ops, params, grads, exp_avgs, exp_avg_sqs, *, step: int, lr: float,
                   beta1: float, beta1_decay: float, eps: float, lr_decay: bool,
                   weight_decay: float) -> None:
     """One step of the formulas in the module docstring for a list of tensors (in place)."""
-    if weight_decay != 0:
-        grads = ops.add(grads, params, alpha=weight_decay)
+    grads = apply_weight_decay(ops, params, grads, lr=lr, weight_decay=weight_decay, decoupled=False)
     beta1_t = beta1 * beta1_decay ** (step - 1)
     ops.lerp_(exp_avgs, grads, 1 - beta1_t)
     ops.lerp_(exp_avg_sqs, ops.mul(grads, grads), 1 / step)

@@ -41,14 +41,17 @@ window of gradients and no running sum: ``window_phi`` (n scalars), ``exp_avg_sq
 float32 window (``window_dtype`` has nothing to store there). beta1 cannot change between 0 and
 nonzero in the middle of such a run (the layouts differ; refused with a message).
 
-Paths: the default fast path (``fused=None``) takes m from the running sum, O(1) per step for
-any keep_num, each gradient reduced once when it enters the window. On CPU it is one pass of a
-compiled kernel per tensor (``optim_plugins._native``). It moves as many bytes as Adam for
-"max"/"mean" (S replaces m, v is one scalar), 8 more per element for "none" (the slot leaving
-the window and the one entering), plus reading active_since while the gates of a tensor opened
-at different steps. Where the kernel is unavailable the same O(1) rule runs as multi-tensor ops. ``fused=False`` recomputes m from all
-n slots (the reference). They agree within float rounding; the running sum is recomputed from
-the window every ``reanchor_every`` steps so the drift stays bounded.
+Paths: every version of the step is a function of the same signature, ``(ops, params, grads,
+state: AdaShiftState, hp: AdaShiftHyper, step)``, and :func:`choose_update` is the one place that
+picks one. ``fused=False``: :func:`reference_update` recomputes m from all n slots (the formula as
+written). The default fast path (``fused=None``): :func:`running_sum_update` takes m from the
+running sum, O(1) per step for any keep_num, each gradient reduced once when it enters the window;
+on CPU the same rule is one pass of a compiled kernel per tensor (:func:`kernel_update`,
+``optim_plugins._native``), which moves as many bytes as Adam for "max"/"mean" (S replaces m, v is
+one scalar), 8 more per element for "none" (the slot leaving the window and the one entering),
+plus reading active_since while the gates of a tensor opened at different steps. The lean layout
+has :func:`lean_update` and its kernel. They agree within float rounding; the running sum is
+recomputed from the window every ``reanchor_every`` steps so the drift stays bounded.
 """
 
 from __future__ import annotations
@@ -56,15 +59,101 @@ from __future__ import annotations
 import functools
 import math
 import weakref
+from typing import NamedTuple
 
 import torch
 
 from . import _native
 from . import _validation as check
-from ._base import AdaptiveOptimizer, state_dtype
+from ._base import AdaptiveOptimizer, apply_weight_decay, state_dtype
 
 REDUCTIONS = ("none", "max", "mean")
 WINDOW_DTYPES = (None, torch.float32, torch.float64, torch.bfloat16, torch.float16)
+
+
+class AdaShiftState(NamedTuple):
+    """The state of a batch of parameters, one list per field (a tensor per parameter)."""
+
+    exp_avg_sq: list  # v: shaped as the parameter ("none") or one number per tensor ("max"/"mean")
+    active_since: list  # the step at which z turned on, 0 before; shaped as v
+    window_phi: list | None = None  # phi(g^2) of each of the n slots ("max"/"mean")
+    window: list | None = None  # the n newest gradients, a ring (None in the lean layout)
+    window_sum: list | None = None  # S_t = sum_{i<n} beta1^i g_{t-i} (None in the lean layout)
+
+    @classmethod
+    def of(cls, states: dict) -> AdaShiftState:
+        return cls(*(states.get(name) for name in cls._fields))
+
+
+class AdaShiftHyper(NamedTuple):
+    lr: float
+    beta1: float
+    beta2: float
+    keep_num: int
+    reduce: str
+    eps: float
+    weight_decay: float = 0.0
+    decoupled_weight_decay: bool = False
+
+
+def lean_layout(group: dict) -> bool:
+    """beta1 = 0 with one v per tensor: the state keeps phi of each slot only (module docstring)."""
+    return group["betas"][0] == 0 and group["reduce"] != "none"
+
+
+# -- the rule, as written ---------------------------------------------------------------------------
+def reference_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: int) -> None:
+    """One step of the module docstring's formulas, m recomputed from all n slots (in place)."""
+    grads = _decay(ops, params, grads, hp)
+    slot = (step - 1) % hp.keep_num
+    phi = advance_window(ops, grads, state, hp, slot)  # phi(g_{t-n}^2); the window now holds g_t
+    _second_moment(ops, state.exp_avg_sq, phi, hp.beta2)
+    weights = _weights_by_slot(hp.beta1, hp.keep_num, slot)
+    normaliser, dtype = sum(weights), state.exp_avg_sq[0].dtype
+    exp_avgs = ops.mul([window[0].to(dtype) for window in state.window], weights[0] / normaliser)
+    for j in range(1, hp.keep_num):
+        ops.add_(exp_avgs, [window[j].to(dtype) for window in state.window], alpha=weights[j] / normaliser)
+    _gated_step(params, exp_avgs, state, hp, step)
+
+
+def running_sum_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: int) -> None:
+    """The same step, O(1) in keep_num: m_t = S_t / sum_{i<n} beta1^i (the multi-tensor fast path)."""
+    grads = _decay(ops, params, grads, hp)
+    slot = (step - 1) % hp.keep_num
+    phi = advance_window(ops, grads, state, hp, slot)
+    _second_moment(ops, state.exp_avg_sq, phi, hp.beta2)
+    exp_avgs = ops.div(state.window_sum, sum(_weights_by_slot(hp.beta1, hp.keep_num, slot)))
+    _gated_step(params, exp_avgs, state, hp, step)
+
+
+def lean_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: int) -> None:
+    """The lean layout's step (beta1 = 0, reduce max/mean): m_t = g_t, phi kept per slot."""
+    grads = _decay(ops, params, grads, hp)
+    slot = (step - 1) % hp.keep_num
+    phi = [phis[slot].clone() for phis in state.window_phi]  # phi(g_{t-n}^2)
+    for phis, value in zip(state.window_phi, _reduce_squares(ops, grads, hp.reduce)):
+        phis[slot] = value
+    _second_moment(ops, state.exp_avg_sq, phi, hp.beta2)
+    _gated_step(params, grads, state, hp, step)
+
+
+def _decay(ops, params, grads, hp: AdaShiftHyper):
+    return apply_weight_decay(ops, params, grads, lr=hp.lr, weight_decay=hp.weight_decay,
+                              decoupled=hp.decoupled_weight_decay)
+
+
+def _second_moment(ops, exp_avg_sqs, phi, beta2: float) -> None:
+    """v_t = beta2 v_{t-1} + (1 - beta2) phi(g_{t-n}^2)."""
+    ops.mul_(exp_avg_sqs, beta2)
+    ops.add_(exp_avg_sqs, phi, alpha=1 - beta2)
+
+
+def _gated_step(params, exp_avgs, state: AdaShiftState, hp: AdaShiftHyper, step: int) -> None:
+    """z and k, the bias correction of v from the step z turned on, and the gated step."""
+    for param, m, v, since in zip(params, exp_avgs, state.exp_avg_sq, state.active_since):
+        since.masked_fill_((since == 0) & (v != 0), step)  # != 0: a NaN v opens the gate (visible)
+        denom = (v / bias_corrections2(hp.beta2, active_steps(since, step))).sqrt_().add_(hp.eps)
+        param.sub_(torch.where(since > 0, m / denom, 0.0), alpha=hp.lr)
 
 
 def _reduce_squares(ops, gradients, reduce: str):
@@ -89,7 +178,7 @@ def exact_window_sums(windows, beta1: float, keep_num: int, newest_slot: int, dt
     return [torch.tensordot(weights.to(w.device), w.to(dtype), dims=1) for w in windows]
 
 
-def advance_window(ops, grads, windows, window_sums, window_phis, *, slot, beta1, keep_num, reduce, dtype):
+def advance_window(ops, grads, state: AdaShiftState, hp: AdaShiftHyper, slot: int):
     """Move the window one step: g_t replaces g_{t-n} in ``slot``; returns phi(g_{t-n}^2).
 
     Keeps the running sum S_t = beta1 S_{t-1} + g_t - beta1^n g_{t-n} (= sum_{i<n} beta1^i g_{t-i})
@@ -97,21 +186,21 @@ def advance_window(ops, grads, windows, window_sums, window_phis, *, slot, beta1
     With a reduced-precision window, S adds the stored (rounded) g_t, so S is the sum of what the
     window holds.
     """
-    oldest = [window[slot] for window in windows]
+    dtype = state.exp_avg_sq[0].dtype
+    oldest = [window[slot] for window in state.window]
     oldest_values = [o.to(dtype) for o in oldest]  # the slot itself when the dtypes match
-    if reduce == "none":
+    if hp.reduce == "none":
         phi = ops.mul(oldest_values, oldest_values)
     else:
-        phi = [p[slot].clone() for p in window_phis]
-    ops.mul_(window_sums, beta1)
-    if beta1 != 0:  # drop beta1^n g_{t-n} before its slot is overwritten
-        ops.add_(window_sums, oldest_values, alpha=-(beta1**keep_num))
+        phi = [p[slot].clone() for p in state.window_phi]
+    ops.mul_(state.window_sum, hp.beta1)
+    if hp.beta1 != 0:  # drop beta1^n g_{t-n} before its slot is overwritten
+        ops.add_(state.window_sum, oldest_values, alpha=-(hp.beta1**hp.keep_num))
     ops.copy_(oldest, grads)  # the slot of g_{t-n} now holds g_t
     stored = [o.to(dtype) for o in oldest]
-    ops.add_(window_sums, stored)
-    if reduce != "none":
-        entering = _reduce_squares(ops, stored, reduce)
-        for phis, value in zip(window_phis, entering):
+    ops.add_(state.window_sum, stored)
+    if hp.reduce != "none":
+        for phis, value in zip(state.window_phi, _reduce_squares(ops, stored, hp.reduce)):
             phis[slot] = value
     return phi
 
@@ -126,14 +215,7 @@ def bias_corrections2(beta2: float, active: torch.Tensor) -> torch.Tensor:
     return (1 - torch.pow(beta2, active)).clamp_(min=1e-8)
 
 
-def _apply(params, exp_avgs, exp_avg_sqs, active_since, *, step, lr, beta2, eps):
-    """z and k, the bias correction of v from the step z turned on, and the gated step."""
-    for param, m, v, since in zip(params, exp_avgs, exp_avg_sqs, active_since):
-        since.masked_fill_((since == 0) & (v != 0), step)  # != 0: a NaN v opens the gate (visible)
-        denom = (v / bias_corrections2(beta2, active_steps(since, step))).sqrt_().add_(eps)
-        param.sub_(torch.where(since > 0, m / denom, 0.0), alpha=lr)
-
-
+# -- the one-pass CPU kernels -----------------------------------------------------------------------
 TABLE_CAP = 1 << 24  # longest table of bias corrections the CPU kernel uses (64 MiB in float32)
 
 
@@ -172,113 +254,74 @@ def _activation_mode(since: torch.Tensor, step: int, table: torch.Tensor, rechec
     return _ACTIVE, 0.0
 
 
-def _native_update(params, grads, windows, exp_avg_sqs, active_since, window_sums, window_phis, *,
-                   step, lr, beta1, beta2, keep_num, reduce, eps, weight_decay, decoupled_weight_decay,
-                   recheck, table, hints):
-    """The fast path's step through the one-pass CPU kernels (same formulas, one tensor per call).
+def kernel_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: int, *,
+                  table: torch.Tensor | None = None, hints: dict | None = None, recheck: bool = True) -> None:
+    """Every layout's step through the one-pass CPU kernels, one tensor per call (same formulas).
 
-    Coupled weight decay is added to g here (one extra pass, only when it is used), so the kernels
-    never read p into the gradient."""
+    Coupled weight decay is added to g first (one extra pass, only when it is used), so the kernels
+    never read p into the gradient; the decoupled factor is applied inside the kernel. ``table``
+    (reduce "none"): :func:`_bias_correction_table`; ``hints``: see ``_activation_mode``."""
     kernels = _native.cpu_kernels()
-    if weight_decay != 0 and not decoupled_weight_decay:
-        grads, weight_decay = torch._foreach_add(grads, params, alpha=weight_decay), 0.0
-    slot = (step - 1) % keep_num
-    weights = _weights_by_slot(beta1, keep_num, slot)
-    inverse_normaliser, beta1_n = 1 / sum(weights), beta1**keep_num
-    if reduce == "none":
-        for p, g, window, s, v, since in zip(params, grads, windows, window_sums, exp_avg_sqs,
-                                             active_since):
-            mode, uniform_rsqrt_bc2 = _activation_mode(since, step, table, recheck, hints)
-            still_off, first_on, last_on = kernels.adashift_elementwise_step(
-                p, g, window, slot, s, v, since, table, step, lr, beta1, beta1_n, beta2, eps, weight_decay,
-                decoupled_weight_decay, inverse_normaliser, mode, uniform_rsqrt_bc2)
-            if mode == _ACTIVATING:
-                if still_off == 0:
-                    hints[id(since)] = (weakref.ref(since), first_on, last_on)
-                else:
-                    hints.pop(id(since), None)
+    decay = hp.weight_decay if hp.decoupled_weight_decay else 0.0  # the kernel's decoupled factor
+    if not hp.decoupled_weight_decay:
+        grads = _decay(ops, params, grads, hp)  # coupled: g + weight_decay * p
+    slot = (step - 1) % hp.keep_num
+    v_list, since_list, phis_list = state.exp_avg_sq, state.active_since, state.window_phi
+    if state.window is None:  # the lean layout
+        for p, g, phis, v, since in zip(params, grads, phis_list, v_list, since_list):
+            kernels.adashift_lean_step(p, g, slot, phis, v, since, step, hp.lr, hp.beta2, hp.eps, decay,
+                                       hp.reduce == "max")
         return
-    for p, g, window, s, phis, v, since in zip(params, grads, windows, window_sums, window_phis,
-                                               exp_avg_sqs, active_since):  # one v per tensor
-        kernels.adashift_reduced_step(p, g, window, slot, s, phis, v, since, step, lr, beta1, beta1_n, beta2,
-                                      eps, weight_decay, decoupled_weight_decay, inverse_normaliser,
-                                      reduce == "max")
-
-
-def lean_layout(group: dict) -> bool:
-    """beta1 = 0 with one v per tensor: the state keeps phi of each slot only (module docstring)."""
-    return group["betas"][0] == 0 and group["reduce"] != "none"
-
-
-def adashift_lean_update(ops, params, grads, window_phis, exp_avg_sqs, active_since, *, step: int, lr: float,
-                         beta2: float, keep_num: int, reduce: str, eps: float, weight_decay: float,
-                         decoupled_weight_decay: bool, fast: bool) -> None:
-    """The step of the lean layout: m_t = g_t, v from phi(g_{t-n}^2) kept per slot (in place).
-
-    ``fast`` on CPU tensors: the one-pass kernel (reduces g_t^2 and updates p in the same pass)."""
-    if weight_decay != 0 and not decoupled_weight_decay:
-        grads = ops.add(grads, params, alpha=weight_decay)
-    slot = (step - 1) % keep_num
-    if fast and _native.usable(*params, *grads, *window_phis, *exp_avg_sqs, *active_since):
-        kernels = _native.cpu_kernels()
-        for p, g, phis, v, since in zip(params, grads, window_phis, exp_avg_sqs, active_since):
-            kernels.adashift_lean_step(p, g, slot, phis, v, since, step, lr, beta2, eps,
-                                       weight_decay if decoupled_weight_decay else 0.0, reduce == "max")
+    weights = _weights_by_slot(hp.beta1, hp.keep_num, slot)
+    common = (step, hp.lr, hp.beta1, hp.beta1**hp.keep_num, hp.beta2, hp.eps, decay, hp.decoupled_weight_decay,
+              1 / sum(weights))
+    if hp.reduce != "none":  # one v per tensor
+        for p, g, window, s, phis, v, since in zip(params, grads, state.window, state.window_sum, phis_list,
+                                                   v_list, since_list):
+            kernels.adashift_reduced_step(p, g, window, slot, s, phis, v, since, *common, hp.reduce == "max")
         return
-    if weight_decay != 0 and decoupled_weight_decay:
-        ops.mul_(params, 1 - lr * weight_decay)
-    phi = [phis[slot].clone() for phis in window_phis]  # phi(g_{t-n}^2)
-    for phis, value in zip(window_phis, _reduce_squares(ops, grads, reduce)):
-        phis[slot] = value
-    ops.mul_(exp_avg_sqs, beta2)
-    ops.add_(exp_avg_sqs, phi, alpha=1 - beta2)
-    _apply(params, grads, exp_avg_sqs, active_since, step=step, lr=lr, beta2=beta2, eps=eps)
+    hints = {} if hints is None else hints
+    for p, g, v, since, window, s in zip(params, grads, state.exp_avg_sq, state.active_since, state.window,
+                                         state.window_sum):
+        mode, uniform_rsqrt_bc2 = _activation_mode(since, step, table, recheck, hints)
+        still_off, first_on, last_on = kernels.adashift_elementwise_step(
+            p, g, window, slot, s, v, since, table, *common, mode, uniform_rsqrt_bc2)
+        if mode == _ACTIVATING:
+            if still_off == 0:
+                hints[id(since)] = (weakref.ref(since), first_on, last_on)
+            else:
+                hints.pop(id(since), None)
 
 
-def adashift_update(ops, params, grads, windows, exp_avg_sqs, active_since, window_sums, window_phis, *,
-                    step: int, lr: float, beta1: float, beta2: float, keep_num: int, reduce: str,
-                    eps: float, weight_decay: float, decoupled_weight_decay: bool, fast: bool,
-                    reanchor_every: int = 100, hints: dict | None = None) -> None:
-    """One step of the formulas in the module docstring for a list of tensors (in place).
+# -- which version runs ------------------------------------------------------------------------------
+def choose_update(params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: int, *, fast: bool,
+                  hints: dict | None = None, recheck: bool = True):
+    """The one place a path is chosen (module docstring, 'Paths'); the layout is the state's (no
+    window: lean). Returns a function of the common signature."""
+    tensors = [*params, *grads, *(t for field in state if field is not None for t in field)]
+    lean = state.window is None
+    if not fast:
+        return lean_update if lean else reference_update
+    if _native.usable(*(t for t in tensors if t is not None)):
+        if hp.reduce != "none":
+            return kernel_update
+        table = _bias_correction_table(hp.beta2, state.exp_avg_sq[0].dtype, step)
+        if table is not None:
+            return functools.partial(kernel_update, table=table, hints=hints, recheck=recheck)
+    return lean_update if lean else running_sum_update
 
-    ``fast=False`` (reference): m is recomputed from all n stored gradients. ``fast=True``: m is
-    the running sum S_t / sum_i beta1^i, O(1) per step whatever keep_num; S is recomputed from the
-    window every ``reanchor_every`` steps, which bounds its float rounding drift. ``fast=True`` on
-    CPU tensors runs the compiled kernels when they are available; ``hints`` is the caller's dict of
-    which tensors have every gate open (see ``_activation_mode``; None: no hints kept).
-    """
-    kwargs = dict(step=step, lr=lr, beta1=beta1, beta2=beta2, keep_num=keep_num, reduce=reduce, eps=eps,
-                  weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay)
-    state = (windows, exp_avg_sqs, active_since, window_sums, window_phis)
-    dtype = exp_avg_sqs[0].dtype
-    if step % reanchor_every == 0:  # before the move: the window holds g_{t-1} .. g_{t-n}
-        newest_slot = (step - 2) % keep_num
-        torch._foreach_copy_(window_sums, exact_window_sums(windows, beta1, keep_num, newest_slot, dtype))
-    table = _bias_correction_table(beta2, dtype, step) if fast and reduce == "none" else None
-    if fast and (reduce != "none" or table is not None) and _native.usable(
-            *params, *grads, *windows, *window_sums, *exp_avg_sqs, *active_since, *(window_phis or [])):
-        _native_update(params, grads, *state, recheck=step % reanchor_every == 0, table=table,
-                       hints={} if hints is None else hints, **kwargs)
-        return
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            ops.mul_(params, 1 - lr * weight_decay)
-        else:
-            grads = ops.add(grads, params, alpha=weight_decay)
-    slot = (step - 1) % keep_num
-    phi = advance_window(ops, grads, windows, window_sums, window_phis, slot=slot, beta1=beta1,
-                         keep_num=keep_num, reduce=reduce, dtype=dtype)
-    ops.mul_(exp_avg_sqs, beta2)
-    ops.add_(exp_avg_sqs, phi, alpha=1 - beta2)
-    weights = _weights_by_slot(beta1, keep_num, slot)
-    normaliser = sum(weights)
-    if fast:
-        exp_avgs = ops.div(window_sums, normaliser)
-    else:
-        exp_avgs = ops.mul([window[0].to(dtype) for window in windows], weights[0] / normaliser)
-        for j in range(1, keep_num):
-            ops.add_(exp_avgs, [window[j].to(dtype) for window in windows], alpha=weights[j] / normaliser)
-    _apply(params, exp_avgs, exp_avg_sqs, active_since, step=step, lr=lr, beta2=beta2, eps=eps)
+
+def adashift_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: int, *,
+                    fast: bool = True, reanchor_every: int = 100, hints: dict | None = None) -> None:
+    """One step for a list of tensors (in place): every ``reanchor_every`` steps the running sum is
+    recomputed from the window (bounding its float drift), then the chosen path runs."""
+    recheck = step % reanchor_every == 0
+    if recheck and state.window is not None:  # before the move: the window holds g_{t-1} .. g_{t-n}
+        newest_slot = (step - 2) % hp.keep_num
+        torch._foreach_copy_(state.window_sum, exact_window_sums(
+            state.window, hp.beta1, hp.keep_num, newest_slot, state.exp_avg_sq[0].dtype))
+    update = choose_update(params, grads, state, hp, step, fast=fast, hints=hints, recheck=recheck)
+    update(ops, params, grads, state, hp, step)
 
 
 class AdaShift(AdaptiveOptimizer):
@@ -316,6 +359,12 @@ class AdaShift(AdaptiveOptimizer):
             raise ValueError(f"{problem}: active_since holds values outside the whole numbers "
                              f"0 .. step = {step} (a corrupt state dict)")
 
+    @staticmethod
+    def _hyper(group: dict) -> AdaShiftHyper:
+        beta1, beta2 = group["betas"]
+        return AdaShiftHyper(group["lr"], beta1, beta2, group["keep_num"], group["reduce"], group["eps"],
+                             group["weight_decay"], group["decoupled_weight_decay"])
+
     def _init_state(self, param, state, group):
         dtype = state_dtype(param)
         moment_shape = param.shape if group["reduce"] == "none" else ()
@@ -329,33 +378,27 @@ class AdaShift(AdaptiveOptimizer):
         state["active_since"] = param.new_zeros(moment_shape, dtype=dtype)
 
     def _update(self, group, ops, params, grads, states, step):
-        beta1, beta2 = group["betas"]
-        keep_num, lean = group["keep_num"], lean_layout(group)
-        if lean != ("window" not in states):
+        hp, state = self._hyper(group), AdaShiftState.of(states)
+        self._check_layout(lean_layout(group), hp, state)
+        adashift_update(ops, params, grads, state, hp, step, fast=group["fused"] is not False,
+                        reanchor_every=self.reanchor_every, hints=self._activation_hints)
+
+    @staticmethod
+    def _check_layout(lean: bool, hp: AdaShiftHyper, state: AdaShiftState) -> None:
+        """Refuse a state whose layout the group's settings no longer describe (changed mid-run)."""
+        if lean != (state.window is None):
             raise ValueError(
-                f"AdaShift state was made with beta1 {'0' if 'window' not in states else '> 0'} (the "
-                f"{'lean' if 'window' not in states else 'windowed'} layout) but beta1 is {beta1}; with reduce "
+                f"AdaShift state was made with beta1 {'0' if state.window is None else '> 0'} (the "
+                f"{'lean' if state.window is None else 'windowed'} layout) but beta1 is {hp.beta1}; with reduce "
                 f"max/mean, beta1 cannot change between 0 and nonzero in the middle of a run")
-        phis_list = states.get("window_phi") or [None] * len(params)
-        for i, (v, phis) in enumerate(zip(states["exp_avg_sq"], phis_list)):
-            if (v.dim() == 0) != (group["reduce"] != "none") or (phis is None) != (v.dim() != 0):
+        phis_list = state.window_phi or [None] * len(state.exp_avg_sq)
+        for i, (v, phis) in enumerate(zip(state.exp_avg_sq, phis_list)):
+            if (v.dim() == 0) != (hp.reduce != "none") or (phis is None) != (v.dim() != 0):
                 raise ValueError(
                     f"AdaShift state was made with reduce {'none' if v.dim() else 'max/mean'} but reduce is "
-                    f"{group['reduce']!r}; reduce cannot change in the middle of a run")
-            slots = phis.shape[0] if lean else states["window"][i].shape[0]
-            if slots != keep_num:
+                    f"{hp.reduce!r}; reduce cannot change in the middle of a run")
+            slots = phis.shape[0] if lean else state.window[i].shape[0]
+            if slots != hp.keep_num:
                 raise ValueError(
                     f"AdaShift state holds a window of {slots} gradients but keep_num is "
-                    f"{keep_num}; keep_num cannot change in the middle of a run"
-                )
-        hyper = dict(step=step, lr=group["lr"], beta2=beta2, keep_num=keep_num, reduce=group["reduce"],
-                     eps=group["eps"], weight_decay=group["weight_decay"],
-                     decoupled_weight_decay=group["decoupled_weight_decay"], fast=group["fused"] is not False)
-        if lean:
-            adashift_lean_update(ops, params, grads, states["window_phi"], states["exp_avg_sq"],
-                                 states["active_since"], **hyper)
-            return
-        adashift_update(
-            ops, params, grads, states["window"], states["exp_avg_sq"], states["active_since"],
-            states["window_sum"], states.get("window_phi"), beta1=beta1, reanchor_every=self.reanchor_every,
-            hints=self._activation_hints, **hyper)
+                    f"{hp.keep_num}; keep_num cannot change in the middle of a run")

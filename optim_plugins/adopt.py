@@ -30,20 +30,18 @@ from itertools import chain
 
 from . import _native
 from . import _validation as check
-from ._base import AdaptiveOptimizer, state_dtype
+from ._base import AdaptiveOptimizer, apply_weight_decay, state_dtype
 
 
 def adopt_update(ops, params, grads, exp_avgs, exp_avg_sqs, *, step: int, lr: float, beta1: float,
                  beta2: float, eps: float, weight_decay: float, decoupled_weight_decay: bool,
                  clip_exponent: float | None) -> None:
     """One step of the formulas in the module docstring for a list of tensors (in place)."""
-    if weight_decay != 0 and not decoupled_weight_decay:
-        grads = ops.add(grads, params, alpha=weight_decay)
+    grads = apply_weight_decay(ops, params, grads, lr=lr, weight_decay=weight_decay,
+                               decoupled=decoupled_weight_decay, shrink=step > 1)  # p moves from t = 2 on
     if step == 1:
         ops.addcmul_(exp_avg_sqs, grads, grads)
         return
-    if weight_decay != 0 and decoupled_weight_decay:
-        ops.mul_(params, 1 - lr * weight_decay)
     denom = ops.sqrt(exp_avg_sqs)
     ops.clamp_min_(denom, eps)
     normalised = ops.div(grads, denom)

@@ -385,7 +385,7 @@ def test_adashift_running_window_sum_drift_stays_below_1e_6(kernels, monkeypatch
     exact window sum, just before each re-anchoring (where drift is largest) and at the end."""
     from optim_plugins import _native
     from optim_plugins._tensor_ops import FOREACH
-    from optim_plugins.adashift import adashift_update, exact_window_sums
+    from optim_plugins.adashift import AdaShiftHyper, AdaShiftState, adashift_update, exact_window_sums
 
     if kernels == "multi-tensor":
         monkeypatch.setattr(_native, "cpu_kernels", lambda: None)
@@ -399,9 +399,10 @@ def test_adashift_running_window_sum_drift_stays_below_1e_6(kernels, monkeypatch
     gradients[::97] *= 10  # occasional large gradients
     worst = 0.0
     for step in range(1, 100_001):
-        adashift_update(FOREACH, [param], [gradients[step - 1]], [window], [v], [since], [running], None,
-                        step=step, lr=0.0, beta1=beta1, beta2=0.999, keep_num=n, reduce="none", eps=1e-10,
-                        weight_decay=0.0, decoupled_weight_decay=False, fast=True, reanchor_every=every)
+        adashift_update(FOREACH, [param], [gradients[step - 1]],
+                        AdaShiftState([v], [since], window=[window], window_sum=[running]),
+                        AdaShiftHyper(lr=0.0, beta1=beta1, beta2=0.999, keep_num=n, reduce="none", eps=1e-10),
+                        step, fast=True, reanchor_every=every)
         if step % every == every - 1 or step == 100_000:
             exact = exact_window_sums([window.double()], beta1, n, (step - 1) % n, torch.float64)[0]
             worst = max(worst, ((running.double() - exact).abs().max() / exact.abs().max()).item())
