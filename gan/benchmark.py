@@ -31,6 +31,7 @@ import numpy as np
 from suite_results import rundir
 from suite_results.cli import run_cli
 from suite_results.files import atomic_write_text
+from suite_results.scalars import read_scalar
 from suite_results.stats import format_spread, spread
 from suite_results.tables import markdown_table
 
@@ -94,9 +95,8 @@ def run_row(bench: Benchmark, name: str, optimizer: str, lr: float, seed: int, r
     config.out = str(root / "runs" / "gan" / "bench" / name / path.stem)
     trainer = Trainer(config)
     fitted = trainer.fit()
-    from .sweep import scalars
-
-    steps, losses = scalars(Path(config.out), "train/critic_loss")
+    events = read_scalar(config.out, "train/critic_loss")
+    steps, losses = np.array([e.step for e in events]), np.array([e.value for e in events])
     smoothed = smooth(losses, max(1, bench.smoothing // bench.log_every))
     row = {"optimizer": optimizer, "lr": lr, "seed": seed, "iterations": bench.iterations,
            "final_smoothed_loss": float(smoothed[-1]), "steps": steps.tolist(), "smoothed_loss": smoothed.tolist(),
