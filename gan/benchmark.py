@@ -23,10 +23,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import platform
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from suite_results import rundir
 from suite_results.cli import run_cli
@@ -100,13 +103,24 @@ def run_row(bench: Benchmark, name: str, optimizer: str, lr: float, seed: int, r
     smoothed = smooth(losses, max(1, bench.smoothing // bench.log_every))
     row = {"optimizer": optimizer, "lr": lr, "seed": seed, "iterations": bench.iterations,
            "final_smoothed_loss": float(smoothed[-1]), "steps": steps.tolist(), "smoothed_loss": smoothed.tolist(),
+           # the seconds between the first and the last logged step, so a resumed run counts its whole time
+           "train_seconds": events[-1].wall_time - events[0].wall_time,
            "iterations_per_second": fitted["iterations_per_second"], "run_dir": config.out,
-           "command": "python -m gan.train " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in
-                                                       dataclasses.asdict(config).items()
-                                                       if v not in (None, False) and k != "device")}
+           "command": command_line(config)}
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(row))
     return row
+
+
+def command_line(config: GANConfig) -> str:
+    """The ``python -m gan.train`` command of a configuration (booleans as --x / --no-x, None left out)."""
+    words = ["python -m gan.train"]
+    for key, value in dataclasses.asdict(config).items():
+        flag = key.replace("_", "-")
+        if value is None or key == "device":
+            continue
+        words.append(f"--{flag}" if value is True else f"--no-{flag}" if value is False else f"--{flag} {value}")
+    return " ".join(words)
 
 
 def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | None = None) -> dict:
@@ -141,6 +155,12 @@ def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | Non
     return write_results(name, bench, grid, authors, best, root)
 
 
+def _distinct_runs(*tables: dict) -> list[dict]:
+    """Every run once (the grid's rows reappear at the authors' and the best lr)."""
+    runs = {(r["optimizer"], r["lr"], r["seed"]): r for table in tables for rows in table.values() for r in rows}
+    return list(runs.values())
+
+
 def _entry(rows: list[dict]) -> dict:
     return {"lr": rows[0]["lr"], "seeds": [r["seed"] for r in rows],
             "final_smoothed_loss": spread([r["final_smoothed_loss"] for r in rows]), "runs": rows}
@@ -171,16 +191,17 @@ def write_results(name, bench, grid, authors, best, root: Path) -> dict:
                "at_authors_lr": {o: _entry(rows) for o, rows in authors.items()},
                "at_best_grid_lr": {o: _entry(rows) for o, rows in best.items()},
                "verdicts": verdicts(authors),
-               "cpu_hours": sum(r["iterations"] / r["iterations_per_second"] for rows in (*grid.values(),
-                                *authors.values(), *best.values()) for r in rows
-                                if r.get("iterations_per_second")) / 3600}
+               "wall_hours": sum(r["train_seconds"] for r in _distinct_runs(grid, authors, best)) / 3600,
+               "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"}
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
     lines = [f"# WGAN critic benchmark `{name}`", "",
              f"{bench.dataset}, fixed generator, loss {bench.loss}, batch {bench.batch_size}, {bench.iterations} "
              f"critic steps, betas {bench.betas}, AdaShift keep_num {bench.keep_num} reduce {bench.reduce}. Final "
              f"loss: the last value of the {bench.smoothing}-step box-smoothed critic loss; mean ± std [95% "
-             f"bootstrap interval] over seeds. Command: `{summary['command']}`.", ""]
+             f"bootstrap interval] over seeds. Command: `{summary['command']}`. Training time of the "
+             f"{len(_distinct_runs(grid, authors, best))} distinct runs: {summary['wall_hours']:.2f} wall hours "
+             f"({summary['machine']}).", ""]
     for title, table in (("At the authors' lr", summary["at_authors_lr"]), ("At the grid's best lr",
                                                                             summary["at_best_grid_lr"])):
         lines += [f"## {title}", ""]

@@ -380,7 +380,7 @@ def _parser() -> argparse.ArgumentParser:
         flag = "--" + f.name.replace("_", "-")
         default = f.default
         if f.type in ("bool",) or isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", default=default)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)  # --no-... too
             continue
         kind = {"int": int, "float": float, "str": str}.get(str(f.type).split(" ")[0], None)
         if kind is None:

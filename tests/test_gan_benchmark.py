@@ -33,6 +33,13 @@ def test_toy_benchmark_protocol(tmp_path):
     on_disk = json.loads((tmp_path / "results" / "gan" / "toy-critic" / "summary.json").read_text())
     assert on_disk["verdicts"] and on_disk["verdicts"][0]["claim"].startswith("AdaShift")
     assert (tmp_path / "results" / "gan" / "toy-critic" / "critic_loss.png").stat().st_size > 10_000
+    from gan.train import GANConfig, _parser
+
+    run = authors["runs"][1]
+    config = GANConfig(**vars(_parser().parse_args(run["command"].split()[3:])))  # the recorded command parses
+    assert (config.critic_optimizer, config.critic_lr, config.seed, config.fixed_generator) == (
+        optimizer, run["lr"], run["seed"], True)
+    assert run["train_seconds"] > 0 and on_disk["wall_hours"] > 0
     rows = sorted(p.name for p in (tmp_path / "results" / "gan" / "toy-critic" / "runs").iterdir())
     benchmark.run_benchmark("toy-critic", tmp_path)  # reuses every row
     assert sorted(p.name for p in (tmp_path / "results" / "gan" / "toy-critic" / "runs").iterdir()) == rows
