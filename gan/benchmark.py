@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from suite_results import rundir
-from suite_results.cli import run_cli
+from suite_results.cli import command_line, run_cli
 from suite_results.files import atomic_write_text
 from suite_results.scalars import read_scalar
 from suite_results.stats import format_spread, spread
@@ -106,21 +106,10 @@ def run_row(bench: Benchmark, name: str, optimizer: str, lr: float, seed: int, r
            # the seconds between the first and the last logged step, so a resumed run counts its whole time
            "train_seconds": events[-1].wall_time - events[0].wall_time,
            "iterations_per_second": fitted["iterations_per_second"], "run_dir": config.out,
-           "command": command_line(config)}
+           "command": command_line("python -m gan.train", config, skip=("device",))}
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(row))
     return row
-
-
-def command_line(config: GANConfig) -> str:
-    """The ``python -m gan.train`` command of a configuration (booleans as --x / --no-x, None left out)."""
-    words = ["python -m gan.train"]
-    for key, value in dataclasses.asdict(config).items():
-        flag = key.replace("_", "-")
-        if value is None or key == "device":
-            continue
-        words.append(f"--{flag}" if value is True else f"--no-{flag}" if value is False else f"--{flag} {value}")
-    return " ".join(words)
 
 
 def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | None = None) -> dict:

@@ -8,7 +8,8 @@ reference preset (Adam-style betas (0.5, 0.9), lr 1e-4) with the optimizer under
 networks (AdaShift with keep_num 1). Each run is a gan.train run under --runs, in a directory named by
 protocol, optimizer, seed and a hash of its whole configuration: finished runs are reused and
 interrupted ones resume only under exactly the same options (any other option gets its own
-directory). Writes results.csv, results.md and critic_loss.png.
+directory). Writes results.csv, results.md and critic_loss.png. From Python:
+``gan.sweep.run(SweepConfig(optimizers=["adam", "adashift"], seeds=[0]))`` returns the rows.
 """
 
 from __future__ import annotations
@@ -56,7 +57,44 @@ def smooth(values: np.ndarray, weight: float = 0.9) -> np.ndarray:
     return np.array(out)
 
 
-def run_one(protocol: str, optimizer: str, seed: int, args) -> dict:
+@dataclasses.dataclass
+class SweepConfig:
+    dataset: str = "8gaussians"
+    protocols: list[str] = dataclasses.field(default_factory=lambda: list(PROTOCOLS))
+    optimizers: list[str] = dataclasses.field(default_factory=lambda: ["adam", "amsgrad", "adashift", "adamal"])
+    seeds: list[int] = dataclasses.field(default_factory=lambda: [0, 1])
+    iterations: int = 300
+    width: int | None = None
+    batch_size: int = 256
+    image_limit: int | None = None
+    log_every: int = 5
+    eval_every: int = 100
+    eval_samples: int = 2000
+    runs: Path = Path("runs/gan")
+    out: Path = Path("outputs/gan_sweep")
+
+    def __post_init__(self):
+        for name in ("optimizers", "seeds", "protocols"):
+            values = list(getattr(self, name))
+            if len(set(values)) != len(values):
+                raise ValueError(f"--{name} lists {sorted({v for v in values if values.count(v) > 1})} more than once")
+        unknown = [o for o in self.optimizers if o not in OPTIMIZERS]
+        if unknown:
+            raise ValueError(f"--optimizers: unknown {unknown} (choose from: {', '.join(OPTIMIZERS)})")
+        unknown = [p for p in self.protocols if p not in PROTOCOLS]
+        if unknown:
+            raise ValueError(f"--protocols: unknown {unknown} (choose from: {', '.join(PROTOCOLS)})")
+        self.runs, self.out = Path(self.runs), Path(self.out)
+
+
+def run(config: SweepConfig) -> list[dict]:
+    """Every protocol x optimizer x seed (finished runs reused); writes the outputs; returns the rows."""
+    rows = [run_one(p, o, s, config) for p in config.protocols for o in config.optimizers for s in config.seeds]
+    write_outputs(rows, config.out, config.dataset)
+    return rows
+
+
+def run_one(protocol: str, optimizer: str, seed: int, args: SweepConfig) -> dict:
     overrides = dict(PROTOCOLS[protocol])
     config = GANConfig(dataset=args.dataset, iterations=args.iterations, seed=seed, out="",
                        critic_optimizer=optimizer, generator_optimizer=optimizer, width=args.width,
@@ -92,7 +130,7 @@ def write_outputs(rows: list[dict], out: Path, dataset: str) -> None:
         groups.setdefault((row["protocol"], row["optimizer"]), []).append(row)
 
     def spread(values):
-        return format_spread(stats.spread(values), 4)
+        return format_spread(stats.spread(values), significant=4)
 
     lines = [f"WGAN-GP on {dataset}: mean ± std [95% bootstrap interval] over seeds (critic loss: mean of the last 10% of logged "
              f"iterations; quality: {rows[0]['quality_metric']}, lower is better)", "", *markdown_table(
@@ -121,30 +159,21 @@ def write_outputs(rows: list[dict], out: Path, dataset: str) -> None:
 
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", choices=DATASETS, default="8gaussians")
-    parser.add_argument("--protocols", nargs="+", choices=list(PROTOCOLS), default=list(PROTOCOLS))
-    parser.add_argument("--optimizers", nargs="+", default=["adam", "amsgrad", "adashift", "adamal"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    parser.add_argument("--iterations", type=int, default=300)
-    parser.add_argument("--width", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--image-limit", type=int, default=None)
-    parser.add_argument("--log-every", type=int, default=5)
-    parser.add_argument("--eval-every", type=int, default=100)
-    parser.add_argument("--eval-samples", type=int, default=2000)
-    parser.add_argument("--runs", default="runs/gan")
-    parser.add_argument("--out", type=Path, default=Path("outputs/gan_sweep"))
-    args = parser.parse_args(argv)
-    for name in ("optimizers", "seeds", "protocols"):
-        values = getattr(args, name)
-        if len(set(values)) != len(values):
-            parser.error(f"--{name} lists {sorted({v for v in values if values.count(v) > 1})} more than once")
-    unknown = [o for o in args.optimizers if o not in OPTIMIZERS]
-    if unknown:
-        parser.error(f"--optimizers: unknown {unknown} (choose from: {', '.join(OPTIMIZERS)})")
-    rows = [run_one(p, o, s, args) for p in args.protocols for o in args.optimizers for s in args.seeds]
-    write_outputs(rows, args.out, args.dataset)
-    print((args.out / "results.md").read_text())
+    defaults = SweepConfig()
+    parser.add_argument("--dataset", choices=DATASETS, default=defaults.dataset)
+    parser.add_argument("--protocols", nargs="+", choices=list(PROTOCOLS), default=defaults.protocols)
+    parser.add_argument("--optimizers", nargs="+", default=defaults.optimizers)
+    parser.add_argument("--seeds", nargs="+", type=int, default=defaults.seeds)
+    for name in ("iterations", "width", "batch_size", "image_limit", "log_every", "eval_every", "eval_samples"):
+        parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
+    parser.add_argument("--runs", type=Path, default=defaults.runs)
+    parser.add_argument("--out", type=Path, default=defaults.out)
+    try:
+        config = SweepConfig(**vars(parser.parse_args(argv)))
+    except ValueError as error:
+        parser.error(str(error))
+    rows = run(config)
+    print((config.out / "results.md").read_text())
     return rows
 
 

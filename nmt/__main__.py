@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from suite_results.cli import run_cli
 
 from .benchmark import BENCHMARKS, CANDIDATES, run_benchmark
 from .configs import ARCHITECTURES, HYPERPARAMETERS, OPTIMIZER_NAMES
-from .experiment import evaluate, run_one, train, write_sweep_outputs
+from .experiment import SweepConfig, evaluate, run_sweep, train
 from .prepare import CORPORA, prepare
 
 
@@ -75,10 +76,10 @@ def main(argv=None) -> int:
     b.add_argument("--root", type=Path, default=Path("."), help="outputs/, runs/ and results/ go here")
     args = parser.parse_args(argv)
     if args.step == "sweep":
-        for name in ("optimizers", "seeds"):
-            values = getattr(args, name)
-            if len(set(values)) != len(values):
-                parser.error(f"--{name} lists {sorted({v for v in values if values.count(v) > 1})} more than once")
+        try:
+            args.config = SweepConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SweepConfig)})
+        except ValueError as error:
+            parser.error(str(error))
     return _run(args)
 
 
@@ -96,21 +97,8 @@ def _run(args) -> int:
     elif args.step == "evaluate":
         print(json.dumps(evaluate(args.data, args.run), indent=1, ensure_ascii=False))
     else:
-        runs = args.runs or Path("runs/nmt") / args.data.name
-        rows = []
-        for optimizer in args.optimizers:
-            for seed in args.seeds:
-                row = run_one(args.data, runs, optimizer, seed, arch=args.arch, hparams=args.hparams,
-                              max_update=args.max_update, max_tokens=args.max_tokens)
-                print(f"{optimizer} seed {seed}: BLEU {row['bleu']} chrF {row['chrf']} ({row['wall_s']:.0f}s)",
-                      flush=True)
-                rows.append(row)
-        out = args.out or args.data / "sweep"
-        prepared = json.loads((args.data / "prepared.json").read_text())
-        title = (f"{prepared['corpus']} ({prepared['source']}->{prepared['target']}), {prepared['train_pairs']} "
-                 f"training pairs, {args.arch}, {args.max_update} updates, '{args.hparams}' hyperparameters")
-        write_sweep_outputs(rows, out, title)
-        print((out / "results.md").read_text())
+        run_sweep(args.config)
+        print((args.config.out / "results.md").read_text())
     return 0
 
 

@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sacrebleu
@@ -32,7 +33,7 @@ from suite_results.files import write_csv
 from suite_results.stats import format_spread
 from suite_results.tables import markdown_table
 
-from .configs import ARCHITECTURES, HYPERPARAMETERS
+from .configs import ARCHITECTURES, HYPERPARAMETERS, OPTIMIZER_NAMES
 
 BIN = Path(sys.executable).parent
 
@@ -153,6 +154,50 @@ def run_one(data: Path, runs: Path, optimizer: str, seed: int, **train_kwargs) -
               "valid_curve": validation_curve(run_dir)}
     done.write_text(json.dumps(result, indent=1))
     return result
+
+
+@dataclass
+class SweepConfig:
+    """optimizers x seeds on one prepared corpus (``python -m nmt sweep``)."""
+
+    data: Path
+    runs: Path | None = None  # default: runs/nmt/<data folder name>
+    out: Path | None = None  # default: <data>/sweep
+    optimizers: list[str] = field(default_factory=lambda: list(OPTIMIZER_NAMES))
+    seeds: list[int] = field(default_factory=lambda: [1, 2])
+    arch: str = "transformer-tiny"
+    hparams: str = "fast"
+    max_update: int = 300
+    max_tokens: int = 2048
+
+    def __post_init__(self):
+        for name in ("optimizers", "seeds"):
+            values = list(getattr(self, name))
+            if len(set(values)) != len(values):
+                raise ValueError(f"--{name} lists {sorted({v for v in values if values.count(v) > 1})} more than once")
+        unknown = [o for o in self.optimizers if o not in OPTIMIZER_NAMES]
+        if unknown:
+            raise ValueError(f"--optimizers: unknown {unknown} (choose from: {', '.join(OPTIMIZER_NAMES)})")
+        self.data = Path(self.data)
+        self.runs = Path(self.runs) if self.runs else Path("runs/nmt") / self.data.name
+        self.out = Path(self.out) if self.out else self.data / "sweep"
+
+
+def run_sweep(config: SweepConfig) -> list[dict]:
+    """Train and score every optimizer x seed (finished runs reused); writes results.csv,
+    results.md and valid_loss.png under ``config.out``; returns the rows."""
+    rows = []
+    for optimizer in config.optimizers:
+        for seed in config.seeds:
+            row = run_one(config.data, config.runs, optimizer, seed, arch=config.arch, hparams=config.hparams,
+                          max_update=config.max_update, max_tokens=config.max_tokens)
+            print(f"{optimizer} seed {seed}: BLEU {row['bleu']} chrF {row['chrf']} ({row['wall_s']:.0f}s)", flush=True)
+            rows.append(row)
+    prepared = json.loads((config.data / "prepared.json").read_text())
+    title = (f"{prepared['corpus']} ({prepared['source']}->{prepared['target']}), {prepared['train_pairs']} "
+             f"training pairs, {config.arch}, {config.max_update} updates, '{config.hparams}' hyperparameters")
+    write_sweep_outputs(rows, config.out, title)
+    return rows
 
 
 def write_sweep_outputs(rows: list[dict], out: Path, title: str) -> None:

@@ -6,11 +6,11 @@
 Outputs go to outputs/<scale>/ and TensorBoard logs to runs/<scale>/, so scales never mix.
 Stages (each reuses its finished outputs on a re-run of the same scale; a failing stage is
 reported and the others still run):
-  1. theory  - counterexamples, non-convergence map, net update factors (python -m theory.run)
+  1. theory  - counterexamples, non-convergence map, net update factors (theory.run.run)
   2. nmt     - Bible English->Spanish with Adam, AMSGrad, AdaShift (and AdamAL) through the real
-               fairseq-train --optimizer NAME, scored with sacrebleu (python -m nmt ...)
+               fairseq-train --optimizer NAME, scored with sacrebleu (nmt.experiment.run_sweep)
   3. gan     - WGAN-GP on 8 Gaussians: the critic-only protocol and full training, with the
-               sliced Wasserstein distance as sample quality (python -m gan.sweep)
+               sliced Wasserstein distance as sample quality (gan.sweep.run)
   4. report  - report/index.html; TensorBoard logs of everything under runs/
 """
 
@@ -25,69 +25,69 @@ import traceback
 from pathlib import Path
 
 from scripts import report as report_module
-from suite_results.cli import run_cli
+from suite_results.cli import command_line, run_cli
 
+# One vocabulary of scales for every stage: theory.run's scales have the same names.
 SCALES = {
     "tiny": {
-        "theory": ["--scale", "tiny", "--only", "stochastic", "net_update", "critical_c_map"],
-        "nmt_prepare": ["--max-train", "300", "--valid", "30", "--test", "30", "--vocab-size", "500"],
-        "nmt_sweep": ["--optimizers", "adam", "adashift", "--seeds", "1", "--max-update", "12",
-                      "--max-tokens", "1024"],
-        "gan": ["--iterations", "6", "--seeds", "0", "--optimizers", "adam", "adashift", "--width", "16",
-                "--batch-size", "32", "--eval-every", "3", "--eval-samples", "200", "--log-every", "1"],
+        "theory": dict(only=["stochastic", "net_update", "critical_c_map"]),
+        "nmt_prepare": dict(max_train=300, valid=30, test=30, vocab_size=500),
+        "nmt_sweep": dict(optimizers=["adam", "adashift"], seeds=[1], max_update=12, max_tokens=1024),
+        "gan": dict(iterations=6, seeds=[0], optimizers=["adam", "adashift"], width=16, batch_size=32,
+                    eval_every=3, eval_samples=200, log_every=1),
     },
     "small": {
-        "theory": ["--scale", "reduced"],
-        "nmt_prepare": ["--max-train", "4000", "--valid", "200", "--test", "300", "--vocab-size", "3000"],
-        "nmt_sweep": ["--optimizers", "adam", "amsgrad", "adashift", "--seeds", "1", "--max-update", "120",
-                      "--max-tokens", "2048"],
-        "gan": ["--iterations", "150", "--seeds", "0", "--optimizers", "adam", "amsgrad", "adashift", "adamal", "adopt",
-                "--width", "128", "--batch-size", "128", "--eval-every", "50", "--eval-samples", "1000",
-                "--log-every", "2"],
+        "theory": dict(),
+        "nmt_prepare": dict(max_train=4000, valid=200, test=300, vocab_size=3000),
+        "nmt_sweep": dict(optimizers=["adam", "amsgrad", "adashift"], seeds=[1], max_update=120, max_tokens=2048),
+        "gan": dict(iterations=150, seeds=[0], optimizers=["adam", "amsgrad", "adashift", "adamal", "adopt"],
+                    width=128, batch_size=128, eval_every=50, eval_samples=1000, log_every=2),
     },
     "paper": {
-        "theory": ["--scale", "paper"],
-        "nmt_prepare": ["--valid", "500", "--test", "1000", "--vocab-size", "8000"],
-        "nmt_sweep": ["--optimizers", "adam", "amsgrad", "adashift", "adamal", "sgd", "--seeds", "1", "2", "3",
-                      "--arch", "lstm-paper", "--hparams", "paper", "--max-update", "20000", "--max-tokens", "4096"],
-        "gan": ["--iterations", "5000", "--seeds", "0", "1", "2", "--eval-every", "500"],
+        "theory": dict(),
+        "nmt_prepare": dict(valid=500, test=1000, vocab_size=8000),
+        "nmt_sweep": dict(optimizers=["adam", "amsgrad", "adashift", "adamal", "sgd"], seeds=[1, 2, 3],
+                          arch="lstm-paper", hparams="paper", max_update=20000, max_tokens=4096),
+        "gan": dict(iterations=5000, seeds=[0, 1, 2], eval_every=500),
     },
 }
 
 
 def stage_theory(settings, root: Path, scale: str) -> dict:
-    from theory.run import main as theory_main
+    from theory.run import TheoryConfig, run
 
-    out, runs = root / "outputs" / scale / "theory", root / "runs" / scale / "theory"
-    args = [*settings["theory"], "--out", str(out), "--runs", str(runs)]
-    if not (out / "summary.md").exists():
-        theory_main(args)
-    return {"command": "python -m theory.run " + shlex.join(args), "summary": str(out / "summary.md"),
-            "results": str(out / "results.json"), "images": sorted(str(p) for p in out.glob("*.png"))}
+    config = TheoryConfig(scale=scale, out=root / "outputs" / scale / "theory", runs=root / "runs" / scale / "theory",
+                          **settings["theory"])
+    if not (config.out / "summary.md").exists():
+        run(config)
+    return {"command": command_line("python -m theory.run", config), "summary": str(config.out / "summary.md"),
+            "results": str(config.out / "results.json"), "images": sorted(str(p) for p in config.out.glob("*.png"))}
 
 
 def stage_nmt(settings, root: Path, scale: str) -> dict:
-    from nmt.__main__ import main as nmt_main
+    from nmt.experiment import SweepConfig, run_sweep
+    from nmt.prepare import prepare
 
-    data, runs = root / "outputs" / scale / "nmt" / "bible-en-es", root / "runs" / scale / "nmt"
-    prepare = ["prepare", "--corpus", "bible-en-es", "--out", str(data), *settings["nmt_prepare"]]
-    sweep = ["sweep", "--data", str(data), "--runs", str(runs), "--out", str(data / "sweep"), *settings["nmt_sweep"]]
-    nmt_main(prepare)
-    nmt_main(sweep)
-    return {"command": "python -m nmt " + shlex.join(prepare) + "\npython -m nmt " + shlex.join(sweep),
-            "summary": str(data / "sweep" / "results.md"), "results": str(data / "sweep" / "results.csv"),
+    data = root / "outputs" / scale / "nmt" / "bible-en-es"
+    prepare("bible-en-es", data, **settings["nmt_prepare"])
+    config = SweepConfig(data=data, runs=root / "runs" / scale / "nmt", **settings["nmt_sweep"])
+    run_sweep(config)
+    prepare_flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in settings["nmt_prepare"].items())
+    return {"command": f"python -m nmt prepare --corpus bible-en-es --out {data} {prepare_flags}\n"
+                       + command_line("python -m nmt", config, leading=("sweep",)),
+            "summary": str(config.out / "results.md"), "results": str(config.out / "results.csv"),
             "prepared": json.loads((data / "prepared.json").read_text()),
-            "images": [str(data / "sweep" / "valid_loss.png")]}
+            "images": [str(config.out / "valid_loss.png")]}
 
 
 def stage_gan(settings, root: Path, scale: str) -> dict:
-    from gan.sweep import main as gan_sweep
+    from gan.sweep import SweepConfig, run
 
-    out, runs = root / "outputs" / scale / "gan", root / "runs" / scale / "gan"
-    args = ["--dataset", "8gaussians", *settings["gan"], "--runs", str(runs), "--out", str(out)]
-    gan_sweep(args)
-    return {"command": "python -m gan.sweep " + shlex.join(args), "summary": str(out / "results.md"),
-            "results": str(out / "results.csv"), "images": [str(out / "critic_loss.png")]}
+    config = SweepConfig(dataset="8gaussians", runs=root / "runs" / scale / "gan", out=root / "outputs" / scale / "gan",
+                         **settings["gan"])
+    run(config)
+    return {"command": command_line("python -m gan.sweep", config), "summary": str(config.out / "results.md"),
+            "results": str(config.out / "results.csv"), "images": [str(config.out / "critic_loss.png")]}
 
 
 STAGES = {"theory": stage_theory, "nmt": stage_nmt, "gan": stage_gan}

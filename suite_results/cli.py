@@ -28,3 +28,24 @@ def run_cli(prog: str, main: Callable, *args, **kwargs):
             f"{error.strerror or error}: {error.filename}"
         print(f"{prog}: error: {message}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def command_line(prog: str, config, leading: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> str:
+    """The shell command that runs ``config`` (a dataclass) through ``prog``'s parser: each field a
+    ``--flag`` (lists as several values, booleans as --x / --no-x, None left out), after ``leading``."""
+    import dataclasses  # noqa: PLC0415
+    import shlex  # noqa: PLC0415
+
+    words = list(leading)
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        flag = "--" + f.name.replace("_", "-")
+        if value is None or f.name in skip:
+            continue
+        if isinstance(value, bool):
+            words.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, (list, tuple)):
+            words += [flag, *map(str, value)]
+        else:
+            words += [flag, str(value)]
+    return f"{prog} {shlex.join(words)}"

@@ -22,7 +22,11 @@ def spread(values, confidence: float = 0.95, resamples: int = 10_000, seed: int 
     return {"n": int(data.size), "mean": mean, "std": std, "ci_low": float(low), "ci_high": float(high)}
 
 
-def format_spread(s: dict, digits: int = 2) -> str:
-    """'26.90 ± 0.41 [26.4, 27.3]' (mean ± std [95% bootstrap interval])."""
+def format_spread(s: dict, digits: int = 2, significant: int | None = None) -> str:
+    """'26.90 ± 0.41 [26.4, 27.3]' (mean ± std [95% bootstrap interval]) with ``digits`` decimals;
+    with ``significant``, '0.09346 ± 0.0012 [0.09241, 0.09452]' (that many significant digits, two for the std)."""
+    if significant is not None:
+        g = f".{significant}g"
+        return f"{s['mean']:{g}} ± {s['std']:.2g} [{s['ci_low']:{g}}, {s['ci_high']:{g}}]"
     return (f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f} "
             f"[{s['ci_low']:.{max(digits - 1, 1)}f}, {s['ci_high']:.{max(digits - 1, 1)}f}]")

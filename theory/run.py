@@ -1,15 +1,18 @@
 """Run every theory experiment, write plots, a verdict table and TensorBoard scalars.
 
-    python -m theory.run                 # reduced scale, about two minutes on 2 CPU cores
+    python -m theory.run                 # small scale, about two minutes on 2 CPU cores
     python -m theory.run --scale paper   # 10^7 stochastic steps, finer non-convergence map
 
-Outputs under --out (default outputs/theory): PNG plots, summary.csv, summary.md; TensorBoard
-event files under --runs (default runs/theory).
+Outputs under --out (default outputs/theory): PNG plots, summary.csv, summary.md, results.json;
+TensorBoard event files under --runs (default runs/theory). From Python:
+``theory.run.run(TheoryConfig(scale="tiny", out=Path("out")))``. The scales (tiny, small, paper)
+are the demo's.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -36,7 +39,7 @@ SCALES = {
     "tiny": dict(sequential_steps=20_000, torch_steps=300, stochastic_steps=200_000, seeds=2,
                  beta1s=[0.0, 0.9], beta2s=[0.9, 0.999], map_steps=50_000, train_steps=60,
                  map_beta2s=[0.9, 0.999], lr_grid=[1e-3, 3e-3]),
-    "reduced": dict(sequential_steps=200_000, torch_steps=2_000, stochastic_steps=1_000_000, seeds=4,
+    "small": dict(sequential_steps=200_000, torch_steps=2_000, stochastic_steps=1_000_000, seeds=4,
                     beta1s=[0.0, 0.5, 0.9], beta2s=[0.9, 0.99, 0.999], map_steps=200_000,
                     train_steps=300, map_beta2s=[0.5, 0.9, 0.99, 0.999, 0.9999], lr_grid=[3e-4, 1e-3, 3e-3]),
     "paper": dict(sequential_steps=2_000_000, torch_steps=5_000, stochastic_steps=10_000_000, seeds=4,
@@ -316,29 +319,53 @@ def write_summary(out: Path, claims: list[Claim], timings: dict) -> None:
     (out / "summary.md").write_text("\n".join(lines) + "\n")
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", choices=list(SCALES), default="reduced")
-    parser.add_argument("--out", type=Path, default=Path("outputs/theory"))
-    parser.add_argument("--runs", type=Path, default=Path("runs/theory"))
-    parser.add_argument("--only", nargs="*", choices=list(EXPERIMENTS), help="run only these")
-    args = parser.parse_args(argv)
-    cfg = SCALES[args.scale]
-    args.out.mkdir(parents=True, exist_ok=True)
-    claims, results, timings = [], {"scale": args.scale, "config": cfg}, {}
-    with SummaryWriter(str(args.runs)) as writer:
-        writer.add_text("config", json.dumps({"scale": args.scale, **cfg}))
+@dataclass
+class TheoryConfig:
+    scale: str = "small"
+    out: Path = Path("outputs/theory")
+    runs: Path = Path("runs/theory")
+    only: list[str] | None = None  # run only these experiments (None: all)
+
+    def __post_init__(self):
+        if self.scale not in SCALES:
+            raise ValueError(f"unknown theory scale {self.scale!r}; choose one of: {', '.join(SCALES)}")
+        unknown = sorted(set(self.only or ()) - set(EXPERIMENTS))
+        if unknown:
+            raise ValueError(f"unknown theory experiment(s) {unknown}; choose from: {', '.join(EXPERIMENTS)}")
+        self.out, self.runs = Path(self.out), Path(self.runs)
+
+
+def run(config: TheoryConfig) -> dict:
+    """Run the experiments of ``config``; returns results.json's content (claims under "claims")."""
+    cfg = SCALES[config.scale]
+    config.out.mkdir(parents=True, exist_ok=True)
+    claims, results, timings = [], {"scale": config.scale, "config": cfg}, {}
+    with SummaryWriter(str(config.runs)) as writer:
+        writer.add_text("config", json.dumps({"scale": config.scale, **cfg}))
         for name, experiment in EXPERIMENTS.items():
-            if args.only and name not in args.only:
+            if config.only and name not in config.only:
                 continue
             start = time.perf_counter()
-            experiment(cfg, args.out, writer, claims, results)
+            experiment(cfg, config.out, writer, claims, results)
             timings[name] = time.perf_counter() - start
             print(f"[theory] {name}: {timings[name]:.1f}s", flush=True)
     results["timings_s"] = timings
-    (args.out / "results.json").write_text(json.dumps(results, indent=1, default=float))
-    write_summary(args.out, claims, timings)
-    print((args.out / "summary.md").read_text())
+    results["claims"] = [dataclasses.asdict(c) for c in claims]
+    (config.out / "results.json").write_text(json.dumps(results, indent=1, default=float))
+    write_summary(config.out, claims, timings)
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    defaults = TheoryConfig()
+    parser.add_argument("--scale", choices=list(SCALES), default=defaults.scale)
+    parser.add_argument("--out", type=Path, default=defaults.out)
+    parser.add_argument("--runs", type=Path, default=defaults.runs)
+    parser.add_argument("--only", nargs="*", choices=list(EXPERIMENTS), help="run only these")
+    config = TheoryConfig(**vars(parser.parse_args(argv)))
+    run(config)
+    print((config.out / "summary.md").read_text())
     return 0
 
 
