@@ -30,22 +30,26 @@ ARCHITECTURES = {
                    "--dropout", "0.2"],
 }
 
+# Each setting as fairseq options (flag name without "--": value; True: a bare flag), rendered by
+# ``fairseq_flags``; ``fast`` is ``paper`` with another lr, nothing else.
 _PAPER = {
-    "adam": ["--optimizer", "plugin_adam", "--lr", "1e-4", "--adam-betas", "(0.0, 0.9)"],
-    "amsgrad": ["--optimizer", "amsgrad", "--lr", "1e-4", "--adam-betas", "(0.0, 0.9)"],
-    "adamal": ["--optimizer", "adamal", "--lr", "1e-4", "--adam-betas", "(0.0, 0.9)"],
-    "adashift": ["--optimizer", "adashift", "--lr", "0.01", "--adam-betas", "(0.0, 0.9)", "--keep-num", "40",
-                 "--reduce", "max"],
-    "adopt": ["--optimizer", "adopt", "--lr", "1e-4"],
-    "sgd": ["--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9"],
+    "adam": {"optimizer": "plugin_adam", "lr": "1e-4", "adam-betas": "(0.0, 0.9)"},
+    "amsgrad": {"optimizer": "amsgrad", "lr": "1e-4", "adam-betas": "(0.0, 0.9)"},
+    "adamal": {"optimizer": "adamal", "lr": "1e-4", "adam-betas": "(0.0, 0.9)"},
+    "adashift": {"optimizer": "adashift", "lr": "0.01", "adam-betas": "(0.0, 0.9)", "keep-num": "40", "reduce": "max"},
+    "adopt": {"optimizer": "adopt", "lr": "1e-4"},
+    "sgd": {"optimizer": "sgd", "lr": "0.1", "momentum": "0.9"},
 }
 _FAST_LR = {"adam": "1e-3", "amsgrad": "1e-3", "adamal": "1e-3", "adashift": "0.03", "adopt": "1e-3", "sgd": "0.3"}
 
 
-def _with_lr(flags: list[str], lr: str) -> list[str]:
-    return [lr if previous == "--lr" else flag for previous, flag in zip(["", *flags], flags)]
+def fairseq_flags(options: dict) -> list[str]:
+    """{"lr": "1e-3", "share-all-embeddings": True} -> ["--lr", "1e-3", "--share-all-embeddings"]."""
+    return [word for name, value in options.items() for word in ([f"--{name}"] if value is True else [f"--{name}", str(value)])]
 
 
-_FAST = {name: _with_lr(flags, _FAST_LR[name]) for name, flags in _PAPER.items()}
-HYPERPARAMETERS = {"paper": _PAPER, "fast": _FAST}
+HYPERPARAMETERS = {
+    "paper": {name: fairseq_flags(options) for name, options in _PAPER.items()},
+    "fast": {name: fairseq_flags({**options, "lr": _FAST_LR[name]}) for name, options in _PAPER.items()},
+}
 OPTIMIZER_NAMES = tuple(_PAPER)
