@@ -36,7 +36,7 @@ from suite_results.cli import command_line, run_cli
 from suite_results.files import atomic_write_text
 from suite_results.scalars import read_scalar
 from suite_results.stats import format_spread, spread
-from suite_results.tables import markdown_table
+from suite_results.tables import Document
 
 from .train import GANConfig, Trainer
 
@@ -82,7 +82,10 @@ def smooth(values: np.ndarray, width: int) -> np.ndarray:
     return (cumulative[index] - cumulative[start]) / (index - start)
 
 
-def run_row(bench: Benchmark, name: str, optimizer: str, lr: float, seed: int, root: Path) -> dict:
+def run_row(bench: Benchmark, name: str, optimizer: str, lr: float, seed: int, root: Path,
+            train: bool = True) -> dict | None:
+    """One run's row: the committed one for exactly this configuration, else a new run (None when
+    ``train`` is False)."""
     config = GANConfig(dataset=bench.dataset, iterations=bench.iterations, batch_size=bench.batch_size,
                        fixed_generator=True, loss=bench.loss, critic_optimizer=optimizer, preset="adashift-paper",
                        critic_lr=lr, keep_num=bench.keep_num, reduce=bench.reduce, width=bench.width,
@@ -95,6 +98,8 @@ def run_row(bench: Benchmark, name: str, optimizer: str, lr: float, seed: int, r
     path = results / f"{optimizer}-lr{lr:.3g}-s{seed}-{rundir.config_key(key_config)}.json"
     if path.exists():
         return json.loads(path.read_text())
+    if not train:
+        return None
     config.out = str(root / "runs" / "gan" / "bench" / name / path.stem)
     trainer = Trainer(config)
     fitted = trainer.fit()
@@ -112,34 +117,41 @@ def run_row(bench: Benchmark, name: str, optimizer: str, lr: float, seed: int, r
     return row
 
 
-def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | None = None) -> dict:
+def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | None = None,
+                  train: bool = True) -> dict:
+    """The protocol (module docstring); ``train=False`` only rewrites the results from the rows there are."""
     from tqdm import tqdm
 
     bench = BENCHMARKS[name]
     optimizers = list(optimizers or bench.optimizers)
     grid, authors, best = {}, {}, {}
     runs_total = len(optimizers) * (len(bench.grid_factors) + 2 * (len(bench.seeds) - 1))
-    with tqdm(total=runs_total, desc=f"gan benchmark {name}", unit="run") as bar:
+
+    def rows(optimizer, lr, seeds, bar):
+        found = []
+        for seed in seeds:
+            row = run_row(bench, name, optimizer, lr, seed, root, train)
+            found += [row] if row else []
+            bar.update(1)
+        return found
+
+    with tqdm(total=runs_total, desc=f"gan benchmark {name}", unit="run", disable=not train) as bar:
         # phase 1, every optimizer: the grid on the first seed, then the authors' lr on the other seeds
         # (the comparison the paper makes); phase 2: the grid's best lr on the other seeds. So an
         # interrupted sweep already holds every optimizer's seeds at the authors' lr.
         for optimizer in optimizers:
             base = bench.lr_for(optimizer)
-            grid[optimizer] = []
-            for factor in bench.grid_factors:
-                grid[optimizer].append(run_row(bench, name, optimizer, base * factor, bench.seeds[0], root))
-                bar.update(1)
-            authors[optimizer] = [next(r for r in grid[optimizer] if r["lr"] == base)]
-            for seed in bench.seeds[1:]:
-                authors[optimizer].append(run_row(bench, name, optimizer, base, seed, root))
-                bar.update(1)
+            grid[optimizer] = [r for factor in bench.grid_factors
+                               for r in rows(optimizer, base * factor, bench.seeds[:1], bar)]
+            authors[optimizer] = [r for r in grid[optimizer] if r["lr"] == base] + rows(
+                optimizer, base, bench.seeds[1:], bar)
             write_results(name, bench, grid, authors, best, root)
         for optimizer in optimizers:
+            if len(grid[optimizer]) < len(bench.grid_factors):
+                continue  # the grid is not complete: no best lr yet
             chosen = min(grid[optimizer], key=lambda r: r["final_smoothed_loss"])["lr"]
-            best[optimizer] = [next(r for r in grid[optimizer] if r["lr"] == chosen)]
-            for seed in bench.seeds[1:]:
-                best[optimizer].append(run_row(bench, name, optimizer, chosen, seed, root))
-                bar.update(1)
+            best[optimizer] = [r for r in grid[optimizer] if r["lr"] == chosen] + rows(
+                optimizer, chosen, bench.seeds[1:], bar)
             write_results(name, bench, grid, authors, best, root)
     return write_results(name, bench, grid, authors, best, root)
 
@@ -155,23 +167,36 @@ def _entry(rows: list[dict]) -> dict:
             "final_smoothed_loss": spread([r["final_smoothed_loss"] for r in rows]), "runs": rows}
 
 
-def verdicts(authors: dict) -> list[dict]:
-    finals = {o: spread([r["final_smoothed_loss"] for r in rows])["mean"] for o, rows in authors.items()}
+def verdicts(table: dict, seeds: int, where: str) -> list[dict]:
+    """The paper's claims on one table (optimizer -> rows): "reproduced" / "not reproduced" from the
+    means over seeds, "pending" until every optimizer compared has all ``seeds`` runs."""
+    stats = {o: spread([r["final_smoothed_loss"] for r in rows]) for o, rows in table.items()}
+    complete = {o for o, rows in table.items() if len(rows) >= seeds}
+
+    def show(o):
+        s = stats[o]
+        return f"{o} {s['mean']:.4g} [{s['ci_low']:.4g}, {s['ci_high']:.4g}] ({s['n']} seeds)"
+
+    def verdict(names, holds):
+        return "reproduced" if holds else "not reproduced" if set(names) <= complete else "pending"
+
     out = []
-    if "adashift" in finals and len(finals) > 1:
-        others = {o: v for o, v in finals.items() if o != "adashift"}
-        lowest = finals["adashift"] < min(others.values())
-        out.append({"claim": "AdaShift reaches the lowest critic loss (authors' lrs)",
-                    "measured": ", ".join(f"{o} {v:.4g}" for o, v in sorted(finals.items(), key=lambda x: x[1])),
-                    "verdict": "reproduced" if lowest else "not reproduced"})
-    if {"adam", "amsgrad"} <= set(finals):
-        out.append({"claim": "AMSGrad below Adam (the mknbv reproduction; the paper had Adam below AMSGrad)",
-                    "measured": f"AMSGrad {finals['amsgrad']:.4g}, Adam {finals['adam']:.4g}",
-                    "verdict": "reproduced" if finals["amsgrad"] < finals["adam"] else "not reproduced"})
+    if "adashift" in stats and len(stats) > 1:
+        others = [o for o in stats if o != "adashift"]
+        out.append({"claim": f"AdaShift reaches the lowest critic loss ({where})",
+                    "measured": ", ".join(show(o) for o in sorted(stats, key=lambda o: stats[o]["mean"])),
+                    "verdict": verdict(stats, stats["adashift"]["mean"] < min(stats[o]["mean"] for o in others)
+                                       and set(stats) <= complete)})
+    if {"adam", "amsgrad"} <= set(stats):
+        out.append({"claim": f"AMSGrad below Adam ({where}; the mknbv reproduction; the paper had Adam below AMSGrad)",
+                    "measured": f"{show('amsgrad')}; {show('adam')}",
+                    "verdict": verdict(("adam", "amsgrad"), stats["amsgrad"]["mean"] < stats["adam"]["mean"]
+                                       and {"adam", "amsgrad"} <= complete)})
     return out
 
 
 def write_results(name, bench, grid, authors, best, root: Path) -> dict:
+    grid, authors, best = ({o: rows for o, rows in table.items() if rows} for table in (grid, authors, best))
     out = root / "results" / "gan" / name
     summary = {"benchmark": name, "definition": asdict(bench), "protocol": __doc__.split("\n\n")[2],
                "command": f"python -m gan.benchmark --benchmark {name}",
@@ -179,29 +204,33 @@ def write_results(name, bench, grid, authors, best, root: Path) -> dict:
                            for o, rows in grid.items()},
                "at_authors_lr": {o: _entry(rows) for o, rows in authors.items()},
                "at_best_grid_lr": {o: _entry(rows) for o, rows in best.items()},
-               "verdicts": verdicts(authors),
+               "verdicts": verdicts(authors, len(bench.seeds), "authors' lrs") + verdicts(
+                   best, len(bench.seeds), "each optimizer at its grid's best lr"),
                "wall_hours": sum(r["train_seconds"] for r in _distinct_runs(grid, authors, best)) / 3600,
                "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"}
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
-    lines = [f"# WGAN critic benchmark `{name}`", "",
-             f"{bench.dataset}, fixed generator, loss {bench.loss}, batch {bench.batch_size}, {bench.iterations} "
-             f"critic steps, betas {bench.betas}, AdaShift keep_num {bench.keep_num} reduce {bench.reduce}. Final "
-             f"loss: the last value of the {bench.smoothing}-step box-smoothed critic loss; mean ± std [95% "
-             f"bootstrap interval] over seeds. Command: `{summary['command']}`. Training time of the "
-             f"{len(_distinct_runs(grid, authors, best))} distinct runs: {summary['wall_hours']:.2f} wall hours "
-             f"({summary['machine']}).", ""]
+    doc = Document().heading(f"WGAN critic benchmark `{name}`").text(
+        f"{bench.dataset}, fixed generator, loss {bench.loss}, batch {bench.batch_size}, {bench.iterations} "
+        f"critic steps, betas {bench.betas}, AdaShift keep_num {bench.keep_num} reduce {bench.reduce}. Final "
+        f"loss: the last value of the {bench.smoothing}-step box-smoothed critic loss (lower: the critic separates "
+        f"real from generated images further; the loss is unbounded below); mean ± std [95% bootstrap interval] "
+        f"over seeds. Command: `{summary['command']}`. Training time of the "
+        f"{len(_distinct_runs(grid, authors, best))} distinct runs: {summary['wall_hours']:.2f} wall hours "
+        f"({summary['machine']}).")
     for title, table in (("At the authors' lr", summary["at_authors_lr"]), ("At the grid's best lr",
                                                                             summary["at_best_grid_lr"])):
-        lines += [f"## {title}", ""]
-        lines += markdown_table(["optimizer", "lr", "seeds", "final smoothed critic loss"],
-                                [[o, f"{e['lr']:.3g}", len(e["runs"]), format_spread(e["final_smoothed_loss"], 4)]
-                                 for o, e in table.items()])
-        lines.append("")
-    lines += ["## Verdicts", ""]
-    lines += markdown_table(["claim", "measured", "verdict"],
-                            [[v["claim"], v["measured"], v["verdict"]] for v in summary["verdicts"]])
-    atomic_write_text(out / "results.md", "\n".join(lines) + "\n")
+        doc.heading(title, 2).table(
+            ["optimizer", "lr", "seeds", "final smoothed critic loss"],
+            [[o, f"{e['lr']:.3g}", len(e["runs"]), format_spread(e["final_smoothed_loss"], significant=4)]
+             for o, e in table.items()])
+    doc.heading("lr grid (seed {})".format(bench.seeds[0]), 2).table(
+        ["optimizer", "lr: final smoothed critic loss"],
+        [[o, ", ".join(f"{r['lr']:.3g}: {r['final_smoothed_loss']:.4g}" for r in rows)]
+         for o, rows in summary["lr_grid"].items()])
+    doc.heading("Verdicts", 2).table(["claim", "measured", "verdict"],
+                                     [[v["claim"], v["measured"], v["verdict"]] for v in summary["verdicts"]])
+    doc.write(out / "results.md")
     plot(summary, out / "critic_loss.png")
     return summary
 
@@ -221,7 +250,8 @@ def plot(summary: dict, path: Path) -> None:
         ax.fill_between(steps, curves.min(0), curves.max(0), color=f"C{index}", alpha=0.2)
     ax.set(xlabel="critic step", ylabel="critic loss (box-smoothed)", title=f"{summary['benchmark']}: "
            f"fixed generator, mean over seeds, band = min..max")
-    ax.legend(fontsize=8)
+    if summary["at_authors_lr"]:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -233,8 +263,10 @@ def main(argv=None) -> int:
     parser.add_argument("--benchmark", choices=list(BENCHMARKS), default="fmnist-critic")
     parser.add_argument("--optimizers", nargs="+", default=None)
     parser.add_argument("--root", type=Path, default=Path("."))
+    parser.add_argument("--no-train", dest="train", action="store_false",
+                        help="only rewrite summary.json, results.md and the plot from the rows there are")
     args = parser.parse_args(argv)
-    run_benchmark(args.benchmark, args.root, args.optimizers)
+    run_benchmark(args.benchmark, args.root, args.optimizers, args.train)
     print((args.root / "results" / "gan" / args.benchmark / "results.md").read_text())
     return 0
 

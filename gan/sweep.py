@@ -30,7 +30,7 @@ from suite_results import rundir, stats  # noqa: E402
 from suite_results.scalars import read_scalar  # noqa: E402
 from suite_results.files import write_csv  # noqa: E402
 from suite_results.stats import format_spread  # noqa: E402
-from suite_results.tables import markdown_table  # noqa: E402
+from suite_results.tables import Document  # noqa: E402
 from suite_results.cli import run_cli  # noqa: E402
 
 from .data import DATASETS  # noqa: E402
@@ -132,14 +132,13 @@ def write_outputs(rows: list[dict], out: Path, dataset: str) -> None:
     def spread(values):
         return format_spread(stats.spread(values), significant=4)
 
-    lines = [f"WGAN-GP on {dataset}: mean ± std [95% bootstrap interval] over seeds (critic loss: mean of the last 10% of logged "
-             f"iterations; quality: {rows[0]['quality_metric']}, lower is better)", "", *markdown_table(
-                 ["protocol", "optimizer", "seeds", "critic loss", "Wasserstein estimate", "final quality",
-                  "best quality"],
-                 [[protocol, optimizer, len(group), *(spread([r[k] for r in group]) for k in (
-                     "final_critic_loss", "final_wasserstein", "final_quality", "best_quality"))]
-                  for (protocol, optimizer), group in groups.items()])]
-    (out / "results.md").write_text("\n".join(lines) + "\n")
+    Document().text(
+        f"WGAN-GP on {dataset}: mean ± std [95% bootstrap interval] over seeds (critic loss: mean of the last 10% of "
+        f"logged iterations; quality: {rows[0]['quality_metric']}, lower is better)").table(
+        ["protocol", "optimizer", "seeds", "critic loss", "Wasserstein estimate", "final quality", "best quality"],
+        [[protocol, optimizer, len(group), *(spread([r[k] for r in group]) for k in (
+            "final_critic_loss", "final_wasserstein", "final_quality", "best_quality"))]
+         for (protocol, optimizer), group in groups.items()]).write(out / "results.md")
     protocols = list(dict.fromkeys(r["protocol"] for r in rows))
     fig, axes = plt.subplots(1, len(protocols), figsize=(6 * len(protocols), 4), squeeze=False)
     for ax, protocol in zip(axes[0], protocols):

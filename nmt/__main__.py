@@ -74,6 +74,8 @@ def main(argv=None) -> int:
     b.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=None,
                    help="default: all of the benchmark's")
     b.add_argument("--root", type=Path, default=Path("."), help="outputs/, runs/ and results/ go here")
+    b.add_argument("--no-train", dest="train", action="store_false",
+                   help="only rewrite summary.json, results.md and the plot from the rows there are")
     args = parser.parse_args(argv)
     if args.step == "sweep":
         try:
@@ -85,7 +87,7 @@ def main(argv=None) -> int:
 
 def _run(args) -> int:
     if args.step == "benchmark":
-        summary = run_benchmark(args.benchmark, args.root, args.candidates)
+        summary = run_benchmark(args.benchmark, args.root, args.candidates, args.train)
         print((args.root / "results" / "nmt" / args.benchmark / "results.md").read_text())
         return 0 if summary["optimizers"] else 1
     if args.step == "prepare":

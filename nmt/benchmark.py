@@ -37,7 +37,7 @@ from suite_results import rundir
 from suite_results.files import atomic_write_text
 from suite_results.scalars import read_scalars
 from suite_results.stats import format_spread, spread
-from suite_results.tables import markdown_table
+from suite_results.tables import Document
 
 from .experiment import evaluate, fairseq_train, validation_curve
 from .prepare import prepare
@@ -123,8 +123,9 @@ def _row_path(results: Path, row_config: dict) -> Path:
 
 
 def run_row(bench: Benchmark, name: str, data: Path, runs: Path, results: Path, candidate: str, phase: str,
-            lr: float, seed: int) -> dict:
-    """One run of the protocol, or its committed row when one exists for exactly this configuration."""
+            lr: float, seed: int, train: bool = True) -> dict | None:
+    """One run of the protocol, or its committed row when one exists for exactly this configuration
+    (None for a missing row when ``train`` is False)."""
     updates = bench.full_updates if phase == "full" else bench.grid_updates
     flags = bench.flags(candidate, lr, seed, updates)
     row_config = {"benchmark": name, "definition": asdict(bench), "candidate": candidate, "phase": phase,
@@ -132,6 +133,8 @@ def run_row(bench: Benchmark, name: str, data: Path, runs: Path, results: Path, 
     path = _row_path(results, row_config)
     if path.exists():
         return json.loads(path.read_text())
+    if not train:
+        return None
     run_dir = runs / path.stem
     trained = fairseq_train(data, run_dir, [*flags, *(DIAGNOSTICS if candidate in PROBED else [])], row_config)
     curve = validation_curve(run_dir, with_time=True)
@@ -166,10 +169,12 @@ def choose_lr(rows: list[dict]) -> float | None:
     return min(scored, key=lambda r: r["best_valid_loss"])["lr"] if scored else None
 
 
-def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | None = None) -> dict:
+def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | None = None,
+                  train: bool = True) -> dict:
     """The whole protocol for ``name``; returns the summary (also written under results/nmt/<name>/).
     A tqdm bar counts the runs (reused rows included) with an ETA; fairseq's per-update log of each
-    run is in its run directory's train.log."""
+    run is in its run directory's train.log. ``train=False`` trains nothing: it rewrites the results
+    from the rows there are (the data's description from the last summary.json, if there is one)."""
     from tqdm import tqdm
     bench = BENCHMARKS[name]
     candidates = list(candidates or bench.candidates)
@@ -178,27 +183,32 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
         raise ValueError(f"Unknown candidate(s) {unknown}; choose from: {', '.join(CANDIDATES)}")
     data = root / "outputs" / "nmt" / f"bench-{name}"
     runs, results = root / "runs" / "nmt" / "bench" / name, root / "results" / "nmt" / name
-    prepared = prepare(bench.corpus, data, bench.valid, bench.test, bench.max_train, bench.vocab_size, seed=1)
+    last = results / "summary.json"
+    prepared = json.loads(last.read_text())["data"] if not train and last.exists() else prepare(
+        bench.corpus, data, bench.valid, bench.test, bench.max_train, bench.vocab_size, seed=1)
     grid, full, chosen = {}, {}, {}
     total = sum(len(CANDIDATES[c][1]) + len(bench.seeds) for c in candidates)
-    with tqdm(total=total, desc=f"nmt benchmark {name}", unit="run") as bar:
+    with tqdm(total=total, desc=f"nmt benchmark {name}", unit="run", disable=not train) as bar:
         for candidate in sorted(candidates, key=lambda c: c in SANITY):  # sanity rows after the one they follow
             grid[candidate] = []
             for lr in CANDIDATES[candidate][1]:
                 bar.set_postfix_str(f"{candidate} tune lr {lr:g}")
-                grid[candidate].append(run_row(bench, name, data, runs, results, candidate, "tune", lr,
-                                               bench.grid_seed))
+                row = run_row(bench, name, data, runs, results, candidate, "tune", lr, bench.grid_seed, train)
+                grid[candidate] += [row] if row else []
                 bar.update(1)
+            complete = len(grid[candidate]) == len(CANDIDATES[candidate][1])
             chosen[candidate] = (chosen.get(SANITY[candidate]) if candidate in SANITY
-                                 else choose_lr(grid[candidate]))
+                                 else choose_lr(grid[candidate]) if complete else None)
             if chosen[candidate] is None:
                 continue
             full[candidate] = []
             for seed in bench.seeds:
                 bar.set_postfix_str(f"{candidate} lr {chosen[candidate]:g} seed {seed}")
-                row = run_row(bench, name, data, runs, results, candidate, "full", chosen[candidate], seed)
-                full[candidate].append(row)
+                row = run_row(bench, name, data, runs, results, candidate, "full", chosen[candidate], seed, train)
                 bar.update(1)
+                if row is None:
+                    continue
+                full[candidate].append(row)
                 bar.write(f"{candidate} lr {chosen[candidate]:g} seed {seed}: BLEU {row['bleu']} chrF {row['chrf']} "
                           f"({row['wall_s']:.0f} s)")
                 write_results(name, bench, prepared, grid, full, chosen, results)
@@ -283,46 +293,44 @@ def write_results(name, bench, prepared, grid, full, chosen, results: Path) -> d
     summary["verdicts"] = verdicts(summary)
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(results / "summary.json", json.dumps(summary, indent=1))
-    atomic_write_text(results / "results.md", render_markdown(summary))
+    document(summary).write(results / "results.md")
     plot_curves(summary, results / "valid_loss.png")
     return summary
 
 
-def render_markdown(summary: dict) -> str:
+def document(summary: dict) -> Document:
     d = summary["definition"]
-    lines = [f"# NMT benchmark `{summary['benchmark']}`", "",
+    doc = Document().heading(f"NMT benchmark `{summary['benchmark']}`").text(
              f"{summary['data']['corpus']} {summary['data']['source']}->{summary['data']['target']}, "
              f"{summary['data']['train_pairs']} training pairs, all {d['test']} test sentences scored (beam 4); "
              f"{d['full_updates']} updates per run, lr tuned on a {d['grid_updates']}-update grid (seed "
              f"{d['grid_seed']}), inverse_sqrt warmup {d['warmup_updates']}, clip-norm {d['clip_norm']}. "
              f"Command: `{summary['command']}`. Wall hours of the runs so far (this machine, 2 cores): "
-             f"{summary['cpu_hours']:.2f}.", "",
-             "BLEU and chrF: mean ± std [95% bootstrap interval] over seeds.", ""]
+             f"{summary['cpu_hours']:.2f}.").text("BLEU and chrF: mean ± std [95% bootstrap interval] over seeds.")
     rows = []
     for c, e in summary["optimizers"].items():
         target = e["updates_to_target"]
         rows.append([c, f"{e['lr']:g}", len(e["runs"]), format_spread(e["bleu"]), format_spread(e["chrf"]),
                      f"{target['mean']:.0f} ({e['reached_target']})" if target else f"- ({e['reached_target']})",
                      f"{e['wall_s']['mean']:.0f}"])
-    lines += markdown_table(["optimizer", "lr", "seeds", "BLEU", "chrF", f"updates to valid loss "
-                             f"{d['target_valid_loss']}", "wall s per run"], rows)
+    doc.table(["optimizer", "lr", "seeds", "BLEU", "chrF", f"updates to valid loss {d['target_valid_loss']}",
+               "wall s per run"], rows)
     probed = {c: e["decorrelation"] for c, e in summary["optimizers"].items() if "decorrelation" in e}
     if probed:
-        lines += ["", "Decorrelation in real training (`--optimizer-diagnostics 10`, second half of each full run): "
-                  "corr(|g_t|, step size) and the net update ratio (1: the step ignores the gradient's size).", ""]
-        lines += markdown_table(["optimizer", "corr", "net update ratio"],
-                                [[c, format_spread(d["corr"], 3) if "corr" in d else "-",
-                                  format_spread(d["net_update_ratio"], 3) if "net_update_ratio" in d else "-"]
-                                 for c, d in probed.items()])
-    lines += ["", "## Verdicts", ""]
-    lines += markdown_table(["claim", "measured", "verdict"],
-                            [[v["claim"], v["measured"], v["verdict"]] for v in summary["verdicts"]])
-    lines += ["", "## lr grid (best validation loss of each tuning run)", ""]
-    lines += markdown_table(["optimizer", "lr: best valid loss"],
-                            [[c, ", ".join(f"{r['lr']:g}: {r['best_valid_loss']:.3f}" if r["best_valid_loss"]
-                                           is not None else f"{r['lr']:g}: -" for r in rows)]
-                             for c, rows in summary["lr_grid"].items() if rows])
-    return "\n".join(lines) + "\n"
+        doc.text("Decorrelation in real training (`--optimizer-diagnostics 10`, second half of each full run): "
+                 "corr(|g_t|, step size) and the net update ratio (1: the step ignores the gradient's size).")
+        doc.table(["optimizer", "corr", "net update ratio"],
+                  [[c, format_spread(p["corr"], 3) if "corr" in p else "-",
+                    format_spread(p["net_update_ratio"], 3) if "net_update_ratio" in p else "-"]
+                   for c, p in probed.items()])
+    doc.heading("Verdicts", 2).table(["claim", "measured", "verdict"],
+                                     [[v["claim"], v["measured"], v["verdict"]] for v in summary["verdicts"]])
+    doc.heading("lr grid (best validation loss of each tuning run)", 2).table(
+        ["optimizer", "lr: best valid loss"],
+        [[c, ", ".join(f"{r['lr']:g}: {r['best_valid_loss']:.3f}" if r["best_valid_loss"] is not None
+                       else f"{r['lr']:g}: -" for r in grid_rows)]
+         for c, grid_rows in summary["lr_grid"].items() if grid_rows])
+    return doc
 
 
 def plot_curves(summary: dict, path: Path) -> None:

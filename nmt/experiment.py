@@ -31,7 +31,7 @@ from suite_results.cli import UserError
 from suite_results.scalars import read_scalar
 from suite_results.files import write_csv
 from suite_results.stats import format_spread
-from suite_results.tables import markdown_table
+from suite_results.tables import Document
 
 from .configs import ARCHITECTURES, HYPERPARAMETERS, OPTIMIZER_NAMES
 
@@ -216,12 +216,11 @@ def write_sweep_outputs(rows: list[dict], out: Path, title: str) -> None:
     def spread(values):
         return format_spread(stats.spread(values))
 
-    lines = [title, "", "BLEU and chrF: mean ± std [95% bootstrap interval] over seeds.", "", *markdown_table(
+    Document().text(title).text("BLEU and chrF: mean ± std [95% bootstrap interval] over seeds.").table(
         ["optimizer", "seeds", "BLEU", "chrF", "wall time per run (s)"],
         [[optimizer, len(group), spread([r["bleu"] for r in group]), spread([r["chrf"] for r in group]),
-          f"{statistics.mean(r['wall_s'] for r in group):.0f}"] for optimizer, group in groups.items()])]
-    lines += ["", f"sacrebleu: `{rows[0]['bleu_signature']}`, `{rows[0]['chrf_signature']}`"]
-    (out / "results.md").write_text("\n".join(lines) + "\n")
+          f"{statistics.mean(r['wall_s'] for r in group):.0f}"] for optimizer, group in groups.items()]).text(
+        f"sacrebleu: `{rows[0]['bleu_signature']}`, `{rows[0]['chrf_signature']}`").write(out / "results.md")
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for optimizer, group in groups.items():
         for i, row in enumerate(group):

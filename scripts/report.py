@@ -7,12 +7,11 @@ import html
 import json
 import os
 import platform
-import re
 import shutil
 from importlib import metadata
 from pathlib import Path
 
-from suite_results.tables import split_row
+from suite_results.tables import Document
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.25em .6em;font-size:.9em}
@@ -34,33 +33,13 @@ def environment() -> dict:
     return {"python": platform.python_version(), "platform": platform.platform(), "device": device, **versions}
 
 
-def markdown_to_html(text: str) -> str:
-    """Pipe tables become <table> (``\|`` is a pipe inside a cell); other non-empty lines become
-    paragraphs (code spans kept)."""
-    out, rows = [], []
-
-    def flush():
-        if rows:
-            header, *body = [r for r in rows if not set(r.replace("|", "").strip()) <= set("-: ")]
-            cells = lambda row: [html.escape(c.replace("**", "")) for c in split_row(row)]
-            out.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in cells(header)) + "</tr>" +
-                       "".join("<tr>" + "".join(f"<td>{c}</td>" for c in cells(r)) + "</tr>" for r in body) +
-                       "</table>")
-            rows.clear()
-
-    for line in text.splitlines():
-        if line.startswith("|"):
-            rows.append(line)
-            continue
-        flush()
-        heading = re.match(r"^(#{1,4})\s+(.*)$", line)
-        if heading:
-            level = min(len(heading.group(1)) + 2, 6)  # the page's own h1/h2 stay above
-            out.append(f"<h{level}>{html.escape(heading.group(2)).replace('`', '')}</h{level}>")
-        elif line.strip():
-            out.append(f"<p>{html.escape(line).replace('`', '')}</p>")
-    flush()
-    return "\n".join(out)
+def results_html(markdown_path: Path) -> str:
+    """The results page written beside ``markdown_path`` (``suite_results.tables.Document``: its
+    tables.json), rendered from its cells; a Markdown file without one is shown as it is."""
+    document = Document.load(markdown_path.parent)
+    if document is not None:
+        return document.html()
+    return f"<pre>{html.escape(markdown_path.read_text())}</pre>" if markdown_path.exists() else ""
 
 
 CHECKED_IN = Path(__file__).resolve().parents[1] / "results"
@@ -70,10 +49,9 @@ def checked_in_results(images: Path, root: Path = CHECKED_IN) -> list[str]:
     """HTML for the benchmark results committed under results/ (the long runs), marked as such."""
     parts = []
     for folder in sorted(p.parent for p in root.glob("**/*.md") if p.name in ("results.md", "summary.md")):
-        text = (folder / ("results.md" if (folder / "results.md").exists() else "summary.md")).read_text()
         label = folder.relative_to(root).as_posix()
         parts.append(f"<h3>results/{html.escape(label)} <small>(checked-in benchmark result, not this run)</small></h3>")
-        parts.append(markdown_to_html(text))
+        parts.append(results_html(folder / ("results.md" if (folder / "results.md").exists() else "summary.md")))
         for source in sorted(folder.glob("*.png")):
             target = images / f"results_{label.replace('/', '_')}_{source.name}"
             shutil.copyfile(source, target)
@@ -100,9 +78,7 @@ def write_report(report_dir: Path, results: dict, scale: str, total_s: float, co
         parts.append(f"<pre>{html.escape(result['command'])}</pre>")
         if "prepared" in result:
             parts.append(f"<p>data: <code>{html.escape(json.dumps(result['prepared']))}</code></p>")
-        summary = Path(result["summary"])
-        if summary.exists():
-            parts.append(markdown_to_html(summary.read_text()))
+        parts.append(results_html(Path(result["summary"])))
         for source in result.get("images", []):
             source = Path(source)
             if source.exists():

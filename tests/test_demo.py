@@ -143,14 +143,15 @@ def test_report_renders_in_headless_chromium(demo, tmp_path):
     shutil.copyfile(screenshot, ARTIFACTS / "report_screenshot.png")
 
 
-def test_report_tables_keep_pipes_inside_cells():
-    from scripts.report import markdown_to_html
-    from suite_results.tables import markdown_table
+def test_report_tables_keep_pipes_inside_cells(tmp_path):
+    from scripts.report import results_html
+    from suite_results.tables import Document
 
-    lines = markdown_table(["experiment", "claim", "verdict"],
-                           [["stochastic", "max |dx| < 0.1 and corr(|g_t|, lr_t) ~ 0", "reproduced"],
-                            ["plain", "no pipes", "not reproduced"]])
-    page = markdown_to_html("\n".join(lines))
+    Document().table(["experiment", "claim", "verdict"],
+                     [["stochastic", "max |dx| < 0.1 and corr(|g_t|, lr_t) ~ 0", "reproduced"],
+                      ["plain", "no pipes", "not reproduced"]]).write(tmp_path / "results.md")
+    assert "max \\|dx\\|" in (tmp_path / "results.md").read_text()  # escaped in the Markdown
+    page = results_html(tmp_path / "results.md")
     rows = re.findall(r"<tr>(.*?)</tr>", page)
     assert len(rows) == 3 and all(len(re.findall(r"<t[hd]>", r)) == 3 for r in rows), page
     assert "max |dx| &lt; 0.1 and corr(|g_t|, lr_t) ~ 0" in page
@@ -182,7 +183,10 @@ def test_checked_in_results_are_rendered_and_marked(tmp_path):
 
     folder = tmp_path / "results" / "nmt" / "bench-x"
     folder.mkdir(parents=True)
-    (folder / "results.md").write_text("# NMT benchmark `bench-x`\n\n| optimizer | BLEU |\n|---|---|\n| adam | 25.1 |\n")
+    from suite_results.tables import Document
+
+    Document().heading("NMT benchmark `bench-x`").table(["optimizer", "BLEU"], [["adam", "25.1"]]).write(
+        folder / "results.md")
     shutil.copyfile(REPO / "results" / "theory-adopt" / "beta2_map.png", folder / "valid_loss.png")
     images = tmp_path / "img"
     images.mkdir()

@@ -43,3 +43,28 @@ def test_toy_benchmark_protocol(tmp_path):
     rows = sorted(p.name for p in (tmp_path / "results" / "gan" / "toy-critic" / "runs").iterdir())
     benchmark.run_benchmark("toy-critic", tmp_path)  # reuses every row
     assert sorted(p.name for p in (tmp_path / "results" / "gan" / "toy-critic" / "runs").iterdir()) == rows
+
+
+@pytest.mark.slow
+def test_no_train_rewrites_the_results_from_the_rows_there_are(tmp_path):
+    summary = benchmark.run_benchmark("toy-critic", tmp_path, optimizers=["adam"])
+    out = tmp_path / "results" / "gan" / "toy-critic"
+    (out / "summary.json").unlink()
+    (out / "results.md").unlink()
+    rewritten = benchmark.run_benchmark("toy-critic", tmp_path, optimizers=["adam", "adashift"], train=False)
+    assert rewritten["at_authors_lr"] == summary["at_authors_lr"]  # adashift has no rows: left out, not trained
+    assert not any(p.name.startswith("adashift") for p in (tmp_path / "runs" / "gan" / "bench" / "toy-critic").iterdir())
+    assert "adam" in (out / "results.md").read_text() and json.loads((out / "tables.json").read_text())["blocks"]
+    empty = benchmark.run_benchmark("toy-critic", tmp_path / "empty", train=False)
+    assert empty["at_authors_lr"] == {} and empty["verdicts"] == []
+
+
+def test_verdicts_wait_for_every_seed():
+    rows = lambda *losses: [{"final_smoothed_loss": v} for v in losses]
+    table = {"adam": rows(-1.0, -1.1), "amsgrad": rows(-2.0), "adashift": rows(-3.0, -3.2)}
+    first, second = benchmark.verdicts(table, seeds=2, where="x")
+    assert first["verdict"] == "pending" and second["verdict"] == "pending"  # amsgrad has 1 of 2 seeds
+    table["amsgrad"] = rows(-2.0, -2.1)
+    assert [v["verdict"] for v in benchmark.verdicts(table, seeds=2, where="x")] == ["reproduced", "reproduced"]
+    table["adam"] = rows(-5.0, -5.0)
+    assert [v["verdict"] for v in benchmark.verdicts(table, seeds=2, where="x")] == ["not reproduced", "not reproduced"]

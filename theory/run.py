@@ -27,7 +27,7 @@ from torch.utils.tensorboard import SummaryWriter  # noqa: E402
 
 from suite_results.cli import run_cli  # noqa: E402
 from suite_results.files import write_csv  # noqa: E402
-from suite_results.tables import markdown_table  # noqa: E402
+from suite_results.tables import Document  # noqa: E402
 
 from .analysis import critical_c_map, sequential_closed_form_factors, simulated_net_update_factors  # noqa: E402
 from .counterexamples import (BETA2_MAP_OPTIMIZERS, SEQUENTIAL_SETTINGS, OptimizerSetting, Stochastic,  # noqa: E402
@@ -312,11 +312,11 @@ def write_summary(out: Path, claims: list[Claim], timings: dict) -> None:
     write_csv(out / "summary.csv", [{"experiment": c.experiment, "claim": c.claim, "measured": c.measured,
                                      "verdict": "reproduced" if c.reproduced else "not reproduced"} for c in claims],
               ["experiment", "claim", "measured", "verdict"])
-    lines = markdown_table(["experiment", "claim", "measured", "verdict"],
-                           [[c.experiment, c.claim, c.measured, "reproduced" if c.reproduced else "**not reproduced**"]
-                            for c in claims])
-    lines += ["", "Wall time per experiment (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items())]
-    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    Document().table(["experiment", "claim", "measured", "verdict"],
+                     [[c.experiment, c.claim, c.measured, "reproduced" if c.reproduced else "**not reproduced**"]
+                      for c in claims]).text(
+        "Wall time per experiment (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items())).write(
+        out / "summary.md")
 
 
 @dataclass
