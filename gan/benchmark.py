@@ -10,9 +10,9 @@ training loss smoothed with a box filter. Here on Fashion-MNIST (CIFAR-10 is not
 offline), batch 64, with the budget sized for this CPU (``fmnist-critic``: 5,000 critic steps, about
 10 minutes a run on 2 cores; the authors ran 150,000 on a GPU).
 
-Same tuning budget for every optimizer: a 3-value lr grid (the authors' lr x 1/3, 1, 3) on seed 0,
-then the authors' lr on every seed and, where the grid's best lr differs, that lr on every seed
-too. Each run is a ``gan.train`` run in a directory keyed on its configuration; every finished run
+Same tuning budget for every optimizer: the authors' lr on every seed, a 3-value lr grid (the
+authors' lr x 1/3, 1, 3) on seed 0 and, where the grid's best lr differs from the authors', that lr
+on every seed too. Each run is a ``gan.train`` run in a directory keyed on its configuration; every finished run
 lands as a JSON row (the smoothed curve and the final smoothed loss) in
 ``results/gan/<benchmark>/runs/``, reused by later invocations on any machine, so the sweep carries
 across sessions. ``summary.json``, ``results.md`` and ``critic_loss.png`` are rewritten after every run.
@@ -125,7 +125,7 @@ def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | Non
     bench = BENCHMARKS[name]
     optimizers = list(optimizers or bench.optimizers)
     grid, authors, best = {}, {}, {}
-    runs_total = len(optimizers) * (len(bench.grid_factors) + 2 * (len(bench.seeds) - 1))
+    runs_total = len(optimizers) * (len(bench.seeds) + len(bench.grid_factors) - 1 + len(bench.seeds) - 1)
 
     def rows(optimizer, lr, seeds, bar):
         found = []
@@ -136,15 +136,17 @@ def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | Non
         return found
 
     with tqdm(total=runs_total, desc=f"gan benchmark {name}", unit="run", disable=not train) as bar:
-        # phase 1, every optimizer: the grid on the first seed, then the authors' lr on the other seeds
-        # (the comparison the paper makes); phase 2: the grid's best lr on the other seeds. So an
-        # interrupted sweep already holds every optimizer's seeds at the authors' lr.
+        # in the order that makes an interrupted sweep most useful: 1. every optimizer at the authors' lr
+        # on every seed (the paper's comparison); 2. the rest of the lr grid on the first seed; 3. the
+        # grid's best lr on the other seeds.
+        for optimizer in optimizers:
+            authors[optimizer] = rows(optimizer, bench.lr_for(optimizer), bench.seeds, bar)
+            write_results(name, bench, grid, authors, best, root)
         for optimizer in optimizers:
             base = bench.lr_for(optimizer)
-            grid[optimizer] = [r for factor in bench.grid_factors
-                               for r in rows(optimizer, base * factor, bench.seeds[:1], bar)]
-            authors[optimizer] = [r for r in grid[optimizer] if r["lr"] == base] + rows(
-                optimizer, base, bench.seeds[1:], bar)
+            grid[optimizer] = [r for factor in bench.grid_factors for r in (
+                [a for a in authors[optimizer] if a["seed"] == bench.seeds[0]] if factor == 1.0
+                else rows(optimizer, base * factor, bench.seeds[:1], bar))]
             write_results(name, bench, grid, authors, best, root)
         for optimizer in optimizers:
             if len(grid[optimizer]) < len(bench.grid_factors):
