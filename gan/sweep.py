@@ -8,7 +8,12 @@ reference preset (Adam-style betas (0.5, 0.9), lr 1e-4) with the optimizer under
 networks (AdaShift with keep_num 1). Each run is a gan.train run under --runs, in a directory named by
 protocol, optimizer, seed and a hash of its whole configuration: finished runs are reused and
 interrupted ones resume only under exactly the same options (any other option gets its own
-directory). Writes results.csv, results.md and critic_loss.png. From Python:
+directory). Each finished run's row is kept as JSON under <out>/rows/ (named by the same hash), so
+the results can be committed and a sweep continued on another machine. Writes results.csv,
+results.md, summary.json (rows, the command, versions), critic_loss.png and, for image data, the
+last samples of each optimizer's first seed (samples_<protocol>_<optimizer>.png). Image quality
+is the Frechet distance and the kernel distance (KID) in the features of a small classifier
+trained on the same data: comparable between these runs, not to published FID/KID. From Python:
 ``gan.sweep.run(SweepConfig(optimizers=["adam", "adashift"], seeds=[0]))`` returns the rows.
 """
 
@@ -16,6 +21,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
+import shutil
 from pathlib import Path
 
 import matplotlib
@@ -28,7 +36,8 @@ import torch  # noqa: E402
 from optim_plugins import OPTIMIZERS  # noqa: E402
 from suite_results import rundir, stats  # noqa: E402
 from suite_results.scalars import read_scalar  # noqa: E402
-from suite_results.files import write_csv  # noqa: E402
+from suite_results.cli import command_line  # noqa: E402
+from suite_results.files import atomic_write_text, write_csv  # noqa: E402
 from suite_results.stats import format_spread  # noqa: E402
 from suite_results.tables import Document  # noqa: E402
 from suite_results.cli import run_cli  # noqa: E402
@@ -90,7 +99,7 @@ class SweepConfig:
 def run(config: SweepConfig) -> list[dict]:
     """Every protocol x optimizer x seed (finished runs reused); writes the outputs; returns the rows."""
     rows = [run_one(p, o, s, config) for p in config.protocols for o in config.optimizers for s in config.seeds]
-    write_outputs(rows, config.out, config.dataset)
+    write_outputs(rows, config.out, config.dataset, config)
     return rows
 
 
@@ -102,7 +111,11 @@ def run_one(protocol: str, optimizer: str, seed: int, args: SweepConfig) -> dict
                        log_every=args.log_every, eval_every=args.eval_every,
                        checkpoint_every=args.eval_every, eval_samples=args.eval_samples, **overrides)
     key = rundir.config_key({k: v for k, v in dataclasses.asdict(config).items() if k not in ("out", "device")})
-    out = Path(args.runs) / f"{args.dataset}-{protocol}-{optimizer}-s{seed}-{key}"
+    name = f"{args.dataset}-{protocol}-{optimizer}-s{seed}-{key}"
+    saved = Path(args.out) / "rows" / f"{name}.json"
+    if saved.exists():  # reused: this invocation trained nothing (iterations_per_second NaN, as below)
+        return {**json.loads(saved.read_text()), "iterations_per_second": float("nan")}
+    out = Path(args.runs) / name
     config.out = str(out)
     last = out / "last.pt"
     done = last.exists() and torch.load(last, map_location="cpu", weights_only=True)["iteration"] >= args.iterations
@@ -111,19 +124,30 @@ def run_one(protocol: str, optimizer: str, seed: int, args: SweepConfig) -> dict
     quality_tag = "quality/sliced_wasserstein" if config.dataset in ("8gaussians", "25gaussians", "swissroll") \
         else "quality/frechet_distance"
     _, quality = scalars(out, quality_tag)
+    _, kid = scalars(out, "quality/kernel_distance")
     _, wasserstein = scalars(out, "train/wasserstein")
     tail = max(1, len(critic) // 10)
-    return {"protocol": protocol, "optimizer": optimizer, "seed": seed, "run": str(out),
-            "final_critic_loss": float(np.mean(critic[-tail:])), "final_wasserstein": float(np.mean(wasserstein[-tail:])),
-            "final_quality": float(quality[-1]), "best_quality": float(quality.min()),
-            "quality_metric": quality_tag.split("/")[1], "iterations_per_second": result["ips"],
-            "steps": steps.tolist(), "critic_loss": critic.tolist()}
+    events = read_scalar(out, "train/critic_loss")
+    row = {"protocol": protocol, "optimizer": optimizer, "seed": seed, "run": str(out),
+           "final_critic_loss": float(np.mean(critic[-tail:])), "final_wasserstein": float(np.mean(wasserstein[-tail:])),
+           "final_quality": float(quality[-1]), "best_quality": float(quality.min()),
+           "quality_metric": quality_tag.split("/")[1], "iterations_per_second": result["ips"],
+           "train_seconds": events[-1].wall_time - events[0].wall_time,
+           "command": command_line("python -m gan.train", config, skip=("device",)),
+           "steps": steps.tolist(), "critic_loss": critic.tolist()}
+    if len(kid):
+        row.update(final_kernel_distance=float(kid[-1]), best_kernel_distance=float(kid.min()))
+    if (out / "samples.png").exists():
+        row["samples"] = str(out / "samples.png")
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(saved, json.dumps(row))
+    return row
 
 
-def write_outputs(rows: list[dict], out: Path, dataset: str) -> None:
+def write_outputs(rows: list[dict], out: Path, dataset: str, config: SweepConfig | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     columns = ["protocol", "optimizer", "seed", "final_critic_loss", "final_wasserstein", "final_quality",
-               "best_quality", "quality_metric", "iterations_per_second", "run"]
+               "best_quality", "final_kernel_distance", "quality_metric", "iterations_per_second", "run"]
     write_csv(out / "results.csv", rows, columns)
     groups = {}
     for row in rows:
@@ -132,13 +156,32 @@ def write_outputs(rows: list[dict], out: Path, dataset: str) -> None:
     def spread(values):
         return format_spread(stats.spread(values), significant=4)
 
-    Document().text(
+    keys = ["final_critic_loss", "final_wasserstein", "final_quality", "best_quality"]
+    header = ["protocol", "optimizer", "seeds", "critic loss", "Wasserstein estimate", "final quality", "best quality"]
+    if all("final_kernel_distance" in r for r in rows):
+        keys, header = keys + ["final_kernel_distance"], header + ["final KID"]
+    doc = Document().text(
         f"WGAN-GP on {dataset}: mean ± std [95% bootstrap interval] over seeds (critic loss: mean of the last 10% of "
-        f"logged iterations; quality: {rows[0]['quality_metric']}, lower is better)").table(
-        ["protocol", "optimizer", "seeds", "critic loss", "Wasserstein estimate", "final quality", "best quality"],
-        [[protocol, optimizer, len(group), *(spread([r[k] for r in group]) for k in (
-            "final_critic_loss", "final_wasserstein", "final_quality", "best_quality"))]
-         for (protocol, optimizer), group in groups.items()]).write(out / "results.md")
+        f"logged iterations; quality: {rows[0]['quality_metric']}, lower is better"
+        + ("; KID: the unbiased kernel distance in the same features" if "final_kernel_distance" in keys else "")
+        + ")").table(header, [[protocol, optimizer, len(group), *(spread([r[k] for r in group]) for k in keys)]
+                              for (protocol, optimizer), group in groups.items()])
+    if config is not None:
+        doc.text(f"Command: `{command_line('python -m gan.sweep', config)}`. Training time: "
+                 f"{sum(r.get('train_seconds', 0) for r in rows) / 3600:.2f} wall hours "
+                 f"({os.cpu_count()} CPU cores, torch {torch.__version__}).")
+    doc.write(out / "results.md")
+    samples = []
+    for (protocol, optimizer), group in groups.items():  # the first seed's last samples, kept beside the results
+        source, target = Path(group[0].get("samples", "")), out / f"samples_{protocol}_{optimizer}.png"
+        if source.is_file():
+            shutil.copyfile(source, target)
+        if target.exists():
+            samples.append(target.name)
+    atomic_write_text(out / "summary.json", json.dumps(
+        {"config": dataclasses.asdict(config) if config else None,
+         "command": command_line("python -m gan.sweep", config) if config else None, "samples": samples,
+         "versions": {"torch": torch.__version__}, "rows": rows}, indent=1, default=str))
     protocols = list(dict.fromkeys(r["protocol"] for r in rows))
     fig, axes = plt.subplots(1, len(protocols), figsize=(6 * len(protocols), 4), squeeze=False)
     for ax, protocol in zip(axes[0], protocols):

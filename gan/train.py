@@ -361,7 +361,9 @@ class Trainer:
         writer.add_scalar(f"quality/{name}", value, self.iteration)
         for extra, extra_value in self.quality.extras.items():
             writer.add_scalar(f"quality/{extra}", extra_value, self.iteration)
-        writer.add_figure("samples", sample_figure(self, generated), self.iteration)
+        figure = sample_figure(self, generated)
+        figure.savefig(self.out / "samples.png", dpi=90)  # the latest samples, beside the checkpoints
+        writer.add_figure("samples", figure, self.iteration)
         return value
 
     def sample_for_eval(self) -> torch.Tensor:

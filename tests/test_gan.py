@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 import os
 import socket
 import subprocess
@@ -184,6 +186,26 @@ def test_sweep_writes_csv_markdown_and_plot_and_reuses_finished_runs(tmp_path):
     again = sweep(args)  # finished runs are reused, not retrained
     assert [r["final_critic_loss"] for r in again] == [r["final_critic_loss"] for r in rows]
     assert all(np.isnan(r["iterations_per_second"]) for r in again)
+
+
+def test_image_sweep_keeps_rows_kid_and_sample_grids_beside_its_results(tmp_path):
+    from gan.sweep import SweepConfig, run
+
+    config = SweepConfig(dataset="fashion-mnist", protocols=["full"], optimizers=["adam"], seeds=[0, 1], iterations=2,
+                         width=8, batch_size=16, image_limit=256, log_every=1, eval_every=2, eval_samples=32,
+                         runs=tmp_path / "runs", out=tmp_path / "out")
+    rows = run(config)
+    assert all(np.isfinite(r["final_kernel_distance"]) and r["train_seconds"] >= 0 for r in rows)
+    out = tmp_path / "out"
+    assert "final KID" in (out / "results.md").read_text()
+    assert (out / "samples_full_adam.png").stat().st_size > 5_000
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["samples"] == ["samples_full_adam.png"] and len(summary["rows"]) == 2
+    assert summary["command"].startswith("python -m gan.sweep --dataset fashion-mnist")
+    shutil.rmtree(tmp_path / "runs")  # another machine: only the committed rows
+    again = run(config)
+    assert [r["final_kernel_distance"] for r in again] == [r["final_kernel_distance"] for r in rows]
+    assert (out / "samples_full_adam.png").exists()
 
 
 def test_sweep_never_reuses_a_run_made_with_other_options(tmp_path):
