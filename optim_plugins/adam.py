@@ -12,8 +12,9 @@ Decoupled weight decay (AdamW) multiplies p by (1 - lr * weight_decay) before th
 reference path (``fused=False``) uses torch.optim.Adam's operations in its order, so Adam and
 AMSGrad match ``torch.optim.Adam(foreach=...)`` bit for bit; the default fast path calls torch's
 own fused Adam/AdamW kernels, which compute the same rule (equal to ``torch.optim.Adam(fused=True)``).
-AdamAL has no torch kernel: its fast path is our one-pass CPU kernel (``optim_plugins._native``),
-equal to the reference path within float rounding; elsewhere it takes the reference path.
+AdamAL has no torch kernel: its fast path is our one-pass CPU kernel (``optim_plugins._native``) on
+CPU and our Triton kernel (``optim_plugins._triton``) on CUDA, equal to the reference path within
+float rounding; elsewhere it takes the reference path.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from itertools import chain
 
 import torch
 
-from . import _native
+from . import _native, _triton
 from . import _validation as check
 from ._base import AdaptiveOptimizer, apply_weight_decay, state_dtype
 
@@ -107,13 +108,15 @@ class _AdamFamily(AdaptiveOptimizer):
                 decoupled_weight_decay=group["decoupled_weight_decay"])
             return
         states_lists = (states["exp_avg"], states["exp_avg_sq"])
-        if (group["fused"] is not False and self.second_moment == "max-ema"
-                and _native.usable(*params, *grads, *chain(*states_lists))):
-            native_adamal_update(
-                params, grads, *states_lists, step=step, lr=group["lr"], beta1=beta1, beta2=beta2,
-                eps=group["eps"], weight_decay=group["weight_decay"],
-                decoupled_weight_decay=group["decoupled_weight_decay"])
-            return
+        if group["fused"] is not False and self.second_moment == "max-ema":
+            tensors = (*params, *grads, *chain(*states_lists))
+            kernel = native_adamal_update if _native.usable(*tensors) else \
+                _triton.adamal_update if _triton.usable(*tensors) else None
+            if kernel is not None:
+                kernel(params, grads, *states_lists, step=step, lr=group["lr"], beta1=beta1, beta2=beta2,
+                       eps=group["eps"], weight_decay=group["weight_decay"],
+                       decoupled_weight_decay=group["decoupled_weight_decay"])
+                return
         adam_family_update(
             ops, params, grads, states["exp_avg"], states["exp_avg_sq"],
             states.get("max_exp_avg_sq"), step=step, lr=group["lr"], beta1=beta1, beta2=beta2,

@@ -45,13 +45,14 @@ Paths: every version of the step is a function of the same signature, ``(ops, pa
 state: AdaShiftState, hp: AdaShiftHyper, step)``, and :func:`choose_update` is the one place that
 picks one. ``fused=False``: :func:`reference_update` recomputes m from all n slots (the formula as
 written). The default fast path (``fused=None``): :func:`running_sum_update` takes m from the
-running sum, O(1) per step for any keep_num, each gradient reduced once when it enters the window;
-on CPU the same rule is one pass of a compiled kernel per tensor (:func:`kernel_update`,
-``optim_plugins._native``), which moves as many bytes as Adam for "max"/"mean" (S replaces m, v is
-one scalar), 8 more per element for "none" (the slot leaving the window and the one entering),
-plus reading active_since while the gates of a tensor opened at different steps. The lean layout
-has :func:`lean_update` and its kernel. They agree within float rounding; the running sum is
-recomputed from the window every ``reanchor_every`` steps so the drift stays bounded.
+running sum, O(1) per step for any keep_num, each gradient reduced once when it enters the window.
+On CPU the same rule is one pass of a compiled kernel per tensor (:func:`kernel_update`,
+``optim_plugins._native``); on CUDA one Triton launch covers all tensors of a batch
+(``optim_plugins._triton``). The kernels move as many bytes as Adam for "max"/"mean" (S replaces
+m, v is one scalar), 8 more per element for "none" (the slot leaving the window and the one
+entering). The lean layout has :func:`lean_update` and the same kernels. They agree within float
+rounding; the running sum is recomputed from the window every ``reanchor_every`` steps so the
+drift stays bounded.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ from typing import NamedTuple
 
 import torch
 
-from . import _native
+from . import _native, _triton
 from . import _validation as check
 from ._base import AdaptiveOptimizer, apply_weight_decay, state_dtype
 
@@ -302,12 +303,14 @@ def choose_update(params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: 
     lean = state.window is None
     if not fast:
         return lean_update if lean else reference_update
-    if _native.usable(*(t for t in tensors if t is not None)):
+    if _native.usable(*tensors):
         if hp.reduce != "none":
             return kernel_update
         table = _bias_correction_table(hp.beta2, state.exp_avg_sq[0].dtype, step)
         if table is not None:
             return functools.partial(kernel_update, table=table, hints=hints, recheck=recheck)
+    if _triton.usable(*tensors):  # CUDA (one dtype: a bf16 window takes the multi-tensor path)
+        return _triton.adashift_update
     return lean_update if lean else running_sum_update
 
 

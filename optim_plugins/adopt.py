@@ -19,8 +19,9 @@ multiplies p by (1 - lr * weight_decay) from the first update (t = 2) on; couple
 g_t at every call, the first included.
 
 Paths: the reference (``fused=False``: multi-tensor or per-tensor ops, below), and the default fast
-path, a one-pass CPU kernel (``optim_plugins._native``) equal to it within float rounding; on
-other devices, or where the kernel cannot be built, the multi-tensor path.
+path, a one-pass CPU kernel (``optim_plugins._native``) on CPU and a Triton kernel
+(``optim_plugins._triton``) on CUDA, equal to it within float rounding; elsewhere, or where the
+kernels cannot be built, the multi-tensor path.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from __future__ import annotations
 import math
 from itertools import chain
 
-from . import _native
+from . import _native, _triton
 from . import _validation as check
 from ._base import AdaptiveOptimizer, apply_weight_decay, state_dtype
 
@@ -92,7 +93,10 @@ class ADOPT(AdaptiveOptimizer):
                      weight_decay=group["weight_decay"], decoupled_weight_decay=group["decoupled_weight_decay"],
                      clip_exponent=group["clip_exponent"])
         moments = (states["exp_avg"], states["exp_avg_sq"])
-        if group["fused"] is not False and _native.usable(*params, *grads, *chain(*moments)):
+        tensors = (*params, *grads, *chain(*moments))
+        if group["fused"] is not False and _native.usable(*tensors):
             native_adopt_update(params, grads, *moments, **hyper)
+        elif group["fused"] is not False and _triton.usable(*tensors):
+            _triton.adopt_update(params, grads, *moments, **hyper)
         else:
             adopt_update(ops, params, grads, *moments, **hyper)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from optim_plugins import AMSGrad, Adam, AdamNC, AdaShift, _native, build_optimizer
+from optim_plugins import AMSGrad, Adam, AdamNC, AdaShift, _native, _triton, build_optimizer
 from test_optimizers import ALL_CONFIGS, CONFIG_IDS, make_params, roundtrip, train_steps
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,7 +166,7 @@ def test_a_bad_param_group_is_not_added(name, kwargs):
 # -- 5: non-finite gradients in AdaShift --------------------------------------------------------
 
 PATHS = {"reference": {"fused": False}, "per-tensor": {"fused": False, "foreach": False}, "fast": {},
-         "fast-multi-tensor": {}}
+         "fast-multi-tensor": {}, "triton": {}}  # triton: its kernels on CPU tensors, under the interpreter
 
 
 @pytest.mark.parametrize("reduce", ["none", "max", "mean"])
@@ -179,8 +179,10 @@ def test_adashift_non_finite_gradient_shows_in_the_parameters_identically_on_eve
     subtracts inf from inf where the reference recomputes the window)."""
     trajectories = {}
     for path, options in PATHS.items():
-        with mock.patch.object(_native, "cpu_kernels", (lambda: None) if path == "fast-multi-tensor"
-                               else _native.cpu_kernels):
+        if path == "triton" and not _triton.interpreted():
+            continue  # with CUDA the Triton kernels run in the CUDA tests instead
+        with mock.patch.object(_native, "cpu_kernels", (lambda: None) if path in ("fast-multi-tensor", "triton")
+                               else _native.cpu_kernels), mock.patch.object(_triton, "ON_CPU", path == "triton"):
             params = make_params()
             optimizer = AdaShift(params, lr=0.01, keep_num=3, reduce=reduce, **options)
             generator, seen = torch.Generator().manual_seed(0), []

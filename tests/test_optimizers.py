@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import importlib.util
 import io
 import itertools
 import logging
@@ -15,7 +17,7 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from optim_plugins import ADOPT, AMSGrad, Adam, AdamAL, AdamNC, AdaShift, _native, build_optimizer
+from optim_plugins import ADOPT, AMSGrad, Adam, AdamAL, AdamNC, AdaShift, _native, _triton, build_optimizer
 from reference_optimizers import ReferenceAdam, ReferenceAdamNC, ReferenceADOPT, ReferenceAdaShift
 
 SHAPES = [(4, 3), (6,), (2, 2, 3)]
@@ -49,12 +51,18 @@ def initial_params(seed=1):
 
 PATHS = {"foreach": {"foreach": True, "fused": False}, "per-tensor": {"foreach": False, "fused": False},
          "fast": {},  # {} = the defaults: the fast path where the optimizer has one (CPU kernels)
-         "fast-multi-tensor": {}}  # the defaults with the CPU kernels unavailable
+         "fast-multi-tensor": {},  # the defaults with the CPU kernels unavailable
+         "triton": {}}  # the defaults with the Triton kernels on CPU tensors, under Triton's interpreter
 
 
 def run_against_reference(make_optimizer, reference, path):
     if path == "fast-multi-tensor":
         with mock.patch.object(_native, "cpu_kernels", lambda: None):
+            return run_against_reference(make_optimizer, reference, "fast")
+    if path == "triton":
+        if not _triton.interpreted() or importlib.util.find_spec("triton") is None:
+            pytest.skip("the Triton kernels run on CPU tensors only under TRITON_INTERPRET=1 (tests/conftest.py)")
+        with mock.patch.object(_native, "cpu_kernels", lambda: None), mock.patch.object(_triton, "ON_CPU", True):
             return run_against_reference(make_optimizer, reference, "fast")
     start = initial_params()
     tensors = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in start]
@@ -502,6 +510,37 @@ def test_adopt_resume_across_its_first_step_is_bit_exact(k):
 @pytest.mark.parametrize("name,kwargs", ALL_CONFIGS[4:6], ids=CONFIG_IDS[4:6])
 def test_resume_bfloat16_is_bit_exact(name, kwargs):
     check_resume(name, kwargs, dtype=torch.bfloat16)
+
+
+def _on_triton():
+    """A context where the fast path is the Triton kernels on CPU tensors (under the interpreter)."""
+    if not _triton.interpreted() or importlib.util.find_spec("triton") is None:
+        pytest.skip("the Triton kernels run on CPU tensors only under TRITON_INTERPRET=1 (tests/conftest.py)")
+    stack = contextlib.ExitStack()
+    stack.enter_context(mock.patch.object(_native, "cpu_kernels", lambda: None))
+    stack.enter_context(mock.patch.object(_triton, "ON_CPU", True))
+    return stack
+
+
+@pytest.mark.parametrize("name,kwargs", [c for c in ALL_CONFIGS if c[0] in ("adamal", "adashift", "adopt")],
+                         ids=[i for c, i in zip(ALL_CONFIGS, CONFIG_IDS) if c[0] in ("adamal", "adashift", "adopt")])
+def test_triton_path_runs_its_kernels_and_resumes_mid_window_bit_exact(name, kwargs):
+    from optim_plugins import _triton_kernels
+
+    with _on_triton():
+        kernel = {"adamal": "adamal_update", "adopt": "adopt_update", "adashift": "adashift_update"}[name]
+        with mock.patch.object(_triton_kernels, kernel, wraps=getattr(_triton_kernels, kernel)) as spy:
+            check_resume(name, kwargs)  # k = 7: in the middle of a 10-slot window
+        assert spy.call_count == 4 * 7  # every step: 14 straight, 7 before the save, 7 after
+
+
+def test_triton_path_leaves_a_bfloat16_window_to_the_multi_tensor_path():
+    from optim_plugins import _triton_kernels
+
+    with _on_triton(), mock.patch.object(_triton_kernels, "adashift_update") as spy:
+        params = make_params()
+        train_steps(AdaShift(params, lr=0.01, keep_num=3, window_dtype=torch.bfloat16), params, 4, seed=0)
+    assert spy.call_count == 0 and all(torch.isfinite(p).all() for p in params)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA for a CPU -> CUDA resume")
