@@ -237,22 +237,23 @@ def _table(beta2: float, dtype: torch.dtype, last: int) -> torch.Tensor:
     return bias_corrections2(beta2, torch.arange(last + 1, dtype=dtype)).rsqrt_()
 
 
-_ACTIVATING, _ACTIVE, _UNIFORM = 0, 1, 2  # the kernel's modes (see cpu_kernels.cpp)
+# The kernel's loops (``MODE_ACTIVATING``, ``MODE_ACTIVE``, ``MODE_UNIFORM``, defined in cpu_kernels.cpp):
+# the general one, one that only reads active_since, one with a single bias correction per tensor.
 # ``hints`` (one dict per optimizer): active_since tensor -> (first, last activation step) once every
 # element is on, after which active_since never changes. A hint only: cleared on load_state_dict and
 # re-verified at each re-anchoring step, so the kernel's general mode recomputes it. Keyed by id()
 # with a weak reference checked on use (tensors compare elementwise, so they cannot be dict keys).
 
 
-def _activation_mode(since: torch.Tensor, step: int, table: torch.Tensor, recheck: bool, hints: dict):
+def _activation_mode(kernels, since: torch.Tensor, step: int, table: torch.Tensor, recheck: bool, hints: dict):
     """Which kernel loop can run: the general one, one that only reads active_since, or neither."""
     known = None if recheck else hints.get(id(since))
     if known is None or known[0]() is not since:
-        return _ACTIVATING, 0.0
+        return kernels.MODE_ACTIVATING, 0.0
     _, first_on, last_on = known
     if first_on == last_on:  # all turned on at the same step: one bias correction for the tensor
-        return _UNIFORM, table[min(step - int(first_on) + 1, len(table) - 1)].item()
-    return _ACTIVE, 0.0
+        return kernels.MODE_UNIFORM, table[min(step - int(first_on) + 1, len(table) - 1)].item()
+    return kernels.MODE_ACTIVE, 0.0
 
 
 def kernel_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: int, *,
@@ -284,10 +285,10 @@ def kernel_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, s
     hints = {} if hints is None else hints
     for p, g, v, since, window, s in zip(params, grads, state.exp_avg_sq, state.active_since, state.window,
                                          state.window_sum):
-        mode, uniform_rsqrt_bc2 = _activation_mode(since, step, table, recheck, hints)
+        mode, uniform_rsqrt_bc2 = _activation_mode(kernels, since, step, table, recheck, hints)
         still_off, first_on, last_on = kernels.adashift_elementwise_step(
             p, g, window, slot, s, v, since, table, *common, mode, uniform_rsqrt_bc2)
-        if mode == _ACTIVATING:
+        if mode == kernels.MODE_ACTIVATING:
             if still_off == 0:
                 hints[id(since)] = (weakref.ref(since), first_on, last_on)
             else:

@@ -17,7 +17,7 @@ import time
 import torch
 
 from optim_plugins import _native
-from optim_plugins.adashift import _ACTIVATING, _ACTIVE, _UNIFORM, _bias_correction_table
+from optim_plugins.adashift import _bias_correction_table
 
 
 def median_ms(function, rounds: int) -> float:
@@ -49,7 +49,8 @@ def main(argv=None) -> None:
     baseline = median_ms(adam.step, args.rounds)
     print(f"{args.numel / 1e6:.1f}M float32 elements, torch {torch.__version__}")
     print(f"  torch.Adam fused   {baseline:8.2f} ms  1.00")
-    for name, mode in (("uniform", _UNIFORM), ("active", _ACTIVE), ("activating", _ACTIVATING)):
+    for name, mode in (("uniform", kernels.MODE_UNIFORM), ("active", kernels.MODE_ACTIVE),
+                       ("activating", kernels.MODE_ACTIVATING)):
         def run():
             kernels.adashift_elementwise_step(p, g, window, step % keep_num, window_sum, v, since, table, step,
                                               1e-3, 0.9, 0.9**keep_num, 0.999, 1e-10, 0.0, False, 0.1,

@@ -444,4 +444,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("adashift_elementwise_step", &adashift_elementwise_step);
   m.def("adashift_reduced_step", &adashift_reduced_step);
   m.def("adashift_lean_step", &adashift_lean_step);
+  // the loops of adashift_elementwise_step, named for Python (optim_plugins.adashift reads them here)
+  m.attr("MODE_ACTIVATING") = static_cast<int64_t>(kActivating);
+  m.attr("MODE_ACTIVE") = static_cast<int64_t>(kActive);
+  m.attr("MODE_UNIFORM") = static_cast<int64_t>(kUniform);
 }
