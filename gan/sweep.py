@@ -36,7 +36,7 @@ import torch  # noqa: E402
 from optim_plugins import OPTIMIZERS  # noqa: E402
 from suite_results import rundir, stats  # noqa: E402
 from suite_results.scalars import read_scalar  # noqa: E402
-from suite_results.cli import command_line  # noqa: E402
+from suite_results.cli import check_choices, command_line  # noqa: E402
 from suite_results.files import atomic_write_text, write_csv  # noqa: E402
 from suite_results.stats import format_spread  # noqa: E402
 from suite_results.tables import Document  # noqa: E402
@@ -83,16 +83,9 @@ class SweepConfig:
     out: Path = Path("outputs/gan_sweep")
 
     def __post_init__(self):
-        for name in ("optimizers", "seeds", "protocols"):
-            values = list(getattr(self, name))
-            if len(set(values)) != len(values):
-                raise ValueError(f"--{name} lists {sorted({v for v in values if values.count(v) > 1})} more than once")
-        unknown = [o for o in self.optimizers if o not in OPTIMIZERS]
-        if unknown:
-            raise ValueError(f"--optimizers: unknown {unknown} (choose from: {', '.join(OPTIMIZERS)})")
-        unknown = [p for p in self.protocols if p not in PROTOCOLS]
-        if unknown:
-            raise ValueError(f"--protocols: unknown {unknown} (choose from: {', '.join(PROTOCOLS)})")
+        check_choices("optimizers", self.optimizers, OPTIMIZERS)
+        check_choices("seeds", self.seeds, None)
+        check_choices("protocols", self.protocols, PROTOCOLS)
         self.runs, self.out = Path(self.runs), Path(self.out)
 
 

@@ -27,7 +27,7 @@ import sacrebleu
 import torch
 
 from suite_results import rundir, stats
-from suite_results.cli import UserError
+from suite_results.cli import UserError, check_choices
 from suite_results.scalars import read_scalar
 from suite_results.files import write_csv
 from suite_results.stats import format_spread
@@ -171,13 +171,8 @@ class SweepConfig:
     max_tokens: int = 2048
 
     def __post_init__(self):
-        for name in ("optimizers", "seeds"):
-            values = list(getattr(self, name))
-            if len(set(values)) != len(values):
-                raise ValueError(f"--{name} lists {sorted({v for v in values if values.count(v) > 1})} more than once")
-        unknown = [o for o in self.optimizers if o not in OPTIMIZER_NAMES]
-        if unknown:
-            raise ValueError(f"--optimizers: unknown {unknown} (choose from: {', '.join(OPTIMIZER_NAMES)})")
+        check_choices("optimizers", self.optimizers, OPTIMIZER_NAMES)
+        check_choices("seeds", self.seeds, None)
         self.data = Path(self.data)
         self.runs = Path(self.runs) if self.runs else Path("runs/nmt") / self.data.name
         self.out = Path(self.out) if self.out else self.data / "sweep"

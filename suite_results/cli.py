@@ -49,3 +49,14 @@ def command_line(prog: str, config, leading: tuple[str, ...] = (), skip: tuple[s
         else:
             words += [flag, str(value)]
     return f"{prog} {shlex.join(words)}"
+
+
+def check_choices(name: str, values, allowed) -> None:
+    """A ValueError naming ``--name`` when ``values`` repeats one or holds one not in ``allowed``."""
+    values = list(values)
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"--{name} lists {repeated} more than once")
+    unknown = [v for v in values if allowed is not None and v not in allowed]
+    if unknown:
+        raise ValueError(f"--{name}: unknown {unknown} (choose from: {', '.join(map(str, allowed))})")
