@@ -11,6 +11,10 @@ like AMSGrad's running max but without keeping a second buffer. It is computed i
 v_t = max(v_{t-1}, beta2 v_{t-1} + (1 - beta2) g_t^2), which keeps that true in floating point
 (the literal form can round beta2 v + (1 - beta2) v one ulp below v when g_t = 0). Adam's bias corrections apply to
 both moments; weight decay as in Adam (coupled L2, or decoupled AdamW-style).
+
+The update is the Adam family's functional core, ``adam.adam_family_update`` with
+``second_moment="max-ema"`` (the reference path); the fast paths are ``adam.native_adamal_update``
+(CPU kernel) and ``_triton.adamal_update`` (CUDA), the same formulas in one pass.
 """
 
 from __future__ import annotations

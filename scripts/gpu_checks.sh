@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The checks to run on a machine with a CUDA GPU (none of the sessions so far had one), in order:
+# the CUDA tests (the Triton kernels natively, CPU -> CUDA resume), the optimizer benchmark on the
+# GPU, and the Triton kernels' speed against torch's fused Adam. Results under benchmarks/results/.
+#
+#     bash scripts/gpu_checks.sh            # after `make setup`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+$PY -c "import torch; assert torch.cuda.is_available(), 'no CUDA device here'; print(torch.cuda.get_device_name(0))"
+$PY -m pytest -q tests/test_optimizers.py tests/test_optimizer_input.py tests/test_diagnostics.py
+$PY scripts/bench_optimizers.py --device cuda
+$PY scripts/bench_optimizers.py --device cuda --params 2e6 --rounds 30
