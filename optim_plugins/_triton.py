@@ -7,8 +7,8 @@ through tables of their addresses: program i handles one block of elements of on
 group of many small tensors costs one launch, not one per tensor; per-tensor reductions (max / sum
 of g^2, AdaShift's phi) are block reductions merged with atomics.
 
-Used by default for CUDA tensors of float32/float64 (AdaShift: with a window of the state's dtype;
-a bf16 window takes the multi-tensor path), with the same ``fused=False`` rule as the CPU kernels;
+Used by default for float32 CUDA tensors (AdaShift: with a float32 window; a bf16 window and
+float64 take the multi-tensor path), with the same ``fused=False`` rule as the CPU kernels;
 triton is imported only then. Tested on CPU under Triton's interpreter: ``TRITON_INTERPRET=1`` set
 before triton is imported (``tests/conftest.py`` does it on machines without CUDA) and ``ON_CPU =
 True`` (a test's switch) run these kernels on CPU tensors against the float64 reference.
@@ -29,14 +29,16 @@ def interpreted() -> bool:
 
 
 def usable(*tensors: torch.Tensor) -> bool:
-    """Whether the kernels apply: float32/float64 tensors, contiguous, of one dtype, on one CUDA
-    device (or on the CPU under the interpreter with ``ON_CPU``), and triton installed."""
+    """Whether the kernels apply: contiguous tensors of one dtype on one device, float32 on CUDA
+    (float64 CUDA tensors take the multi-tensor path: Triton's float64 exp2 and atomics are not
+    something these kernels rely on), or float32/float64 on the CPU under the interpreter with
+    ``ON_CPU`` (the tests, which check the formulas in float64); and triton installed."""
     if not tensors:
         return False
     device, dtype = tensors[0].device, tensors[0].dtype
-    if not (device.type == "cuda" or (device.type == "cpu" and ON_CPU and interpreted())):
-        return False
-    if dtype not in (torch.float32, torch.float64):
+    on_cuda = device.type == "cuda" and dtype == torch.float32
+    interpreted_cpu = device.type == "cpu" and ON_CPU and interpreted() and dtype in (torch.float32, torch.float64)
+    if not (on_cuda or interpreted_cpu):
         return False
     if any(t.device != device or t.dtype != dtype or not t.is_contiguous() for t in tensors):
         return False

@@ -59,8 +59,12 @@ def _decay_mode(weight_decay: float, decoupled: bool) -> int:
 
 
 def _hyper(like: torch.Tensor, *values: float) -> torch.Tensor:
-    """The step's numbers as a tensor of the parameters' dtype: Triton would pass Python floats as
-    float32, which rounds them for float64 parameters."""
+    """The step's numbers as a tensor of the parameters' dtype (Triton would pass Python floats as
+    float32, which rounds them for float64 parameters). On CUDA it is copied from pinned memory
+    without blocking: torch's pinned-memory cache keeps the buffer until the copy is done, and the
+    host never waits for the GPU."""
+    if like.device.type == "cuda":
+        return torch.tensor(values, dtype=like.dtype, pin_memory=True).to(like.device, non_blocking=True)
     return torch.tensor(values, dtype=like.dtype, device=like.device)
 
 
@@ -259,7 +263,7 @@ def adashift_update(ops, params, grads, state, hp, step: int) -> None:
                                           tables.start_of, slot, hyper, decay, lean, hp.reduce == "max",
                                           BLOCK=BLOCK)
     if hp.reduce == "mean":
-        entering /= torch.tensor(numels, dtype=entering.dtype, device=device)
+        entering /= tables.numels  # on the device already: no copy, no wait
     else:
         entering.masked_fill_(nans > 0, math.nan)
     torch._foreach_copy_([phis[slot] for phis in state.window_phi], enterings)

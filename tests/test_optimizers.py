@@ -337,7 +337,7 @@ def train_steps(optimizer, params, steps, seed):
     generator = torch.Generator().manual_seed(seed)
     for _ in range(steps):
         for p in params:
-            p.grad = torch.randn(p.shape, generator=generator).to(p.dtype)
+            p.grad = torch.randn(p.shape, generator=generator).to(device=p.device, dtype=p.dtype)
         optimizer.step()
 
 
@@ -532,6 +532,22 @@ def test_triton_path_runs_its_kernels_and_resumes_mid_window_bit_exact(name, kwa
         with mock.patch.object(_triton_kernels, kernel, wraps=getattr(_triton_kernels, kernel)) as spy:
             check_resume(name, kwargs)  # k = 7: in the middle of a 10-slot window
         assert spy.call_count == 4 * 7  # every step: 14 straight, 7 before the save, 7 after
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA: the Triton kernels natively")
+@pytest.mark.parametrize("name,kwargs", [c for c in ALL_CONFIGS if c[0] in ("adamal", "adashift", "adopt")],
+                         ids=[i for c, i in zip(ALL_CONFIGS, CONFIG_IDS) if c[0] in ("adamal", "adashift", "adopt")])
+def test_triton_kernels_on_cuda_follow_the_cpu_reference_path(name, kwargs):
+    from optim_plugins import _triton_kernels
+
+    cpu, gpu = make_params(), [p.detach().cuda().requires_grad_() for p in make_params()]
+    train_steps(build_optimizer(name, cpu, lr=0.01, fused=False, **kwargs), cpu, 25, seed=0)
+    kernel = {"adamal": "adamal_update", "adopt": "adopt_update", "adashift": "adashift_update"}[name]
+    with mock.patch.object(_triton_kernels, kernel, wraps=getattr(_triton_kernels, kernel)) as spy:
+        train_steps(build_optimizer(name, gpu, lr=0.01, **kwargs), gpu, 25, seed=0)
+    assert spy.call_count == 25
+    for x, y in zip(cpu, gpu):
+        torch.testing.assert_close(x, y.cpu(), rtol=1e-4, atol=1e-5)
 
 
 def test_triton_path_leaves_a_bfloat16_window_to_the_multi_tensor_path():
