@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from torch.utils.tensorboard import SummaryWriter
@@ -34,3 +36,47 @@ def test_spread_mean_std_and_an_interval_around_the_mean():
     assert format_spread(spread([7.0])) == "7.00 ± 0.00 [7.0, 7.0]"
     with pytest.raises(ValueError):
         spread([])
+
+
+def test_command_line_renders_a_config_its_parser_reads_back():
+    import shlex
+    from unittest import mock
+
+    from gan import sweep
+    from suite_results.cli import command_line
+
+    config = sweep.SweepConfig(optimizers=["adam", "adashift"], seeds=[0, 3], out=Path("out dir"))
+    command = command_line("python -m gan.sweep", config)
+    assert "--width" not in command and "'out dir'" in command  # None left out, shell-quoted
+    parsed = {}
+    with mock.patch.object(sweep, "run", side_effect=lambda c: parsed.update(config=c) or []), \
+            pytest.raises(FileNotFoundError):  # main then prints a results.md the stub never wrote
+        sweep.main(shlex.split(command)[3:])
+    assert parsed["config"] == config
+
+
+def test_check_choices_names_repeated_and_unknown_values():
+    from suite_results.cli import check_choices
+
+    check_choices("seeds", [1, 2], None)
+    with pytest.raises(ValueError, match=r"--seeds lists \[1\] more than once"):
+        check_choices("seeds", [1, 2, 1], None)
+    with pytest.raises(ValueError, match=r"--optimizers: unknown \['adamx'\]"):
+        check_choices("optimizers", ["adam", "adamx"], ["adam", "sgd"])
+
+
+def test_document_renders_the_same_cells_as_markdown_and_html(tmp_path):
+    from suite_results.tables import Document
+
+    doc = Document().heading("Run `x`").text("BLEU **30.4**, see `results.md`").table(
+        ["optimizer", "claim"], [["adam", "max |dx| < 1"], ["adashift", "**not reproduced**"]])
+    doc.write(tmp_path / "results.md")
+    markdown = (tmp_path / "results.md").read_text()
+    assert markdown.startswith("# Run `x`") and "max \\|dx\\| < 1" in markdown
+    loaded = Document.load(tmp_path)
+    assert loaded.blocks == doc.blocks and Document.load(tmp_path / "nothing") is None
+    html = loaded.html()
+    assert "<h3>Run x</h3>" in html and "<b>30.4</b>" in html and "<code>results.md</code>" in html
+    assert "<td>max |dx| &lt; 1</td>" in html and "<td><b>not reproduced</b></td>" in html
+    with pytest.raises(ValueError, match="cells"):
+        Document().table(["a", "b"], [["only one"]])
