@@ -68,12 +68,9 @@ def fused_adam_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, ste
 
 def native_adamal_update(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1, beta2, eps,
                          weight_decay, decoupled_weight_decay) -> None:
-    """AdamAL's step through the one-pass CPU kernel, one tensor at a time."""
-    kernels = _native.cpu_kernels()
-    bias_correction1, bias_correction2_sqrt = 1 - beta1**step, (1 - beta2**step) ** 0.5
-    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
-        kernels.adamal_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay,
-                            bias_correction1, bias_correction2_sqrt)
+    """AdamAL's step through the one-pass CPU kernel: one call for all tensors (parallel over chunks)."""
+    _native.cpu_kernels().adamal_group_step(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weight_decay,
+                                            decoupled_weight_decay, 1 - beta1**step, (1 - beta2**step) ** 0.5)
 
 
 class _AdamFamily(AdaptiveOptimizer):

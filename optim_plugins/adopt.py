@@ -58,12 +58,10 @@ def adopt_update(ops, params, grads, exp_avgs, exp_avg_sqs, *, step: int, lr: fl
 
 def native_adopt_update(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1, beta2, eps, weight_decay,
                         decoupled_weight_decay, clip_exponent) -> None:
-    """The same step through the one-pass CPU kernel, one tensor at a time."""
-    kernels = _native.cpu_kernels()
+    """The same step through the one-pass CPU kernel: one call for all tensors (parallel over chunks)."""
     bound = math.inf if clip_exponent is None or step == 1 else (step - 1) ** clip_exponent
-    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
-        kernels.adopt_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, step == 1,
-                           bound)
+    _native.cpu_kernels().adopt_group_step(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weight_decay,
+                                           decoupled_weight_decay, step == 1, bound)
 
 
 class ADOPT(AdaptiveOptimizer):

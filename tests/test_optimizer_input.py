@@ -297,9 +297,15 @@ KERNEL_CALLS = textwrap.dedent("""
     small = torch.zeros(3)
     window, table = torch.zeros(2, 10), torch.ones(8)
     calls = {
-        "adamal short state": lambda: k.adamal_step(p, g, small, small, 0.1, 0.9, 0.99, 1e-8, 0.0, False, 0.1, 0.1),
-        "adamal non-contiguous": lambda: k.adamal_step(p, g, torch.zeros(20)[::2], p.clone(), 0.1, 0.9, 0.99,
-                                                       1e-8, 0.0, False, 0.1, 0.1),
+        "adamal short state": lambda: k.adamal_group_step([p, p.clone()], [g, g], [p.clone(), small],
+                                                          [p.clone(), small], 0.1, 0.9, 0.99, 1e-8, 0.0, False, 0.1, 0.1),
+        "adamal non-contiguous": lambda: k.adamal_group_step([p], [g], [torch.zeros(20)[::2]], [p.clone()], 0.1, 0.9,
+                                                             0.99, 1e-8, 0.0, False, 0.1, 0.1),
+        "adamal lists of different lengths": lambda: k.adamal_group_step([p, p.clone()], [g], [p.clone()], [p.clone()],
+                                                                         0.1, 0.9, 0.99, 1e-8, 0.0, False, 0.1, 0.1),
+        "adopt mixed dtypes": lambda: k.adopt_group_step([p, p.double()], [g, g.double()], [p.clone(), p.double()],
+                                                         [p.clone(), p.double()], 0.1, 0.9, 0.99, 1e-8, 0.0, False,
+                                                         False, 1.0),
         "elementwise short window": lambda: k.adashift_elementwise_step(
             p, g, torch.zeros(2, 3), 0, p.clone(), p.clone(), p.clone(), table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8,
             0.0, False, 1.0, 0, 0.0),
@@ -333,4 +339,4 @@ def test_kernels_refuse_mismatched_buffers_themselves():
     result = subprocess.run([sys.executable, "-c", KERNEL_CALLS], cwd=ROOT, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, f"exit {result.returncode}: {result.stdout}{result.stderr[-3000:]}"
-    assert result.stdout.count("refused:") == 7
+    assert result.stdout.count("refused:") == 9

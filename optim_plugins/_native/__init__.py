@@ -25,7 +25,7 @@ import torch
 
 LOG = logging.getLogger("optim_plugins")
 SOURCE = Path(__file__).with_name("cpu_kernels.cpp")
-VERSION = 22  # bump with any change of the kernels' signatures
+VERSION = 23  # bump with any change of the kernels' signatures
 
 _lock = threading.Lock()
 _state: dict = {}

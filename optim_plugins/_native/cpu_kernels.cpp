@@ -1,6 +1,7 @@
 // One-pass CPU kernels for the rules torch has no fused kernel for (AdamAL, AdaShift).
 //
-// Each function updates one contiguous tensor in place, reading and writing every element once.
+// Each function updates contiguous tensors in place, reading and writing every element once: AdamAL
+// and ADOPT all tensors of a group in one call, AdaShift one tensor a call.
 // It computes the formulas of the reference path in optim_plugins (see the docstrings of adam.py
 // and adashift.py) in the state's dtype, with its constants (1 - beta2, lr / bias_correction1, ...)
 // computed in double and rounded once, as torch rounds the Python scalars the reference path passes. Compiled on first use by
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <limits>
 #include <tuple>
+#include <vector>
 
 namespace {
 
@@ -74,29 +76,43 @@ void adamal_loop(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, 
   }
 }
 
-// The frame of the kernels over (p, g, m, v) of one tensor: buffer checks, dtype dispatch, weight decay
-// as (coupled, decay) and parallel chunks; loop(p, g, m, v, begin, end, coupled, decay) does the math.
+// The frame of the AdamAL and ADOPT kernels, over all tensors of a group in one call: buffer
+// checks, dtype dispatch, weight decay as (coupled, decay) and parallel chunks. The elements of the tensors, end to end, are
+// cut into chunks of about kGrain run in parallel (a chunk may span several small tensors, a large
+// tensor spans several chunks), so a model of many small tensors pays one call, not one per tensor.
 template <typename Loop>
-void moments_step(at::Tensor& p, at::Tensor& g, at::Tensor& m, at::Tensor& v, double lr, double weight_decay,
-                  bool decoupled, Loop&& loop) {
-  check_like_param(p, {{&g, "grad"}, {&m, "exp_avg"}, {&v, "exp_avg_sq"}});
-  AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "moments_step", [&] {
+void group_moments_step(std::vector<at::Tensor>& p, std::vector<at::Tensor>& g, std::vector<at::Tensor>& m,
+                        std::vector<at::Tensor>& v, double lr, double weight_decay, bool decoupled, Loop&& loop) {
+  const size_t n = p.size();
+  TORCH_CHECK(g.size() == n && m.size() == n && v.size() == n, "optim_plugins kernel: lists of different lengths");
+  if (n == 0) return;
+  std::vector<int64_t> starts(n + 1, 0);
+  for (size_t t = 0; t < n; ++t) {
+    check_like_param(p[t], {{&g[t], "grad"}, {&m[t], "exp_avg"}, {&v[t], "exp_avg_sq"}});
+    TORCH_CHECK(p[t].scalar_type() == p[0].scalar_type(), "optim_plugins kernel: parameters of different dtypes");
+    starts[t + 1] = starts[t] + p[t].numel();
+  }
+  AT_DISPATCH_FLOATING_TYPES(p[0].scalar_type(), "group_moments_step", [&] {
     using T = scalar_t;
-    T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>();
-    T* mp = m.data_ptr<T>(); T* vp = v.data_ptr<T>();
     const T coupled = decoupled ? T(0) : T(weight_decay);
     const T decay = decoupled ? T(1 - lr * weight_decay) : T(1);
-    at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
-      loop(pp, gp, mp, vp, begin, end, coupled, decay);
+    at::parallel_for(0, starts[n], kGrain, [&](int64_t begin, int64_t end) {
+      size_t t = std::upper_bound(starts.begin(), starts.end(), begin) - starts.begin() - 1;
+      for (; t < n && starts[t] < end; ++t) {
+        const int64_t lo = std::max(begin, starts[t]) - starts[t], hi = std::min(end, starts[t + 1]) - starts[t];
+        if (lo < hi) {
+          loop(p[t].data_ptr<T>(), g[t].data_ptr<T>(), m[t].data_ptr<T>(), v[t].data_ptr<T>(), lo, hi, coupled, decay);
+        }
+      }
     });
   });
 }
 
-void adamal_step(at::Tensor p, at::Tensor g, at::Tensor m, at::Tensor v, double lr, double beta1,
-                 double beta2, double eps, double weight_decay, bool decoupled, double bias_correction1,
-                 double bias_correction2_sqrt) {
-  moments_step(p, g, m, v, lr, weight_decay, decoupled, [&](auto* pp, const auto* gp, auto* mp, auto* vp,
-                                                            int64_t begin, int64_t end, auto coupled, auto decay) {
+void adamal_group_step(std::vector<at::Tensor> p, std::vector<at::Tensor> g, std::vector<at::Tensor> m,
+                       std::vector<at::Tensor> v, double lr, double beta1, double beta2, double eps,
+                       double weight_decay, bool decoupled, double bias_correction1, double bias_correction2_sqrt) {
+  group_moments_step(p, g, m, v, lr, weight_decay, decoupled, [&](auto* pp, const auto* gp, auto* mp, auto* vp,
+                                                                  int64_t begin, int64_t end, auto coupled, auto decay) {
     using T = decltype(coupled);
     adamal_loop<T>(pp, gp, mp, vp, begin, end, T(1 - beta1), T(beta2), T(1 - beta2), T(eps), coupled, decay,
                    T(lr / bias_correction1), T(bias_correction2_sqrt));
@@ -128,10 +144,11 @@ void adopt_loop(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ m, T
   }
 }
 
-void adopt_step(at::Tensor p, at::Tensor g, at::Tensor m, at::Tensor v, double lr, double beta1, double beta2,
-                double eps, double weight_decay, bool decoupled, bool first, double bound) {
-  moments_step(p, g, m, v, lr, weight_decay, decoupled, [&](auto* pp, const auto* gp, auto* mp, auto* vp,
-                                                            int64_t begin, int64_t end, auto coupled, auto decay) {
+void adopt_group_step(std::vector<at::Tensor> p, std::vector<at::Tensor> g, std::vector<at::Tensor> m,
+                      std::vector<at::Tensor> v, double lr, double beta1, double beta2, double eps,
+                      double weight_decay, bool decoupled, bool first, double bound) {
+  group_moments_step(p, g, m, v, lr, weight_decay, decoupled, [&](auto* pp, const auto* gp, auto* mp, auto* vp,
+                                                                  int64_t begin, int64_t end, auto coupled, auto decay) {
     using T = decltype(coupled);
     adopt_loop<T>(pp, gp, mp, vp, begin, end, first, T(1 - beta1), T(beta2), T(1 - beta2), T(eps), coupled, decay,
                   T(lr), static_cast<T>(bound));
@@ -439,8 +456,8 @@ void adashift_lean_step(at::Tensor p, at::Tensor g, int64_t slot, at::Tensor win
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.def("adamal_step", &adamal_step);
-  m.def("adopt_step", &adopt_step);
+  m.def("adamal_group_step", &adamal_group_step);
+  m.def("adopt_group_step", &adopt_group_step);
   m.def("adashift_elementwise_step", &adashift_elementwise_step);
   m.def("adashift_reduced_step", &adashift_reduced_step);
   m.def("adashift_lean_step", &adashift_lean_step);
