@@ -257,7 +257,8 @@ class AdaptiveOptimizer(Optimizer):
         grads = [
             p.grad.float() if p.dtype in LOW_PRECISION else p.grad for p in params
         ]
-        states = {k: [self.state[p][k] for p in params] for k in self.state[params[0]]}
+        per_param = [self.state[p] for p in params]  # one dict lookup per parameter, not one per key
+        states = {k: [state[k] for state in per_param] for k in per_param[0]}
         self._update(group, ops, working, grads, states, step)
         for param, work in zip(params, working):
             if work is not param:

@@ -245,14 +245,15 @@ def _table(beta2: float, dtype: torch.dtype, last: int) -> torch.Tensor:
 # with a weak reference checked on use (tensors compare elementwise, so they cannot be dict keys).
 
 
-def _activation_mode(kernels, since: torch.Tensor, step: int, table: torch.Tensor, recheck: bool, hints: dict):
-    """Which kernel loop can run: the general one, one that only reads active_since, or neither."""
+def _activation_mode(kernels, since: torch.Tensor, step: int, table_values: dict, recheck: bool, hints: dict):
+    """Which kernel loop can run: the general one, one that only reads active_since, or neither.
+    ``table_values(k)``: 1 / sqrt(bc2) for k steps with the gate open (one lookup per distinct k)."""
     known = None if recheck else hints.get(id(since))
     if known is None or known[0]() is not since:
         return kernels.MODE_ACTIVATING, 0.0
     _, first_on, last_on = known
     if first_on == last_on:  # all turned on at the same step: one bias correction for the tensor
-        return kernels.MODE_UNIFORM, table[min(step - int(first_on) + 1, len(table) - 1)].item()
+        return kernels.MODE_UNIFORM, table_values(step - int(first_on) + 1)
     return kernels.MODE_ACTIVE, 0.0
 
 
@@ -283,9 +284,15 @@ def kernel_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, s
             kernels.adashift_reduced_step(p, g, window, slot, s, phis, v, since, *common, hp.reduce == "max")
         return
     hints = {} if hints is None else hints
+    last = table.shape[0] - 1
+
+    @functools.lru_cache(maxsize=None)  # this step's lookups: most tensors opened at the same step
+    def table_values(k: int) -> float:
+        return table[min(k, last)].item()
+
     for p, g, v, since, window, s in zip(params, grads, state.exp_avg_sq, state.active_since, state.window,
                                          state.window_sum):
-        mode, uniform_rsqrt_bc2 = _activation_mode(kernels, since, step, table, recheck, hints)
+        mode, uniform_rsqrt_bc2 = _activation_mode(kernels, since, step, table_values, recheck, hints)
         still_off, first_on, last_on = kernels.adashift_elementwise_step(
             p, g, window, slot, s, v, since, table, *common, mode, uniform_rsqrt_bc2)
         if mode == kernels.MODE_ACTIVATING:

@@ -96,8 +96,8 @@ def cpu_kernels():
 
 def usable(*tensors: torch.Tensor) -> bool:
     """Whether the CPU kernels apply: CPU, contiguous, float32/float64 tensors (then loads them)."""
-    for t in tensors:
-        if t.device.type != "cpu" or not t.is_contiguous():
+    for t in tensors:  # is_cpu, not device.type: this runs for every tensor of every step
+        if not t.is_cpu or not t.is_contiguous():
             return False
     if tensors and tensors[0].dtype not in (torch.float32, torch.float64):
         return False
