@@ -71,6 +71,19 @@ def test_rerun_reuses_rows_and_changed_options_are_not_reused(tiny, monkeypatch)
     assert other["optimizers"]["adam"]["runs"][0]["updates"] == 6
 
 
+@pytest.mark.slow
+def test_no_train_rewrites_the_results_from_the_committed_rows(tiny):
+    root, summary = tiny
+    out = root / "results" / "nmt" / "bible-tiny"
+    (out / "results.md").unlink()
+    (out / "tables.json").unlink()
+    rewritten = benchmark.run_benchmark("bible-tiny", root, [*CANDIDATES, "sgd"], train=False)
+    assert rewritten["optimizers"]["adam"]["bleu"] == summary["optimizers"]["adam"]["bleu"]
+    assert "sgd" not in rewritten["optimizers"] and rewritten["lr_grid"]["sgd"] == []  # no rows: nothing trained
+    assert not any("sgd" in p.name for p in (root / "runs" / "nmt" / "bench" / "bible-tiny").iterdir())
+    assert "| adam |" in (out / "results.md").read_text() and (out / "tables.json").exists()
+
+
 def test_verdicts_say_pending_until_the_runs_exist():
     summary = {"optimizers": {"adam": {"bleu": spread([25.0, 26.0])}}}
     verdicts = benchmark.verdicts(summary)
