@@ -59,12 +59,19 @@ def test_no_train_rewrites_the_results_from_the_rows_there_are(tmp_path):
     assert empty["at_authors_lr"] == {} and empty["verdicts"] == []
 
 
-def test_verdicts_wait_for_every_seed():
-    rows = lambda *losses: [{"final_smoothed_loss": v} for v in losses]
+def test_verdicts_wait_for_every_seed_and_compare_seed_by_seed():
+    rows = lambda *losses: [{"seed": seed, "final_smoothed_loss": v} for seed, v in enumerate(losses)]
     table = {"adam": rows(-1.0, -1.1), "amsgrad": rows(-2.0), "adashift": rows(-3.0, -3.2)}
     first, second = benchmark.verdicts(table, seeds=2, where="x")
     assert first["verdict"] == "pending" and second["verdict"] == "pending"  # amsgrad has 1 of 2 seeds
     table["amsgrad"] = rows(-2.0, -2.1)
     assert [v["verdict"] for v in benchmark.verdicts(table, seeds=2, where="x")] == ["reproduced", "reproduced"]
     table["adam"] = rows(-5.0, -5.0)
-    assert [v["verdict"] for v in benchmark.verdicts(table, seeds=2, where="x")] == ["not reproduced", "not reproduced"]
+    assert [v["verdict"] for v in benchmark.verdicts(table, seeds=2, where="x")] == [
+        "not reproduced (adam below adashift)", "not reproduced (adam below amsgrad)"]
+    # seeds far apart, but AMSGrad below Adam on each: the paired difference decides, not the two means
+    table = {"adam": rows(-100.0, -900.0, -500.0), "amsgrad": rows(-101.0, -902.0, -501.5)}
+    (verdict,) = benchmark.verdicts(table, seeds=3, where="x")
+    assert verdict["verdict"] == "reproduced" and "amsgrad - adam per seed: -1.5" in verdict["measured"]
+    table["amsgrad"] = rows(-101.0, -899.0, -500.0)
+    assert benchmark.verdicts(table, seeds=3, where="x")[0]["verdict"] == "not reproduced (no clear difference)"
