@@ -241,6 +241,17 @@ def _machine() -> dict:
             else None, "python": platform.python_version()}
 
 
+def _paired_bleu(by: dict, a: str, b: str) -> str:
+    """'; per seed -0.85 [-1.2, -0.5]': a's BLEU minus b's on the seeds both ran (the same seed: the
+    same initialisation and batches), or '' without common seeds."""
+    theirs = {r["seed"]: r["bleu"] for r in by[b].get("runs", [])}
+    diffs = [r["bleu"] - theirs[r["seed"]] for r in by[a].get("runs", []) if r["seed"] in theirs]
+    if not diffs:
+        return ""
+    d = spread(diffs)
+    return f"; per seed {d['mean']:+.2f} [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}] ({d['n']} seeds)"
+
+
 def verdicts(summary: dict) -> list[dict]:
     """The claims, each reproduced / not reproduced / pending, with the numbers."""
     by = summary["optimizers"]
@@ -257,7 +268,7 @@ def verdicts(summary: dict) -> list[dict]:
             out.append({"claim": claim, "verdict": "pending", "measured": "runs missing"})
         else:
             out.append({"claim": claim, "verdict": "reproduced" if shift >= adam - 1 else "not reproduced",
-                        "measured": f"{c} {shift:.2f} vs Adam {adam:.2f} BLEU"})
+                        "measured": f"{c} {shift:.2f} vs Adam {adam:.2f} BLEU" + _paired_bleu(by, c, "adam")})
     plugin, builtin = mean("adam"), mean("fairseq-adam")
     claim = "sanity: our plugin_adam within 0.5 BLEU of fairseq's built-in adam"
     out.append({"claim": claim, "measured": "runs missing" if None in (plugin, builtin) else

@@ -91,3 +91,12 @@ def test_verdicts_say_pending_until_the_runs_exist():
     summary["optimizers"]["adashift-paper"] = {"bleu": spread([24.0, 24.2])}
     shift = next(v for v in benchmark.verdicts(summary) if v["claim"].startswith("adashift-paper"))
     assert shift["verdict"] == "not reproduced" and "24.10 vs Adam 25.50" in shift["measured"]
+
+
+def test_verdicts_give_the_per_seed_difference():
+    runs = lambda *bleus: [{"seed": seed, "bleu": b} for seed, b in enumerate(bleus, 1)]
+    summary = {"optimizers": {"adam": {"bleu": spread([30.0, 29.0]), "runs": runs(30.0, 29.0)},
+                              "adashift-paper": {"bleu": spread([28.0, 28.5]), "runs": runs(28.0, 28.5)}}}
+    shift = benchmark.verdicts(summary)[0]
+    assert shift["verdict"] == "not reproduced"
+    assert shift["measured"] == "adashift-paper 28.25 vs Adam 29.50 BLEU; per seed -1.25 [-2.00, -0.50] (2 seeds)"
