@@ -14,6 +14,7 @@ optimizers use their multi-tensor path instead: same numbers within float roundi
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import platform
@@ -25,7 +26,11 @@ import torch
 
 LOG = logging.getLogger("optim_plugins")
 SOURCE = Path(__file__).with_name("cpu_kernels.cpp")
-VERSION = 23  # bump with any change of the kernels' signatures
+# The kernels this Python code was written against, read when the module is imported: the build
+# uses this text and is named by its hash, so a process never loads kernels from a source edited
+# (or upgraded) after it started, and any change of the source gets a build of its own.
+SOURCE_TEXT = SOURCE.read_text()
+SOURCE_HASH = hashlib.sha256(SOURCE_TEXT.encode()).hexdigest()[:12]
 
 _lock = threading.Lock()
 _state: dict = {}
@@ -63,7 +68,7 @@ def _build():
         extension_log.setLevel(level)
 
     tag, flags = _compile_flags()
-    name = f"optim_plugins_cpu_v{VERSION}_{tag}"
+    name = f"optim_plugins_cpu_{SOURCE_HASH}_{tag}"
     _ninja_on_path()
     try:
         built = (Path(cpp_extension._get_build_directory(name, False)) / f"{name}.so").exists()
@@ -72,8 +77,8 @@ def _build():
     (LOG.debug if built else LOG.warning)(
         "optim_plugins: %s the CPU kernels of AdamAL/AdaShift/ADOPT%s", "loading" if built else "building",
         "" if built else " (once per machine, about a minute)")
-    return cpp_extension.load(name=name, sources=[str(SOURCE)], extra_cflags=flags,
-                              extra_ldflags=["-fopenmp"], verbose=False)
+    return cpp_extension.load_inline(name=name, cpp_sources=[SOURCE_TEXT], extra_cflags=flags,
+                                     extra_ldflags=["-fopenmp"], verbose=False)
 
 
 def cpu_kernels():
