@@ -1,6 +1,7 @@
 """Optimizer step time against torch, in one process, candidates interleaved.
 
     python scripts/bench_optimizers.py                  # 25M float32 parameters, CPU
+    python scripts/bench_optimizers.py --params 2e6 25e6  # both sizes in one run (issue 16's targets)
     python scripts/bench_optimizers.py --quick          # a few seconds (CI smoke run)
     python scripts/bench_optimizers.py --device cuda
 
@@ -8,7 +9,9 @@ Parameters have transformer-like shapes (embeddings, square and 4x projections, 
 Each round times one step of every candidate in turn (so drift in machine load hits all of them);
 the table reports the median over rounds, the ratio to torch's fused Adam (fused AMSGrad for
 AMSGrad), effective GB/s from the minimum bytes each rule must move per step, and the
-optimizer-state bytes per parameter. Results are also written as JSON under benchmarks/results/.
+optimizer-state bytes per parameter, and whether the candidate meets its speed target (TARGETS).
+Several ``--params`` sizes run one after the other in the same process. Results are also written
+as JSON under benchmarks/results/ (one file per size).
 """
 
 from __future__ import annotations
@@ -31,6 +34,33 @@ from optim_plugins import build_optimizer
 # our default; the reference path reads all n slots, 4n more.
 TRAFFIC = {"adam": 28, "amsgrad": 36, "adamal": 28, "adamnc": 28, "adopt": 28, "adashift": 36,
            "adashift-reduced": 28}
+
+
+# Speed targets: the most a candidate's ratio may be, from the issues that set them (issue 7, 15, 16).
+# A pair (label, limit) is a ratio to another candidate instead of to fused Adam; at small models
+# (under 10M parameters) AdaShift n=10 none has its own, tighter target (bandwidth floor 1.29x).
+TARGETS = {"Adam default (fused)": 1.1, "AMSGrad default (fused)": 1.1, "AdamAL default": 1.1,
+           "AdamNC default (fused)": 1.1, "ADOPT default": 1.1, "AdaShift n=10 none": 1.5,
+           "AdaShift n=10 max": 1.3, "AdaShift n=40 max": ("AdaShift n=1 max", 1.15)}
+SMALL_MODEL_TARGETS = {"AdaShift n=10 none": 1.35}
+
+
+def target_check(rows: list[dict], numel: int) -> None:
+    """Adds ``target`` (the limit, as text) and ``target_met`` to the rows that have a target."""
+    by_label = {r["candidate"]: r for r in rows}
+    targets = {**TARGETS, **(SMALL_MODEL_TARGETS if numel < 10_000_000 else {})}
+    for label, target in targets.items():
+        if label not in by_label:
+            continue
+        row = by_label[label]
+        if isinstance(target, tuple):
+            other, limit = target
+            if other not in by_label:
+                continue
+            ratio, row["target"] = row["median_ms"] / by_label[other]["median_ms"], f"<= {limit} x {other}"
+        else:
+            ratio, limit, row["target"] = row["ratio"], target, f"<= {target}"
+        row["target_ratio"], row["target_met"] = ratio, ratio <= limit
 
 
 def transformer_like_shapes(total: int) -> list[tuple[int, ...]]:
@@ -73,9 +103,10 @@ def state_bytes(optimizer) -> int:
                if torch.is_tensor(v) and v.dim() > 0)
 
 
-def main(argv=None) -> dict:
+def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", type=float, default=25e6, help="number of parameters (default 25M)")
+    parser.add_argument("--params", type=float, nargs="+", default=[25e6],
+                        help="number of parameters (default 25M); several sizes run one after the other")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -83,13 +114,18 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args(argv)
     if args.quick:
-        args.params, args.rounds, args.warmup = 1e6, 3, 1
+        args.params, args.rounds, args.warmup = [1e6], 3, 1
+    return [run_size(int(size), args) for size in args.params]
+
+
+def run_size(size: int, args) -> dict:
+    """The whole table at one model size."""
     device = torch.device(args.device)
-    shapes = transformer_like_shapes(int(args.params))
+    shapes = transformer_like_shapes(size)
     numel = sum(torch.Size(s).numel() for s in shapes)
     setups, rows_to_run = [], candidates(args.quick)
     # AdaShift's first keep_num steps only fill its window: time the steady state after them
-    args.warmup = max([args.warmup] + [kw.get("keep_num", 0) + 2 for _, _, kw in rows_to_run])
+    warmup = max([args.warmup] + [kw.get("keep_num", 0) + 2 for _, _, kw in rows_to_run])
     for label, kind, kwargs in rows_to_run:
         torch.manual_seed(0)
         params = [torch.randn(s, device=device, requires_grad=True) for s in shapes]
@@ -98,13 +134,13 @@ def main(argv=None) -> dict:
         setups.append((label, kind, make(kind, params, kwargs), params))
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     times = {label: [] for label, *_ in setups}
-    for round_number in range(args.warmup + args.rounds):
+    for round_number in range(warmup + args.rounds):
         for label, _, optimizer, _ in setups:
             sync()
             start = time.perf_counter()
             optimizer.step()
             sync()
-            if round_number >= args.warmup:
+            if round_number >= warmup:
                 times[label].append(time.perf_counter() - start)
     median = {label: statistics.median(t) for label, t in times.items()}
     baseline = median["torch.Adam fused"]
@@ -122,12 +158,15 @@ def main(argv=None) -> dict:
                      "ratio_to": "fused AMSGrad" if is_amsgrad else "fused Adam",
                      "GB_per_s": traffic / median[label] / 1e9,
                      "state_bytes_per_param": state_bytes(optimizer) / numel})
+    target_check(rows, numel)
     print(f"{numel / 1e6:.1f}M float32 parameters in {len(shapes)} tensors on {device}, "
           f"{args.rounds} rounds (median), torch {torch.__version__}")
-    print(f"{'candidate':28} {'ms/step':>9} {'ratio':>7} {'vs':>14} {'GB/s':>7} {'state B/param':>14}")
+    print(f"{'candidate':34} {'ms/step':>9} {'ratio':>7} {'vs':>14} {'GB/s':>7} {'state B/param':>14}  target")
     for r in rows:
-        print(f"{r['candidate']:28} {r['median_ms']:9.2f} {r['ratio']:7.2f} {r['ratio_to']:>14} "
-              f"{r['GB_per_s']:7.1f} {r['state_bytes_per_param']:14.1f}")
+        target = "" if "target" not in r else \
+            f"{r['target']}: {r['target_ratio']:.2f} {'met' if r['target_met'] else 'MISSED'}"
+        print(f"{r['candidate']:34} {r['median_ms']:9.2f} {r['ratio']:7.2f} {r['ratio_to']:>14} "
+              f"{r['GB_per_s']:7.1f} {r['state_bytes_per_param']:14.1f}  {target}")
     result = {"device": str(device), "cpu": platform.processor() or platform.machine(),
               "torch": torch.__version__, "params": numel, "rounds": args.rounds, "rows": rows}
     return save_result(result, args.out, f"bench_{device.type}")

@@ -18,6 +18,11 @@ def test_optimizer_benchmark_quick_mode_prints_the_table_and_writes_json(tmp_pat
     assert rows["torch.Adam fused"]["ratio"] == 1.0
     assert rows["Adam default (fused)"]["state_bytes_per_param"] == 8.0
     assert rows["AdaShift n=10 none"]["state_bytes_per_param"] == 4 * (10 + 3)
+    # each candidate with a speed target says whether it met it; 1M parameters: the small-model target
+    assert rows["Adam default (fused)"]["target"] == "<= 1.1"
+    assert rows["AdaShift n=10 none"]["target"] == "<= 1.35"
+    assert rows["AdaShift n=10 max"]["target_met"] == (rows["AdaShift n=10 max"]["ratio"] <= 1.3)
+    assert "target" not in rows["torch.Adam fused"]
 
 
 def test_window_precision_quick_mode_reports_both_windows(tmp_path):
