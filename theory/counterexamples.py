@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optim_plugins import optimizer_kwargs
+
 
 @dataclass(frozen=True)
 class Sequential:
@@ -50,6 +52,8 @@ class OptimizerSetting:
     """An optimizer name of ``optim_plugins`` with its hyperparameters and step-size schedule.
 
     ``schedule="inv_sqrt"`` means lr_t = lr / sqrt(t) (AdamNC does this itself via lr_decay).
+    ``hyperparameters`` speak the common vocabulary of ``optim_plugins.optimizer_kwargs`` (betas for
+    every optimizer, extras such as keep_num); :meth:`kwargs` turns them into constructor arguments.
     """
 
     label: str
@@ -57,6 +61,10 @@ class OptimizerSetting:
     hyperparameters: dict = field(default_factory=dict)
     lr: float = 1e-3
     schedule: str = "constant"
+
+    def kwargs(self) -> dict:
+        """The optimizer's constructor arguments (lr included), through the registry's one mapping."""
+        return optimizer_kwargs(self.name, lr=self.lr, **self.hyperparameters)
 
     def lr_at(self, steps: int) -> np.ndarray:
         t = np.arange(1, steps + 1, dtype=np.float64)
@@ -84,7 +92,7 @@ def sequential_settings(kind: str) -> tuple[Sequential, list[OptimizerSetting]]:
     settings = [
         OptimizerSetting("Adam", "adam", {"betas": betas}, 1.0, "inv_sqrt"),
         OptimizerSetting("AMSGrad", "amsgrad", {"betas": betas}, 1.0, "inv_sqrt"),
-        OptimizerSetting("AdamNC", "adamnc", {"beta1": beta1, "lr_decay": True}, 1.0),
+        OptimizerSetting("AdamNC", "adamnc", {"betas": betas, "lr_decay": True}, 1.0),
         OptimizerSetting("AdaShift", "adashift", {"betas": betas, "keep_num": 10, "reduce": "none"},
                          1.0, "inv_sqrt"),
         OptimizerSetting("AdamAL", "adamal", {"betas": betas}, 1.0, "inv_sqrt"),

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from optim_plugins import build_optimizer
+from optim_plugins import build_optimizer, optimizer_kwargs
 from optim_plugins.adashift import active_steps, bias_corrections2
 from suite_data.images import load_image_dataset
 
@@ -49,7 +49,7 @@ def record_training(name: str, steps: int = 400, batch: int = 64, hidden: int = 
     images, labels = mnist_tensors(seed=seed)
     model = nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 10))
     layer = model[2].weight
-    optimizer = build_optimizer(name, model.parameters(), lr=lr, **hyperparameters)
+    optimizer = build_optimizer(name, model.parameters(), **optimizer_kwargs(name, lr=lr, **hyperparameters))
     generator = torch.Generator().manual_seed(seed)
     grads, effective, held, losses = [], [], [], []
     previous_max = None

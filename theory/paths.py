@@ -27,7 +27,7 @@ def run_torch(setting: OptimizerSetting, gradients: np.ndarray, x0: float = 0.0,
     """x after steps record_every, 2*record_every, ... for each run (row of ``gradients``)."""
     runs, steps = gradients.shape
     x = torch.full((runs,), float(x0), dtype=torch.float64, requires_grad=True)
-    optimizer = build_optimizer(setting.name, [x], lr=setting.lr, **setting.hyperparameters)
+    optimizer = build_optimizer(setting.name, [x], **setting.kwargs())
     lrs = setting.lr_at(steps)
     grads = torch.from_numpy(np.ascontiguousarray(gradients.T))
     recorded = []
@@ -57,7 +57,7 @@ def _max_ema(squares: np.ndarray, beta: float) -> np.ndarray:
 
 def numpy_updates(setting: OptimizerSetting, gradients: np.ndarray) -> np.ndarray:
     """The amount u_t subtracted from x at each step (before any projection)."""
-    name, hp = setting.name, hyperparameters(setting.name, **setting.hyperparameters)  # the class's defaults
+    name, hp = setting.name, hyperparameters(setting.name, **setting.kwargs())  # with the class's defaults
     steps = gradients.shape[-1]
     t = np.arange(1, steps + 1, dtype=np.float64)
     lr = setting.lr_at(steps)
