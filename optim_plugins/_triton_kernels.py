@@ -141,8 +141,9 @@ def adopt_update(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1, beta2
 # hyper: step, lr, beta1, beta1^n, beta2, log2(beta2), eps, weight_decay, 1 / sum_{i<n} beta1^i
 @triton.jit
 def _adashift_elementwise_kernel(ref, table, stride, numels, tensor_of, start_of, slot, hyper,
-                                 decay: tl.constexpr, BLOCK: tl.constexpr):
-    """reduce "none": v, the gate and k per element; the running sum S and the window ring."""
+                                 decay: tl.constexpr, has_sum: tl.constexpr, BLOCK: tl.constexpr):
+    """reduce "none": v, the gate and k per element; the window ring and the running sum S (none in
+    the lean layout, beta1 = 0: m = g)."""
     step, lr, beta1, beta1_n = tl.load(hyper), tl.load(hyper + 1), tl.load(hyper + 2), tl.load(hyper + 3)
     beta2, log2_beta2, eps = tl.load(hyper + 4), tl.load(hyper + 5), tl.load(hyper + 6)
     weight_decay, inverse_normaliser = tl.load(hyper + 7), tl.load(hyper + 8)
@@ -151,9 +152,8 @@ def _adashift_elementwise_kernel(ref, table, stride, numels, tensor_of, start_of
     p_ptr, g_ptr = _pointer(ref, table, 0, stride, t) + offsets, _pointer(ref, table, 1, stride, t) + offsets
     v_ptr, since_ptr = _pointer(ref, table, 2, stride, t) + offsets, _pointer(ref, table, 3, stride, t) + offsets
     slot_ptr = _pointer(ref, table, 4, stride, t) + slot * n + offsets  # window[slot]
-    s_ptr = _pointer(ref, table, 5, stride, t) + offsets
     p, g, old = tl.load(p_ptr, mask=mask), tl.load(g_ptr, mask=mask), tl.load(slot_ptr, mask=mask)
-    v, since, s = tl.load(v_ptr, mask=mask), tl.load(since_ptr, mask=mask), tl.load(s_ptr, mask=mask)
+    v, since = tl.load(v_ptr, mask=mask), tl.load(since_ptr, mask=mask)
     if decay == 2:  # decoupled
         p = p * (1 - lr * weight_decay)
     elif decay == 1:  # coupled (L2)
@@ -161,13 +161,18 @@ def _adashift_elementwise_kernel(ref, table, stride, numels, tensor_of, start_of
     v = beta2 * v + (1 - beta2) * old * old  # phi(g_{t-n}^2), elementwise
     since = tl.where((since == 0) & (v != 0), step, since)  # != 0: a NaN v opens the gate (visible)
     correction = tl.maximum(tl.where(since > 0, 1 - tl.exp2((step - since + 1) * log2_beta2), 0.0), 1e-8)
-    s = beta1 * s - beta1_n * old + g  # S_t = beta1 S_{t-1} - beta1^n g_{t-n} + g_t
-    update = (s * inverse_normaliser) / (tl.sqrt(v / correction) + eps)
+    if has_sum:
+        s_ptr = _pointer(ref, table, 5, stride, t) + offsets
+        s = beta1 * tl.load(s_ptr, mask=mask) - beta1_n * old + g  # S_t = beta1 S_{t-1} - beta1^n g_{t-n} + g_t
+        tl.store(s_ptr, s, mask=mask)
+        m = s * inverse_normaliser
+    else:
+        m = g
+    update = m / (tl.sqrt(v / correction) + eps)
     tl.store(p_ptr, tl.where(since > 0, p - lr * update, p), mask=mask)
     tl.store(v_ptr, v, mask=mask)
     tl.store(since_ptr, since, mask=mask)
     tl.store(slot_ptr, g, mask=mask)
-    tl.store(s_ptr, s, mask=mask)
 
 
 @triton.jit
@@ -245,11 +250,12 @@ def adashift_update(ops, params, grads, state, hp, step: int) -> None:
     numels = [p.numel() for p in params]
     decay = _decay_mode(hp.weight_decay, hp.decoupled_weight_decay)
     if hp.reduce == "none":
-        tables = _Tables(numels, [params, grads, state.exp_avg_sq, state.active_since, state.window,
-                                  state.window_sum], device)
+        has_sum = state.window_sum is not None
+        tables = _Tables(numels, [params, grads, state.exp_avg_sq, state.active_since, state.window]
+                         + ([state.window_sum] if has_sum else []), device)
         _adashift_elementwise_kernel[tables.grid](params[0], tables.pointers, tables.stride, tables.numels,
                                                   tables.tensor_of, tables.start_of, slot, hyper, decay,
-                                                  BLOCK=BLOCK)
+                                                  has_sum, BLOCK=BLOCK)
         return
     scale, entering, nans, scales, enterings, nan_counts = _scratch(device, params[0].dtype, len(params))
     entering.zero_()

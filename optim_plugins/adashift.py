@@ -33,13 +33,16 @@ g_{t-n}, slot (t-1) mod n; ``window_dtype=torch.bfloat16`` halves its memory), `
 on, 0 before; same shape as v; k_t = t - active_since + 1) and ``step``. All are tensors, so
 ``load_state_dict`` restores a run in the middle of its window exactly.
 
-Lean layout: with beta1 = 0 and reduce "max"/"mean" (the authors' NMT and WGAN settings) m_t is
-g_t itself and v needs only phi(g_{t-n}^2), one number per tensor per slot, so the state holds no
-window of gradients and no running sum: ``window_phi`` (n scalars), ``exp_avg_sq`` and
-``active_since`` (scalars) and ``step``, a few bytes per tensor instead of 4(n + 1) per parameter
-(164 at keep_num 40). The update is the same rule, equal bit for bit to the windowed layout with a
-float32 window (``window_dtype`` has nothing to store there). beta1 cannot change between 0 and
-nonzero in the middle of such a run (the layouts differ; refused with a message).
+Lean layouts: with beta1 = 0, m_t is g_t itself, so the state keeps no running sum. With reduce
+"max"/"mean" (the authors' NMT and WGAN settings) v needs only phi(g_{t-n}^2), one number per tensor
+per slot, so the state holds no window of gradients either: ``window_phi`` (n scalars),
+``exp_avg_sq`` and ``active_since`` (scalars) and ``step``, a few bytes per tensor instead of
+4(n + 1) per parameter (164 at keep_num 40); ``window_dtype`` has nothing to store there. With
+reduce "none" the window of gradients stays (g_{t-n} is needed elementwise) and only the running
+sum goes: 4 bytes per parameter less, and 8 fewer bytes moved per element and step. The update is
+the same rule, equal bit for bit to the windowed layout with a float32 window (with a bf16 window
+the lean m_t is the gradient itself, not its rounded copy in the window). beta1 cannot change
+between 0 and nonzero in the middle of such a run (the layouts differ; refused with a message).
 
 Paths: every version of the step is a function of the same signature, ``(ops, params, grads,
 state: AdaShiftState, hp: AdaShiftHyper, step)``, and :func:`choose_update` is the one place that
@@ -50,9 +53,9 @@ On CPU the same rule is one pass of a compiled kernel per tensor (:func:`kernel_
 ``optim_plugins._native``); on CUDA one Triton launch covers all tensors of a batch
 (``optim_plugins._triton``). The kernels move as many bytes as Adam for "max"/"mean" (S replaces
 m, v is one scalar), 8 more per element for "none" (the slot leaving the window and the one
-entering). The lean layout has :func:`lean_update` and the same kernels. They agree within float
-rounding; the running sum is recomputed from the window every ``reanchor_every`` steps so the
-drift stays bounded.
+entering; with beta1 = 0 no S, so as many as Adam). The lean layouts have :func:`lean_update` and
+the same kernels. They agree within float rounding; the running sum is recomputed from the window
+every ``reanchor_every`` steps so the drift stays bounded.
 """
 
 from __future__ import annotations
@@ -78,8 +81,8 @@ class AdaShiftState(NamedTuple):
     exp_avg_sq: list  # v: shaped as the parameter ("none") or one number per tensor ("max"/"mean")
     active_since: list  # the step at which z turned on, 0 before; shaped as v
     window_phi: list | None = None  # phi(g^2) of each of the n slots ("max"/"mean")
-    window: list | None = None  # the n newest gradients, a ring (None in the lean layout)
-    window_sum: list | None = None  # S_t = sum_{i<n} beta1^i g_{t-i} (None in the lean layout)
+    window: list | None = None  # the n newest gradients, a ring (None in the lean max/mean layout)
+    window_sum: list | None = None  # S_t = sum_{i<n} beta1^i g_{t-i} (None when beta1 = 0: m_t = g_t)
 
     @classmethod
     def of(cls, states: dict) -> AdaShiftState:
@@ -98,8 +101,9 @@ class AdaShiftHyper(NamedTuple):
 
 
 def lean_layout(group: dict) -> bool:
-    """beta1 = 0 with one v per tensor: the state keeps phi of each slot only (module docstring)."""
-    return group["betas"][0] == 0 and group["reduce"] != "none"
+    """beta1 = 0: m_t = g_t, no running sum; with one v per tensor no window either, only phi of
+    each slot (module docstring, 'Lean layouts')."""
+    return group["betas"][0] == 0
 
 
 # -- the rule, as written ---------------------------------------------------------------------------
@@ -128,12 +132,16 @@ def running_sum_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyp
 
 
 def lean_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: int) -> None:
-    """The lean layout's step (beta1 = 0, reduce max/mean): m_t = g_t, phi kept per slot."""
+    """The lean layouts' step (beta1 = 0): m_t = g_t; phi kept per slot (max/mean) or the window
+    of gradients moved without a running sum ("none")."""
     grads = _decay(ops, params, grads, hp)
     slot = (step - 1) % hp.keep_num
-    phi = [phis[slot].clone() for phis in state.window_phi]  # phi(g_{t-n}^2)
-    for phis, value in zip(state.window_phi, _reduce_squares(ops, grads, hp.reduce)):
-        phis[slot] = value
+    if state.window is None:
+        phi = [phis[slot].clone() for phis in state.window_phi]  # phi(g_{t-n}^2)
+        for phis, value in zip(state.window_phi, _reduce_squares(ops, grads, hp.reduce)):
+            phis[slot] = value
+    else:
+        phi = advance_window(ops, grads, state, hp, slot)
     _second_moment(ops, state.exp_avg_sq, phi, hp.beta2)
     _gated_step(params, grads, state, hp, step)
 
@@ -182,10 +190,10 @@ def exact_window_sums(windows, beta1: float, keep_num: int, newest_slot: int, dt
 def advance_window(ops, grads, state: AdaShiftState, hp: AdaShiftHyper, slot: int):
     """Move the window one step: g_t replaces g_{t-n} in ``slot``; returns phi(g_{t-n}^2).
 
-    Keeps the running sum S_t = beta1 S_{t-1} + g_t - beta1^n g_{t-n} (= sum_{i<n} beta1^i g_{t-i})
-    and, for reduce max/mean, phi of each slot's square, taken once when the gradient enters.
-    With a reduced-precision window, S adds the stored (rounded) g_t, so S is the sum of what the
-    window holds.
+    Keeps the running sum S_t = beta1 S_{t-1} + g_t - beta1^n g_{t-n} (= sum_{i<n} beta1^i g_{t-i};
+    none in a lean layout) and, for reduce max/mean, phi of each slot's square, taken once when the
+    gradient enters. With a reduced-precision window, S adds the stored (rounded) g_t, so S is the
+    sum of what the window holds.
     """
     dtype = state.exp_avg_sq[0].dtype
     oldest = [window[slot] for window in state.window]
@@ -194,12 +202,14 @@ def advance_window(ops, grads, state: AdaShiftState, hp: AdaShiftHyper, slot: in
         phi = ops.mul(oldest_values, oldest_values)
     else:
         phi = [p[slot].clone() for p in state.window_phi]
-    ops.mul_(state.window_sum, hp.beta1)
-    if hp.beta1 != 0:  # drop beta1^n g_{t-n} before its slot is overwritten
-        ops.add_(state.window_sum, oldest_values, alpha=-(hp.beta1**hp.keep_num))
+    if state.window_sum is not None:
+        ops.mul_(state.window_sum, hp.beta1)
+        if hp.beta1 != 0:  # drop beta1^n g_{t-n} before its slot is overwritten
+            ops.add_(state.window_sum, oldest_values, alpha=-(hp.beta1**hp.keep_num))
     ops.copy_(oldest, grads)  # the slot of g_{t-n} now holds g_t
     stored = [o.to(dtype) for o in oldest]
-    ops.add_(state.window_sum, stored)
+    if state.window_sum is not None:
+        ops.add_(state.window_sum, stored)
     if hp.reduce != "none":
         for phis, value in zip(state.window_phi, _reduce_squares(ops, stored, hp.reduce)):
             phis[slot] = value
@@ -270,7 +280,7 @@ def kernel_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, s
         grads = _decay(ops, params, grads, hp)  # coupled: g + weight_decay * p
     slot = (step - 1) % hp.keep_num
     v_list, since_list, phis_list = state.exp_avg_sq, state.active_since, state.window_phi
-    if state.window is None:  # the lean layout
+    if state.window is None:  # the lean max/mean layout
         for p, g, phis, v, since in zip(params, grads, phis_list, v_list, since_list):
             kernels.adashift_lean_step(p, g, slot, phis, v, since, step, hp.lr, hp.beta2, hp.eps, decay,
                                        hp.reduce == "max")
@@ -290,8 +300,8 @@ def kernel_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, s
     def table_values(k: int) -> float:
         return table[min(k, last)].item()
 
-    for p, g, v, since, window, s in zip(params, grads, state.exp_avg_sq, state.active_since, state.window,
-                                         state.window_sum):
+    sums = state.window_sum or [None] * len(params)  # None: the lean layout, m_t = g_t
+    for p, g, v, since, window, s in zip(params, grads, state.exp_avg_sq, state.active_since, state.window, sums):
         mode, uniform_rsqrt_bc2 = _activation_mode(kernels, since, step, table_values, recheck, hints)
         still_off, first_on, last_on = kernels.adashift_elementwise_step(
             p, g, window, slot, s, v, since, table, *common, mode, uniform_rsqrt_bc2)
@@ -306,9 +316,9 @@ def kernel_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, s
 def choose_update(params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: int, *, fast: bool,
                   hints: dict | None = None, recheck: bool = True):
     """The one place a path is chosen (module docstring, 'Paths'); the layout is the state's (no
-    window: lean). Returns a function of the common signature."""
+    running sum: lean). Returns a function of the common signature."""
     tensors = [*params, *grads, *(t for field in state if field is not None for t in field)]
-    lean = state.window is None
+    lean = state.window_sum is None
     if not fast:
         return lean_update if lean else reference_update
     if _native.usable(*tensors):
@@ -327,7 +337,7 @@ def adashift_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper,
     """One step for a list of tensors (in place): every ``reanchor_every`` steps the running sum is
     recomputed from the window (bounding its float drift), then the chosen path runs."""
     recheck = step % reanchor_every == 0
-    if recheck and state.window is not None:  # before the move: the window holds g_{t-1} .. g_{t-n}
+    if recheck and state.window_sum is not None:  # before the move: the window holds g_{t-1} .. g_{t-n}
         newest_slot = (step - 2) % hp.keep_num
         torch._foreach_copy_(state.window_sum, exact_window_sums(
             state.window, hp.beta1, hp.keep_num, newest_slot, state.exp_avg_sq[0].dtype))
@@ -341,7 +351,8 @@ class AdaShift(AdaptiveOptimizer):
     reanchor_every = 100  # steps between exact recomputations of the running window sum
 
     state_shaping = ("keep_num", "reduce", "betas")
-    state_variants = ({"reduce": "none"}, {"reduce": "max"}, {"reduce": "max", "betas": (0.0, 0.999)})
+    state_variants = ({"reduce": "none"}, {"reduce": "max"}, {"reduce": "max", "betas": (0.0, 0.999)},
+                      {"reduce": "none", "betas": (0.0, 0.999)})
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), keep_num=10, reduce="max", eps=1e-10,
                  weight_decay=0.0, decoupled_weight_decay=False, *, window_dtype=None, foreach=None,
@@ -379,9 +390,11 @@ class AdaShift(AdaptiveOptimizer):
     def _init_state(self, param, state, group):
         dtype = state_dtype(param)
         moment_shape = param.shape if group["reduce"] == "none" else ()
-        if not lean_layout(group):
+        lean = lean_layout(group)
+        if not lean or group["reduce"] == "none":
             window_dtype = group["window_dtype"] or dtype
             state["window"] = param.new_zeros((group["keep_num"], *param.shape), dtype=window_dtype)
+        if not lean:
             state["window_sum"] = param.new_zeros(param.shape, dtype=dtype)
         if group["reduce"] != "none":
             state["window_phi"] = param.new_zeros((group["keep_num"],), dtype=dtype)
@@ -397,18 +410,19 @@ class AdaShift(AdaptiveOptimizer):
     @staticmethod
     def _check_layout(lean: bool, hp: AdaShiftHyper, state: AdaShiftState) -> None:
         """Refuse a state whose layout the group's settings no longer describe (changed mid-run)."""
-        if lean != (state.window is None):
+        if lean != (state.window_sum is None):
+            made_lean = state.window_sum is None
             raise ValueError(
-                f"AdaShift state was made with beta1 {'0' if state.window is None else '> 0'} (the "
-                f"{'lean' if state.window is None else 'windowed'} layout) but beta1 is {hp.beta1}; with reduce "
-                f"max/mean, beta1 cannot change between 0 and nonzero in the middle of a run")
+                f"AdaShift state was made with beta1 {'0' if made_lean else '> 0'} (the "
+                f"{'lean' if made_lean else 'windowed'} layout) but beta1 is {hp.beta1}; "
+                f"beta1 cannot change between 0 and nonzero in the middle of a run")
         phis_list = state.window_phi or [None] * len(state.exp_avg_sq)
         for i, (v, phis) in enumerate(zip(state.exp_avg_sq, phis_list)):
             if (v.dim() == 0) != (hp.reduce != "none") or (phis is None) != (v.dim() != 0):
                 raise ValueError(
                     f"AdaShift state was made with reduce {'none' if v.dim() else 'max/mean'} but reduce is "
                     f"{hp.reduce!r}; reduce cannot change in the middle of a run")
-            slots = phis.shape[0] if lean else state.window[i].shape[0]
+            slots = phis.shape[0] if state.window is None else state.window[i].shape[0]
             if slots != hp.keep_num:
                 raise ValueError(
                     f"AdaShift state holds a window of {slots} gradients but keep_num is "

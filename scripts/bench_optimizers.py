@@ -31,9 +31,10 @@ from optim_plugins import build_optimizer
 # bytes per parameter each rule must move per step in float32: read p, g and the state, write p
 # and the state. AdaShift reduce "none": Adam's 28 (S in place of m) plus reading the slot leaving
 # the window and writing g_t; "max"/"mean": 28, v being one scalar per tensor. O(1) paths such as
-# our default; the reference path reads all n slots, 4n more.
+# our default; the reference path reads all n slots, 4n more. With beta1 = 0 ("none", lean) S is
+# gone: read p, g, v, the slot; write p, v, the slot.
 TRAFFIC = {"adam": 28, "amsgrad": 36, "adamal": 28, "adamnc": 28, "adopt": 28, "adashift": 36,
-           "adashift-reduced": 28}
+           "adashift-reduced": 28, "adashift-lean-none": 28}
 
 
 # Speed targets: the most a candidate's ratio may be, from the issues that set them (issue 7, 15, 16).
@@ -86,6 +87,7 @@ def candidates(quick: bool) -> list[tuple[str, str, dict]]:
             ("AdaShift n=1 max", "adashift", {"keep_num": 1, "reduce": "max"}),
             ("AdaShift n=40 max", "adashift", {"keep_num": 40, "reduce": "max"}),
             ("AdaShift n=40 max beta1=0 (lean)", "adashift", {"keep_num": 40, "reduce": "max", "betas": (0.0, 0.9)}),
+            ("AdaShift n=10 none beta1=0 (lean)", "adashift", {"keep_num": 10, "reduce": "none", "betas": (0.0, 0.9)}),
             ("AdaShift n=40 max reference", "adashift", {"keep_num": 40, "reduce": "max", "fused": False}),
             ("AdaShift n=10 max bf16 window", "adashift", {"keep_num": 10, "reduce": "max",
                                                            "window_dtype": torch.bfloat16})]
@@ -153,6 +155,8 @@ def run_size(size: int, args) -> dict:
             "amsgrad" if kind == "torch-adam" else kind
         if rule == "adashift" and optimizer.param_groups[0]["reduce"] != "none":
             rule = "adashift-reduced"
+        elif rule == "adashift" and optimizer.param_groups[0]["betas"][0] == 0:
+            rule = "adashift-lean-none"
         traffic = TRAFFIC[rule] * numel
         rows.append({"candidate": label, "median_ms": median[label] * 1e3, "ratio": median[label] / reference,
                      "ratio_to": "fused AMSGrad" if is_amsgrad else "fused Adam",

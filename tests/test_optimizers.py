@@ -329,6 +329,7 @@ ALL_CONFIGS = [
     ("adashift", {"keep_num": 10, "reduce": "none"}), ("adashift", {"keep_num": 3, "reduce": "max"}),
     ("adashift", {"keep_num": 4, "reduce": "mean", "betas": (0.0, 0.9)}),
     ("adopt", {}), ("adopt", {"clip_exponent": None, "betas": (0.9, 0.99)}),
+    ("adashift", {"keep_num": 3, "reduce": "none", "betas": (0.0, 0.9)}),  # the lean "none" layout (no sum)
 ]
 CONFIG_IDS = [f"{n}-{'-'.join(map(str, kw.values()))}" for n, kw in ALL_CONFIGS]
 
@@ -641,9 +642,9 @@ def test_build_optimizer_rejects_unknown_names_and_hyperparameters():
     assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["momentum"] == 0.9
 
 
-# -- AdaShift's lean layout (beta1 = 0, reduce max/mean) ---------------------------------------------
+# -- AdaShift's lean layouts (beta1 = 0) -------------------------------------------------------------
 
-@pytest.mark.parametrize("reduce", ["max", "mean"])
+@pytest.mark.parametrize("reduce", ["max", "mean", "none"])
 @pytest.mark.parametrize("fused", [None, False])
 @pytest.mark.parametrize("decay", [(0.0, False), (0.05, False), (0.05, True)])
 def test_adashift_lean_layout_equals_the_windowed_layout_bit_for_bit(reduce, fused, decay, monkeypatch):
@@ -657,7 +658,9 @@ def test_adashift_lean_layout_equals_the_windowed_layout_bit_for_bit(reduce, fus
     monkeypatch.setattr(adashift, "lean_layout", lambda group: False)
     windowed = AdaShift(windowed_params, **kwargs)
     train_steps(windowed, windowed_params, 30, seed=0)
-    assert "window" not in next(iter(lean.state.values())) and "window" in next(iter(windowed.state.values()))
+    lean_keys, windowed_keys = set(next(iter(lean.state.values()))), set(next(iter(windowed.state.values())))
+    assert "window_sum" not in lean_keys and "window_sum" in windowed_keys
+    assert ("window" in lean_keys) == (reduce == "none") and "window" in windowed_keys
     for a, b in zip(lean_params, windowed_params):
         assert torch.equal(a, b)
 
@@ -673,9 +676,19 @@ def test_adashift_lean_layout_state_is_under_one_byte_per_parameter():
     assert state_bytes / parameters < 1.0, state_bytes / parameters
 
 
-def test_adashift_beta1_cannot_switch_layout_mid_run():
+def test_adashift_lean_none_layout_keeps_the_window_but_no_running_sum():
     params = make_params()
-    optimizer = AdaShift(params, betas=(0.0, 0.9), keep_num=3, reduce="max")
+    optimizer = AdaShift(params, betas=(0.0, 0.9), keep_num=5, reduce="none")
+    train_steps(optimizer, params, 2, seed=0)
+    for p in params:  # the window of gradients (5 slots), v and active_since: 4 (5 + 2) bytes per element
+        assert sorted(optimizer.state[p]) == ["active_since", "exp_avg_sq", "step", "window"]
+        assert sum(t.numel() * t.element_size() for t in optimizer.state[p].values() if t.dim()) == 4 * 7 * p.numel()
+
+
+@pytest.mark.parametrize("reduce", ["max", "none"])
+def test_adashift_beta1_cannot_switch_layout_mid_run(reduce):
+    params = make_params()
+    optimizer = AdaShift(params, betas=(0.0, 0.9), keep_num=3, reduce=reduce)
     train_steps(optimizer, params, 2, seed=0)
     optimizer.param_groups[0]["betas"] = (0.9, 0.9)
     with pytest.raises(ValueError, match="beta1 cannot change"):
@@ -684,4 +697,4 @@ def test_adashift_beta1_cannot_switch_layout_mid_run():
     saved = optimizer.state_dict()
     saved["param_groups"][0]["betas"] = (0.9, 0.9)  # a dict whose groups and state disagree
     with pytest.raises(ValueError, match="window"):
-        AdaShift(make_params(), betas=(0.9, 0.9), keep_num=3, reduce="max").load_state_dict(saved)
+        AdaShift(make_params(), betas=(0.9, 0.9), keep_num=3, reduce=reduce).load_state_dict(saved)

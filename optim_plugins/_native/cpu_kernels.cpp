@@ -189,15 +189,18 @@ typename Window<W>::Storage* window_data(at::Tensor& window) {
 // to the window's dtype) and S = beta1 S - beta1^n g_{t-n} + g_t (the stored, rounded g_t), so S
 // stays the beta1-weighted sum of what the window holds. Coupled weight decay is already in g (the
 // caller adds it), so the kernels never read p into the gradient: a non-finite p cannot leak into
-// the window.
-#define ADASHIFT_MOVE_WINDOW                                                   \
+// the window. Without a running sum (HasSum false: beta1 = 0, the lean layout) m is g itself.
+#define ADASHIFT_MOVE_WINDOW(HAS_SUM)                                          \
   const T grad = g[i];                                                         \
   const T oldest = Window<W>::template load<T>(slot[i]);                       \
   const auto rounded = Window<W>::template store<T>(grad);                     \
   slot[i] = rounded;                                                           \
   const T stored = Window<W>::template load<T>(rounded);                       \
-  const T s = window_sum[i] * beta1 - beta1_n * oldest + stored;               \
-  window_sum[i] = s;
+  T s = grad;                                                                  \
+  if constexpr (HAS_SUM) {                                                     \
+    s = window_sum[i] * beta1 - beta1_n * oldest + stored;                     \
+    window_sum[i] = s;                                                         \
+  }
 
 struct AdaShiftScalars {  // in the state's dtype T, computed in double and rounded once
   double step, lr, beta1, beta1_n, beta2, eps, decay, inv_normaliser;
@@ -227,7 +230,7 @@ void lookup(const int32_t* __restrict__ index, const T* __restrict__ table, T* _
   for (int64_t j = 0; j < n; ++j) out[j] = table[index[j]];
 }
 
-template <typename T, typename W, int64_t mode>
+template <typename T, typename W, int64_t mode, bool HasSum>
 ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict__ g,
                                           typename Window<W>::Storage* __restrict__ slot,
                                           T* __restrict__ window_sum, T* __restrict__ v,
@@ -241,10 +244,11 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
   // never changes the result (a resumed run, which starts in kActivating, stays bit-exact).
   if constexpr (mode == kUniform) {
     for (int64_t i = begin; i < end; ++i) {
-      ADASHIFT_MOVE_WINDOW
+      ADASHIFT_MOVE_WINDOW(HasSum)
       const T vi = beta2 * v[i] + one_minus_beta2 * oldest * oldest;
       v[i] = vi;
-      p[i] = p[i] * decay - lr * (s * inv_normaliser) / (std::sqrt(vi) * uniform_rsqrt_bc2 + eps);
+      const T m = HasSum ? s * inv_normaliser : s;
+      p[i] = p[i] * decay - lr * m / (std::sqrt(vi) * uniform_rsqrt_bc2 + eps);
     }
     return ActivationStats{};
   } else {
@@ -258,7 +262,7 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
       const int64_t n = std::min(end - b, kBlock);
       for (int64_t j = 0; j < n; ++j) {
         const int64_t i = b + j;
-        ADASHIFT_MOVE_WINDOW
+        ADASHIFT_MOVE_WINDOW(HasSum)
         const T vi = beta2 * v[i] + one_minus_beta2 * oldest * oldest;
         v[i] = vi;
         T on = since[i];
@@ -282,7 +286,8 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
       lookup<T>(k_block, table, rsqrt_bc2_block, n);
       for (int64_t j = 0; j < n; ++j) {
         const int64_t i = b + j;
-        const T update = lr * (window_sum[i] * inv_normaliser) / (std::sqrt(v[i]) * rsqrt_bc2_block[j] + eps);
+        const T m = HasSum ? window_sum[i] * inv_normaliser : g[i];
+        const T update = lr * m / (std::sqrt(v[i]) * rsqrt_bc2_block[j] + eps);
         p[i] = p[i] * decay - (k_block[j] > 0 ? update : T(0));
       }
     }
@@ -291,12 +296,16 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
 }
 
 // Returns (elements still off, first and last activation step among those on); meaningful in
-// mode kActivating only.
+// mode kActivating only. `window_sum` None: the lean layout (beta1 = 0, m = g, no running sum).
 std::tuple<int64_t, double, double> adashift_elementwise_step(
-    at::Tensor p, at::Tensor g, at::Tensor window, int64_t slot, at::Tensor window_sum, at::Tensor v, at::Tensor since,
+    at::Tensor p, at::Tensor g, at::Tensor window, int64_t slot, c10::optional<at::Tensor> window_sum_or_none,
+    at::Tensor v, at::Tensor since,
     at::Tensor table, int64_t step, double lr, double beta1, double beta1_n, double beta2, double eps,
     double weight_decay, bool decoupled, double inv_normaliser, int64_t mode, double uniform_rsqrt_bc2) {
   TORCH_CHECK(step >= 1 && step < std::numeric_limits<int32_t>::max() && table.numel() > 1, "AdaShift kernel: bad step/table");
+  const bool has_sum = window_sum_or_none.has_value();
+  const at::Tensor window_sum = has_sum ? *window_sum_or_none : g;  // g: only for the checks below
+  TORCH_CHECK(has_sum || beta1 == 0, "AdaShift kernel: without a running sum beta1 must be 0");
   const int64_t numel = check_like_param(p, {{&g, "grad"}, {&window_sum, "window_sum"}, {&v, "exp_avg_sq"},
                                              {&since, "active_since"}});
   check_window(window, slot, numel);
@@ -307,7 +316,7 @@ std::tuple<int64_t, double, double> adashift_elementwise_step(
   ActivationStats stats;
   AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adashift_elementwise_step", [&] {
     using T = scalar_t;
-    T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>(); T* sp = window_sum.data_ptr<T>();
+    T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>(); T* sp = has_sum ? window_sum.data_ptr<T>() : nullptr;
     T* vp = v.data_ptr<T>(); T* onp = since.data_ptr<T>(); const T* tp = table.data_ptr<T>();
     const int32_t table_last = static_cast<int32_t>(table.numel() - 1);
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, window.scalar_type(), "window", [&] {
@@ -323,9 +332,14 @@ std::tuple<int64_t, double, double> adashift_elementwise_step(
             const auto run = [&](auto loop) {
               return merge(identity, loop(pp, gp, wp, sp, vp, onp, tp, table_last, begin, end, c, T(uniform_rsqrt_bc2)));
             };
-            if (mode == kUniform) return run(adashift_elementwise_loop<T, W, kUniform>);
-            if (mode == kActive) return run(adashift_elementwise_loop<T, W, kActive>);
-            return run(adashift_elementwise_loop<T, W, kActivating>);
+            if (has_sum) {
+              if (mode == kUniform) return run(adashift_elementwise_loop<T, W, kUniform, true>);
+              if (mode == kActive) return run(adashift_elementwise_loop<T, W, kActive, true>);
+              return run(adashift_elementwise_loop<T, W, kActivating, true>);
+            }
+            if (mode == kUniform) return run(adashift_elementwise_loop<T, W, kUniform, false>);
+            if (mode == kActive) return run(adashift_elementwise_loop<T, W, kActive, false>);
+            return run(adashift_elementwise_loop<T, W, kActivating, false>);
           },
           merge);
     });
@@ -350,7 +364,7 @@ double adashift_reduced_loop(T* __restrict__ p, const T* __restrict__ g,
       kept = g[i];                                                             \
       m = kept;                                                                \
     } else {                                                                   \
-      ADASHIFT_MOVE_WINDOW                                                     \
+      ADASHIFT_MOVE_WINDOW(true)                                               \
       m = s;                                                                   \
       kept = stored;                                                           \
     }                                                                          \
