@@ -269,7 +269,8 @@ def _activation_mode(kernels, since: torch.Tensor, step: int, table_values: dict
 
 def kernel_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: int, *,
                   table: torch.Tensor | None = None, hints: dict | None = None, recheck: bool = True) -> None:
-    """Every layout's step through the one-pass CPU kernels, one tensor per call (same formulas).
+    """Every layout's step through the one-pass CPU kernels (same formulas): reduce "none" all tensors
+    in one call, max/mean one tensor per call.
 
     Coupled weight decay is added to g first (one extra pass, only when it is used), so the kernels
     never read p into the gradient; the decoupled factor is applied inside the kernel. ``table``
@@ -300,11 +301,11 @@ def kernel_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, s
     def table_values(k: int) -> float:
         return table[min(k, last)].item()
 
-    sums = state.window_sum or [None] * len(params)  # None: the lean layout, m_t = g_t
-    for p, g, v, since, window, s in zip(params, grads, state.exp_avg_sq, state.active_since, state.window, sums):
-        mode, uniform_rsqrt_bc2 = _activation_mode(kernels, since, step, table_values, recheck, hints)
-        still_off, first_on, last_on = kernels.adashift_elementwise_step(
-            p, g, window, slot, s, v, since, table, *common, mode, uniform_rsqrt_bc2)
+    modes = [_activation_mode(kernels, since, step, table_values, recheck, hints) for since in state.active_since]
+    results = kernels.adashift_elementwise_group_step(
+        params, grads, state.window, slot, state.window_sum, state.exp_avg_sq, state.active_since, table, *common,
+        [mode for mode, _ in modes], [uniform for _, uniform in modes])  # window_sum None: the lean layout
+    for since, (mode, _), (still_off, first_on, last_on) in zip(state.active_since, modes, results):
         if mode == kernels.MODE_ACTIVATING:
             if still_off == 0:
                 hints[id(since)] = (weakref.ref(since), first_on, last_on)

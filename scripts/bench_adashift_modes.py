@@ -52,9 +52,9 @@ def main(argv=None) -> None:
     for name, mode in (("uniform", kernels.MODE_UNIFORM), ("active", kernels.MODE_ACTIVE),
                        ("activating", kernels.MODE_ACTIVATING)):
         def run():
-            kernels.adashift_elementwise_step(p, g, window, step % keep_num, window_sum, v, since, table, step,
-                                              1e-3, 0.9, 0.9**keep_num, 0.999, 1e-10, 0.0, False, 0.1,
-                                              mode, 0.05)
+            kernels.adashift_elementwise_group_step([p], [g], [window], step % keep_num, [window_sum], [v], [since],
+                                                    table, step, 1e-3, 0.9, 0.9**keep_num, 0.999, 1e-10, 0.0, False,
+                                                    0.1, [mode], [0.05])
         run()
         elapsed = median_ms(run, args.rounds)
         print(f"  AdaShift {name:10} {elapsed:8.2f} ms  {elapsed / baseline:4.2f}")

@@ -306,15 +306,27 @@ KERNEL_CALLS = textwrap.dedent("""
         "adopt mixed dtypes": lambda: k.adopt_group_step([p, p.double()], [g, g.double()], [p.clone(), p.double()],
                                                          [p.clone(), p.double()], 0.1, 0.9, 0.99, 1e-8, 0.0, False,
                                                          False, 1.0),
-        "elementwise short window": lambda: k.adashift_elementwise_step(
-            p, g, torch.zeros(2, 3), 0, p.clone(), p.clone(), p.clone(), table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8,
-            0.0, False, 1.0, 0, 0.0),
-        "elementwise slot outside": lambda: k.adashift_elementwise_step(
-            p, g, window, 5, p.clone(), p.clone(), p.clone(), table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0, False,
-            1.0, 0, 0.0),
-        "elementwise double state": lambda: k.adashift_elementwise_step(
-            p, g, window, 0, p.double(), p.clone(), p.clone(), table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0, False,
-            1.0, 0, 0.0),
+        "elementwise short window": lambda: k.adashift_elementwise_group_step(
+            [p], [g], [torch.zeros(2, 3)], 0, [p.clone()], [p.clone()], [p.clone()], table, 1, 0.1, 0.0, 0.0, 0.9,
+            1e-8, 0.0, False, 1.0, [0], [0.0]),
+        "elementwise slot outside": lambda: k.adashift_elementwise_group_step(
+            [p], [g], [window], 5, [p.clone()], [p.clone()], [p.clone()], table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0,
+            False, 1.0, [0], [0.0]),
+        "elementwise double state": lambda: k.adashift_elementwise_group_step(
+            [p], [g], [window], 0, [p.double()], [p.clone()], [p.clone()], table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0,
+            False, 1.0, [0], [0.0]),
+        "elementwise lists of different lengths": lambda: k.adashift_elementwise_group_step(
+            [p, p.clone()], [g, g], [window, window.clone()], 0, [p.clone()], [p.clone()] * 2, [p.clone()] * 2,
+            table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0, False, 1.0, [0, 0], [0.0, 0.0]),
+        "elementwise second tensor short": lambda: k.adashift_elementwise_group_step(
+            [p, p.clone()], [g, g], [window, window.clone()], 0, None, [p.clone(), small], [p.clone()] * 2,
+            table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0, False, 1.0, [0, 0], [0.0, 0.0]),
+        "elementwise mode outside": lambda: k.adashift_elementwise_group_step(
+            [p], [g], [window], 0, [p.clone()], [p.clone()], [p.clone()], table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0,
+            False, 1.0, [7], [0.0]),
+        "elementwise no sum with beta1": lambda: k.adashift_elementwise_group_step(
+            [p], [g], [window], 0, None, [p.clone()], [p.clone()], table, 1, 0.1, 0.9, 0.0, 0.9, 1e-8, 0.0,
+            False, 1.0, [0], [0.0]),
         "reduced vector v": lambda: k.adashift_reduced_step(
             p, g, window, 0, p.clone(), torch.zeros(2), small, torch.zeros(1), 1, 0.1, 0.0, 0.0, 0.9, 1e-8,
             0.0, False, 1.0, True),
@@ -339,4 +351,4 @@ def test_kernels_refuse_mismatched_buffers_themselves():
     result = subprocess.run([sys.executable, "-c", KERNEL_CALLS], cwd=ROOT, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, f"exit {result.returncode}: {result.stdout}{result.stderr[-3000:]}"
-    assert result.stdout.count("refused:") == 9
+    assert result.stdout.count("refused:") == 13

@@ -1,7 +1,7 @@
 // One-pass CPU kernels for the rules torch has no fused kernel for (AdamAL, AdaShift).
 //
 // Each function updates contiguous tensors in place, reading and writing every element once: AdamAL
-// and ADOPT all tensors of a group in one call, AdaShift one tensor a call.
+// and ADOPT all tensors of a group in one call, AdaShift reduce "none" too, AdaShift max/mean one tensor a call.
 // It computes the formulas of the reference path in optim_plugins (see the docstrings of adam.py
 // and adashift.py) in the state's dtype, with its constants (1 - beta2, lr / bias_correction1, ...)
 // computed in double and rounded once, as torch rounds the Python scalars the reference path passes. Compiled on first use by
@@ -295,56 +295,82 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
   }
 }
 
-// Returns (elements still off, first and last activation step among those on); meaningful in
-// mode kActivating only. `window_sum` None: the lean layout (beta1 = 0, m = g, no running sum).
-std::tuple<int64_t, double, double> adashift_elementwise_step(
-    at::Tensor p, at::Tensor g, at::Tensor window, int64_t slot, c10::optional<at::Tensor> window_sum_or_none,
-    at::Tensor v, at::Tensor since,
+// All tensors of a group in one call (as AdamAL and ADOPT): the elements are cut into chunks of at
+// most kGrain, each inside one tensor, run in parallel, so many small tensors cost one call. Each
+// tensor runs its own loop (`modes`, with `uniform_rsqrt_bc2` for kUniform). Returns, per tensor,
+// (elements still off, first and last activation step among those on); meaningful in mode
+// kActivating only. `window_sum` None: the lean layout (beta1 = 0, m = g, no running sum).
+std::vector<std::tuple<int64_t, double, double>> adashift_elementwise_group_step(
+    std::vector<at::Tensor> p, std::vector<at::Tensor> g, std::vector<at::Tensor> window, int64_t slot,
+    c10::optional<std::vector<at::Tensor>> window_sum, std::vector<at::Tensor> v, std::vector<at::Tensor> since,
     at::Tensor table, int64_t step, double lr, double beta1, double beta1_n, double beta2, double eps,
-    double weight_decay, bool decoupled, double inv_normaliser, int64_t mode, double uniform_rsqrt_bc2) {
+    double weight_decay, bool decoupled, double inv_normaliser, std::vector<int64_t> modes,
+    std::vector<double> uniform_rsqrt_bc2) {
+  const size_t n = p.size();
+  const bool has_sum = window_sum.has_value();
+  TORCH_CHECK(g.size() == n && window.size() == n && v.size() == n && since.size() == n && modes.size() == n &&
+                  uniform_rsqrt_bc2.size() == n && (!has_sum || window_sum->size() == n),
+              "optim_plugins kernel: lists of different lengths");
   TORCH_CHECK(step >= 1 && step < std::numeric_limits<int32_t>::max() && table.numel() > 1, "AdaShift kernel: bad step/table");
-  const bool has_sum = window_sum_or_none.has_value();
-  const at::Tensor window_sum = has_sum ? *window_sum_or_none : g;  // g: only for the checks below
-  TORCH_CHECK(has_sum || beta1 == 0, "AdaShift kernel: without a running sum beta1 must be 0");
-  const int64_t numel = check_like_param(p, {{&g, "grad"}, {&window_sum, "window_sum"}, {&v, "exp_avg_sq"},
-                                             {&since, "active_since"}});
-  check_window(window, slot, numel);
-  check_buffer(table, "table", table.numel(), p.scalar_type());
+  TORCH_CHECK(has_sum || beta1 == 0, "optim_plugins kernel: AdaShift without a running sum needs beta1 0");
   TORCH_CHECK(decoupled || weight_decay == 0, "AdaShift kernel: the caller adds coupled weight decay to g");
+  std::vector<std::tuple<int64_t, double, double>> out(n, {0, 0.0, 0.0});
+  if (n == 0) return out;
+  struct Chunk { size_t tensor; int64_t begin, end; };
+  std::vector<Chunk> chunks;
+  for (size_t t = 0; t < n; ++t) {
+    const at::Tensor& sums = has_sum ? (*window_sum)[t] : g[t];  // g: only for the checks
+    const int64_t numel = check_like_param(p[t], {{&g[t], "grad"}, {&sums, "window_sum"}, {&v[t], "exp_avg_sq"},
+                                                  {&since[t], "active_since"}});
+    TORCH_CHECK(p[t].scalar_type() == p[0].scalar_type(), "optim_plugins kernel: parameters of different dtypes");
+    TORCH_CHECK(window[t].scalar_type() == window[0].scalar_type(), "optim_plugins kernel: windows of different dtypes");
+    check_window(window[t], slot, numel);
+    TORCH_CHECK(modes[t] == kActivating || modes[t] == kActive || modes[t] == kUniform, "optim_plugins kernel: AdaShift mode ",
+                modes[t], " is not one of its loops");
+    for (int64_t b = 0; b < numel; b += kGrain) chunks.push_back({t, b, std::min(numel, b + kGrain)});
+  }
+  check_buffer(table, "table", table.numel(), p[0].scalar_type());
   const AdaShiftScalars c{double(step), lr, beta1, beta1_n, beta2, eps, decoupled ? 1 - lr * weight_decay : 1.0,
                           inv_normaliser};
-  ActivationStats stats;
-  AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adashift_elementwise_step", [&] {
+  std::vector<ActivationStats> stats(chunks.size());
+  AT_DISPATCH_FLOATING_TYPES(p[0].scalar_type(), "adashift_elementwise_group_step", [&] {
     using T = scalar_t;
-    T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>(); T* sp = has_sum ? window_sum.data_ptr<T>() : nullptr;
-    T* vp = v.data_ptr<T>(); T* onp = since.data_ptr<T>(); const T* tp = table.data_ptr<T>();
+    const T* tp = table.data_ptr<T>();
     const int32_t table_last = static_cast<int32_t>(table.numel() - 1);
-    AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, window.scalar_type(), "window", [&] {
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, window[0].scalar_type(), "window", [&] {
       using W = scalar_t;
-      auto* wp = window_data<W>(window) + slot * p.numel();
-      const auto merge = [](const ActivationStats& a, const ActivationStats& b) {
-        return ActivationStats{a.still_off + b.still_off, std::min(a.first_on, b.first_on),
-                               std::max(a.last_on, b.last_on)};
-      };
-      stats = at::parallel_reduce(
-          int64_t(0), p.numel(), kGrain, ActivationStats{},
-          [&](int64_t begin, int64_t end, const ActivationStats& identity) {
-            const auto run = [&](auto loop) {
-              return merge(identity, loop(pp, gp, wp, sp, vp, onp, tp, table_last, begin, end, c, T(uniform_rsqrt_bc2)));
-            };
-            if (has_sum) {
-              if (mode == kUniform) return run(adashift_elementwise_loop<T, W, kUniform, true>);
-              if (mode == kActive) return run(adashift_elementwise_loop<T, W, kActive, true>);
-              return run(adashift_elementwise_loop<T, W, kActivating, true>);
-            }
-            if (mode == kUniform) return run(adashift_elementwise_loop<T, W, kUniform, false>);
-            if (mode == kActive) return run(adashift_elementwise_loop<T, W, kActive, false>);
-            return run(adashift_elementwise_loop<T, W, kActivating, false>);
-          },
-          merge);
+      at::parallel_for(0, static_cast<int64_t>(chunks.size()), 1, [&](int64_t first, int64_t last) {
+        for (int64_t index = first; index < last; ++index) {
+          const Chunk& chunk = chunks[index];
+          const size_t t = chunk.tensor;
+          T* sp = has_sum ? (*window_sum)[t].data_ptr<T>() : nullptr;
+          auto* wp = window_data<W>(window[t]) + slot * p[t].numel();
+          const auto run = [&](auto loop) {
+            return loop(p[t].data_ptr<T>(), g[t].data_ptr<T>(), wp, sp, v[t].data_ptr<T>(), since[t].data_ptr<T>(), tp,
+                        table_last, chunk.begin, chunk.end, c, T(uniform_rsqrt_bc2[t]));
+          };
+          const int64_t mode = modes[t];
+          if (has_sum) {
+            stats[index] = mode == kUniform ? run(adashift_elementwise_loop<T, W, kUniform, true>)
+                         : mode == kActive  ? run(adashift_elementwise_loop<T, W, kActive, true>)
+                                            : run(adashift_elementwise_loop<T, W, kActivating, true>);
+          } else {
+            stats[index] = mode == kUniform ? run(adashift_elementwise_loop<T, W, kUniform, false>)
+                         : mode == kActive  ? run(adashift_elementwise_loop<T, W, kActive, false>)
+                                            : run(adashift_elementwise_loop<T, W, kActivating, false>);
+          }
+        }
+      });
     });
   });
-  return {stats.still_off, double(stats.first_on), double(stats.last_on)};
+  std::vector<ActivationStats> merged(n);
+  for (size_t index = 0; index < chunks.size(); ++index) {
+    ActivationStats& a = merged[chunks[index].tensor];
+    const ActivationStats& b = stats[index];
+    a = ActivationStats{a.still_off + b.still_off, std::min(a.first_on, b.first_on), std::max(a.last_on, b.last_on)};
+  }
+  for (size_t t = 0; t < n; ++t) out[t] = {merged[t].still_off, double(merged[t].first_on), double(merged[t].last_on)};
+  return out;
 }
 
 // AdaShift, reduce "max"/"mean": one v per tensor, so the whole step is p = p decay - coefficient m with
@@ -472,10 +498,10 @@ void adashift_lean_step(at::Tensor p, at::Tensor g, int64_t slot, at::Tensor win
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("adamal_group_step", &adamal_group_step);
   m.def("adopt_group_step", &adopt_group_step);
-  m.def("adashift_elementwise_step", &adashift_elementwise_step);
+  m.def("adashift_elementwise_group_step", &adashift_elementwise_group_step);
   m.def("adashift_reduced_step", &adashift_reduced_step);
   m.def("adashift_lean_step", &adashift_lean_step);
-  // the loops of adashift_elementwise_step, named for Python (optim_plugins.adashift reads them here)
+  // the loops of adashift_elementwise_group_step, named for Python (optim_plugins.adashift reads them here)
   m.attr("MODE_ACTIVATING") = static_cast<int64_t>(kActivating);
   m.attr("MODE_ACTIVE") = static_cast<int64_t>(kActive);
   m.attr("MODE_UNIFORM") = static_cast<int64_t>(kUniform);
