@@ -269,8 +269,7 @@ def _activation_mode(kernels, since: torch.Tensor, step: int, table_values: dict
 
 def kernel_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: int, *,
                   table: torch.Tensor | None = None, hints: dict | None = None, recheck: bool = True) -> None:
-    """Every layout's step through the one-pass CPU kernels (same formulas): reduce "none" all tensors
-    in one call, max/mean one tensor per call.
+    """Every layout's step through the one-pass CPU kernels (same formulas), all tensors in one call.
 
     Coupled weight decay is added to g first (one extra pass, only when it is used), so the kernels
     never read p into the gradient; the decoupled factor is applied inside the kernel. ``table``
@@ -280,19 +279,12 @@ def kernel_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, s
     if not hp.decoupled_weight_decay:
         grads = _decay(ops, params, grads, hp)  # coupled: g + weight_decay * p
     slot = (step - 1) % hp.keep_num
-    v_list, since_list, phis_list = state.exp_avg_sq, state.active_since, state.window_phi
-    if state.window is None:  # the lean max/mean layout
-        for p, g, phis, v, since in zip(params, grads, phis_list, v_list, since_list):
-            kernels.adashift_lean_step(p, g, slot, phis, v, since, step, hp.lr, hp.beta2, hp.eps, decay,
-                                       hp.reduce == "max")
-        return
     weights = _weights_by_slot(hp.beta1, hp.keep_num, slot)
     common = (step, hp.lr, hp.beta1, hp.beta1**hp.keep_num, hp.beta2, hp.eps, decay, hp.decoupled_weight_decay,
               1 / sum(weights))
-    if hp.reduce != "none":  # one v per tensor
-        for p, g, window, s, phis, v, since in zip(params, grads, state.window, state.window_sum, phis_list,
-                                                   v_list, since_list):
-            kernels.adashift_reduced_step(p, g, window, slot, s, phis, v, since, *common, hp.reduce == "max")
+    if hp.reduce != "none":  # one v per tensor; window and window_sum None in the lean layout
+        kernels.adashift_reduced_group_step(params, grads, state.window, slot, state.window_sum, state.window_phi,
+                                            state.exp_avg_sq, state.active_since, *common, hp.reduce == "max")
         return
     hints = {} if hints is None else hints
     last = table.shape[0] - 1

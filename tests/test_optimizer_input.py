@@ -327,12 +327,18 @@ KERNEL_CALLS = textwrap.dedent("""
         "elementwise no sum with beta1": lambda: k.adashift_elementwise_group_step(
             [p], [g], [window], 0, None, [p.clone()], [p.clone()], table, 1, 0.1, 0.9, 0.0, 0.9, 1e-8, 0.0,
             False, 1.0, [0], [0.0]),
-        "reduced vector v": lambda: k.adashift_reduced_step(
-            p, g, window, 0, p.clone(), torch.zeros(2), small, torch.zeros(1), 1, 0.1, 0.0, 0.0, 0.9, 1e-8,
-            0.0, False, 1.0, True),
-        "reduced short phi": lambda: k.adashift_reduced_step(
-            p, g, window, 1, p.clone(), torch.zeros(1), torch.zeros(()), torch.zeros(()), 1, 0.1, 0.0, 0.0,
-            0.9, 1e-8, 0.0, False, 1.0, True),
+        "reduced vector v": lambda: k.adashift_reduced_group_step(
+            [p], [g], [window], 0, [p.clone()], [torch.zeros(2)], [small], [torch.zeros(1)], 1, 0.1, 0.0, 0.0, 0.9,
+            1e-8, 0.0, False, 1.0, True),
+        "reduced short phi": lambda: k.adashift_reduced_group_step(
+            [p], [g], [window], 1, [p.clone()], [torch.zeros(1)], [torch.zeros(())], [torch.zeros(())], 1, 0.1, 0.0,
+            0.0, 0.9, 1e-8, 0.0, False, 1.0, True),
+        "reduced lean short phi": lambda: k.adashift_reduced_group_step(
+            [p], [g], None, 3, None, [torch.zeros(2)], [torch.zeros(())], [torch.zeros(())], 1, 0.1, 0.0, 0.0, 0.9,
+            1e-8, 0.0, False, 1.0, True),
+        "reduced second tensor short grad": lambda: k.adashift_reduced_group_step(
+            [p, p.clone()], [g, small], [window, window.clone()], 0, [p.clone(), p.clone()], [torch.zeros(2)] * 2,
+            [torch.zeros(())] * 2, [torch.zeros(())] * 2, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0, False, 1.0, True),
     }
     for name, call in calls.items():
         try:
@@ -351,4 +357,4 @@ def test_kernels_refuse_mismatched_buffers_themselves():
     result = subprocess.run([sys.executable, "-c", KERNEL_CALLS], cwd=ROOT, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, f"exit {result.returncode}: {result.stdout}{result.stderr[-3000:]}"
-    assert result.stdout.count("refused:") == 13
+    assert result.stdout.count("refused:") == 15

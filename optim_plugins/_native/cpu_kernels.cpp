@@ -1,7 +1,7 @@
 // One-pass CPU kernels for the rules torch has no fused kernel for (AdamAL, AdaShift).
 //
 // Each function updates contiguous tensors in place, reading and writing every element once: AdamAL
-// and ADOPT all tensors of a group in one call, AdaShift reduce "none" too, AdaShift max/mean one tensor a call.
+// and ADOPT all tensors of a group in one call, and so does AdaShift.
 // It computes the formulas of the reference path in optim_plugins (see the docstrings of adam.py
 // and adashift.py) in the state's dtype, with its constants (1 - beta2, lr / bias_correction1, ...)
 // computed in double and rounded once, as torch rounds the Python scalars the reference path passes. Compiled on first use by
@@ -17,6 +17,7 @@
 #include <cstring>
 #include <limits>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -418,79 +419,100 @@ double adashift_reduced_loop(T* __restrict__ p, const T* __restrict__ g,
 #undef ADASHIFT_REDUCED_MOMENT
 }
 
-// The whole step for one tensor of either layout: v, the gate and the coefficient from its scalars (the
-// formulas of the elementwise kernel, once), then the pass above; phi(g_t^2) goes into window_phi[slot].
-// `window`/`window_sum` are undefined tensors for the lean layout.
-template <bool lean>
-void adashift_reduced_pass(at::Tensor& p, at::Tensor& g, at::Tensor& window, int64_t slot, at::Tensor& window_sum,
-                           at::Tensor& window_phi, at::Tensor& v, at::Tensor& since, int64_t step, double lr,
-                           double beta1, double beta1_n, double beta2, double eps, double weight_decay,
-                           bool decoupled, double inv_normaliser, bool take_max) {
+// The whole step for all tensors of a group, either layout, in one call: per tensor v, the gate and the
+// coefficient from its scalars (the formulas of the elementwise kernel, once); then the pass above
+// over chunks of at most kGrain elements, each inside one tensor, in parallel; then per tensor
+// phi(g_t^2) into window_phi[slot], the chunks' parts combined in their order (so the result does not
+// depend on the number of threads). `window` and `window_sum` None: the lean layout (beta1 = 0).
+void adashift_reduced_group_step(std::vector<at::Tensor> p, std::vector<at::Tensor> g,
+                                 c10::optional<std::vector<at::Tensor>> window, int64_t slot,
+                                 c10::optional<std::vector<at::Tensor>> window_sum,
+                                 std::vector<at::Tensor> window_phi, std::vector<at::Tensor> v,
+                                 std::vector<at::Tensor> since, int64_t step, double lr, double beta1,
+                                 double beta1_n, double beta2, double eps, double weight_decay, bool decoupled,
+                                 double inv_normaliser, bool take_max) {
+  const size_t n = p.size();
+  const bool lean = !window.has_value();
+  TORCH_CHECK(lean == !window_sum.has_value(), "optim_plugins kernel: AdaShift window and window_sum go together");
+  TORCH_CHECK(g.size() == n && window_phi.size() == n && v.size() == n && since.size() == n &&
+                  (lean || (window->size() == n && window_sum->size() == n)),
+              "optim_plugins kernel: lists of different lengths");
+  TORCH_CHECK(!lean || beta1 == 0, "optim_plugins kernel: AdaShift without a running sum needs beta1 0");
   TORCH_CHECK(decoupled || weight_decay == 0, "AdaShift kernel: the caller adds coupled weight decay to g");
-  const int64_t numel = lean ? check_like_param(p, {{&g, "grad"}})
-                             : check_like_param(p, {{&g, "grad"}, {&window_sum, "window_sum"}});
-  const int64_t slots = lean ? window_phi.numel() : (check_window(window, slot, numel), window.size(0));
-  TORCH_CHECK(slot >= 0 && slot < slots, "optim_plugins kernel: slot ", slot, " outside ", slots, " slots");
-  check_buffer(window_phi, "window_phi", slots, p.scalar_type());
-  check_buffer(v, "exp_avg_sq", 1, p.scalar_type());
-  check_buffer(since, "active_since", 1, p.scalar_type());
-  AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adashift_reduced_step", [&] {
+  if (n == 0) return;
+  struct Chunk { size_t tensor; int64_t begin, end; };
+  std::vector<Chunk> chunks;
+  for (size_t t = 0; t < n; ++t) {
+    const int64_t numel = lean ? check_like_param(p[t], {{&g[t], "grad"}})
+                               : check_like_param(p[t], {{&g[t], "grad"}, {&(*window_sum)[t], "window_sum"}});
+    TORCH_CHECK(p[t].scalar_type() == p[0].scalar_type(), "optim_plugins kernel: parameters of different dtypes");
+    const int64_t slots = lean ? window_phi[t].numel() : (check_window((*window)[t], slot, numel), (*window)[t].size(0));
+    TORCH_CHECK(lean || (*window)[t].scalar_type() == (*window)[0].scalar_type(),
+                "optim_plugins kernel: windows of different dtypes");
+    TORCH_CHECK(slot >= 0 && slot < slots, "optim_plugins kernel: slot ", slot, " outside ", slots, " slots");
+    check_buffer(window_phi[t], "window_phi", slots, p[0].scalar_type());
+    check_buffer(v[t], "exp_avg_sq", 1, p[0].scalar_type());
+    check_buffer(since[t], "active_since", 1, p[0].scalar_type());
+    for (int64_t b = 0; b < numel; b += kGrain) chunks.push_back({t, b, std::min(numel, b + kGrain)});
+  }
+  std::vector<double> parts(chunks.size());
+  AT_DISPATCH_FLOATING_TYPES(p[0].scalar_type(), "adashift_reduced_group_step", [&] {
     using T = scalar_t;
-    T* pp = p.data_ptr<T>(); const T* gp = g.data_ptr<T>(); T* sp = lean ? nullptr : window_sum.data_ptr<T>();
-    T* phis = window_phi.data_ptr<T>(); T* vp = v.data_ptr<T>(); T* on = since.data_ptr<T>();
-    const T vi = vp[0] * T(beta2) + T(1 - beta2) * phis[slot];
-    vp[0] = vi;
-    if (on[0] == T(0) && vi != T(0)) on[0] = T(step);
-    T coefficient = T(0);
-    const bool open = on[0] > T(0);
-    if (open) {
-      const T bc2 = std::max(T(1e-8), T(1) - static_cast<T>(std::pow(T(beta2), T(step) - on[0] + T(1))));
-      coefficient = T(lr * inv_normaliser) / (std::sqrt(vi / bc2) + T(eps));
+    std::vector<T> coefficients(n);
+    std::vector<char> open(n);
+    for (size_t t = 0; t < n; ++t) {  // the per-tensor scalars
+      T* phis = window_phi[t].data_ptr<T>(); T* vp = v[t].data_ptr<T>(); T* on = since[t].data_ptr<T>();
+      const T vi = vp[0] * T(beta2) + T(1 - beta2) * phis[slot];
+      vp[0] = vi;
+      if (on[0] == T(0) && vi != T(0)) on[0] = T(step);
+      open[t] = on[0] > T(0);
+      coefficients[t] = T(0);
+      if (open[t]) {
+        const T bc2 = std::max(T(1e-8), T(1) - static_cast<T>(std::pow(T(beta2), T(step) - on[0] + T(1))));
+        coefficients[t] = T(lr * inv_normaliser) / (std::sqrt(vi / bc2) + T(eps));
+      }
     }
     const T decay = decoupled ? T(1 - lr * weight_decay) : T(1);
-    const auto pass = [&](auto* wp, auto window_type) {
+    const auto pass = [&](auto window_type, auto lean_constant) {
       using W = decltype(window_type);
-      auto combine = [take_max](double a, double b) { return take_max ? nan_propagating_max(a, b) : a + b; };
-      const double entering = at::parallel_reduce(
-          int64_t(0), numel, kGrain, 0.0,
-          [&](int64_t begin, int64_t end, double identity) {
-            const auto run = [&](auto loop) { return loop(pp, gp, wp, sp, begin, end, T(beta1), T(beta1_n), decay,
-                                                          coefficient); };
-            const double part = take_max ? (open ? run(adashift_reduced_loop<T, W, true, true, lean>)
-                                                 : run(adashift_reduced_loop<T, W, true, false, lean>))
-                                         : (open ? run(adashift_reduced_loop<T, W, false, true, lean>)
-                                                 : run(adashift_reduced_loop<T, W, false, false, lean>));
-            return combine(identity, part);
-          },
-          combine);
-      phis[slot] = static_cast<T>(take_max ? entering : entering / double(numel));
+      constexpr bool kLean = decltype(lean_constant)::value;
+      at::parallel_for(0, static_cast<int64_t>(chunks.size()), 1, [&](int64_t first, int64_t last) {
+        for (int64_t index = first; index < last; ++index) {
+          const Chunk& chunk = chunks[index];
+          const size_t t = chunk.tensor;
+          typename Window<W>::Storage* wp = nullptr;
+          T* sp = nullptr;
+          if constexpr (!kLean) {
+            wp = window_data<W>((*window)[t]) + slot * p[t].numel();
+            sp = (*window_sum)[t].data_ptr<T>();
+          }
+          const auto run = [&](auto loop) {
+            return loop(p[t].data_ptr<T>(), g[t].data_ptr<T>(), wp, sp, chunk.begin, chunk.end, T(beta1), T(beta1_n),
+                        decay, coefficients[t]);
+          };
+          parts[index] = take_max ? (open[t] ? run(adashift_reduced_loop<T, W, true, true, kLean>)
+                                             : run(adashift_reduced_loop<T, W, true, false, kLean>))
+                                  : (open[t] ? run(adashift_reduced_loop<T, W, false, true, kLean>)
+                                             : run(adashift_reduced_loop<T, W, false, false, kLean>));
+        }
+      });
     };
-    if constexpr (lean) {
-      pass(static_cast<T*>(nullptr), T{});
+    if (lean) {
+      pass(T{}, std::true_type{});
     } else {
-      AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, window.scalar_type(), "window", [&] {
-        pass(window_data<scalar_t>(window) + slot * numel, scalar_t{});
+      AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, (*window)[0].scalar_type(), "window", [&] {
+        pass(scalar_t{}, std::false_type{});
       });
     }
+    std::vector<double> entering(n, 0.0);  // max(g^2) starts at 0 (squares are >= 0), sum at 0
+    for (size_t index = 0; index < chunks.size(); ++index) {
+      double& e = entering[chunks[index].tensor];
+      e = take_max ? nan_propagating_max(e, parts[index]) : e + parts[index];
+    }
+    for (size_t t = 0; t < n; ++t) {
+      window_phi[t].data_ptr<T>()[slot] = static_cast<T>(take_max ? entering[t] : entering[t] / double(p[t].numel()));
+    }
   });
-}
-
-void adashift_reduced_step(at::Tensor p, at::Tensor g, at::Tensor window, int64_t slot,
-                           at::Tensor window_sum, at::Tensor window_phi, at::Tensor v, at::Tensor since,
-                           int64_t step, double lr, double beta1, double beta1_n, double beta2,
-                           double eps, double weight_decay, bool decoupled, double inv_normaliser,
-                           bool take_max) {
-  adashift_reduced_pass<false>(p, g, window, slot, window_sum, window_phi, v, since, step, lr, beta1, beta1_n, beta2,
-                               eps, weight_decay, decoupled, inv_normaliser, take_max);
-}
-
-// The lean layout (beta1 = 0): m = g, no window; weight_decay is the decoupled rate (0: none).
-void adashift_lean_step(at::Tensor p, at::Tensor g, int64_t slot, at::Tensor window_phi, at::Tensor v,
-                        at::Tensor since, int64_t step, double lr, double beta2, double eps,
-                        double decoupled_weight_decay, bool take_max) {
-  at::Tensor none;
-  adashift_reduced_pass<true>(p, g, none, slot, none, window_phi, v, since, step, lr, 0.0, 0.0, beta2, eps,
-                              decoupled_weight_decay, true, 1.0, take_max);
 }
 
 }  // namespace
@@ -499,8 +521,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("adamal_group_step", &adamal_group_step);
   m.def("adopt_group_step", &adopt_group_step);
   m.def("adashift_elementwise_group_step", &adashift_elementwise_group_step);
-  m.def("adashift_reduced_step", &adashift_reduced_step);
-  m.def("adashift_lean_step", &adashift_lean_step);
+  m.def("adashift_reduced_group_step", &adashift_reduced_group_step);
   // the loops of adashift_elementwise_group_step, named for Python (optim_plugins.adashift reads them here)
   m.attr("MODE_ACTIVATING") = static_cast<int64_t>(kActivating);
   m.attr("MODE_ACTIVE") = static_cast<int64_t>(kActive);
