@@ -49,7 +49,7 @@ state: AdaShiftState, hp: AdaShiftHyper, step)``, and :func:`choose_update` is t
 picks one. ``fused=False``: :func:`reference_update` recomputes m from all n slots (the formula as
 written). The default fast path (``fused=None``): :func:`running_sum_update` takes m from the
 running sum, O(1) per step for any keep_num, each gradient reduced once when it enters the window.
-On CPU the same rule is one pass of a compiled kernel per tensor (:func:`kernel_update`,
+On CPU the same rule is one call of a compiled one-pass kernel over all tensors (:func:`kernel_update`,
 ``optim_plugins._native``); on CUDA one Triton launch covers all tensors of a batch
 (``optim_plugins._triton``). The kernels move as many bytes as Adam for "max"/"mean" (S replaces
 m, v is one scalar), 8 more per element for "none" (the slot leaving the window and the one
