@@ -35,7 +35,7 @@ from suite_results import rundir
 from suite_results.cli import command_line, run_cli
 from suite_results.files import atomic_write_text
 from suite_results.scalars import read_scalar
-from suite_results.stats import format_spread, spread
+from suite_results.stats import edge_note, format_spread, grid_edge, spread
 from suite_results.tables import Document
 
 from .train import GANConfig, Trainer
@@ -219,6 +219,10 @@ def write_results(name, bench, grid, authors, best, root: Path) -> dict:
                "command": f"python -m gan.benchmark --benchmark {name}",
                "lr_grid": {o: [{"lr": r["lr"], "final_smoothed_loss": r["final_smoothed_loss"]} for r in rows]
                            for o, rows in grid.items()},
+               # per optimizer with a complete grid: its best lr and whether that lies at the grid's edge
+               "grid_choice": {o: {"lr": (best_lr := min(rows, key=lambda r: r["final_smoothed_loss"])["lr"]),
+                                   "at_grid_edge": grid_edge(best_lr, [r["lr"] for r in rows])}
+                               for o, rows in grid.items() if len(rows) == len(bench.grid_factors)},
                "at_authors_lr": {o: _entry(rows) for o, rows in authors.items()},
                "at_best_grid_lr": {o: _entry(rows) for o, rows in best.items()},
                "verdicts": verdicts(authors, len(bench.seeds), "authors' lrs") + verdicts(
@@ -250,9 +254,13 @@ def write_results(name, bench, grid, authors, best, root: Path) -> dict:
             ["optimizer", "seeds", "final loss minus Adam's, mean [95% interval]"],
             [[o, d["n"], f"{d['mean']:+.4g} [{d['ci_low']:+.4g}, {d['ci_high']:+.4g}]"]
              for o, d in differences.items() if d])
-    doc.heading("lr grid (seed {})".format(bench.seeds[0]), 2).table(
-        ["optimizer", "lr: final smoothed critic loss"],
-        [[o, ", ".join(f"{r['lr']:.3g}: {r['final_smoothed_loss']:.4g}" for r in rows)]
+    doc.heading("lr grid (seed {})".format(bench.seeds[0]), 2).text(
+        "A best lr at the grid's edge means the best setting may lie beyond the grid: the critic loss is "
+        "unbounded below, and a larger step size can lower it further.").table(
+        ["optimizer", "lr: final smoothed critic loss", "best lr"],
+        [[o, ", ".join(f"{r['lr']:.3g}: {r['final_smoothed_loss']:.4g}" for r in rows),
+          f"{summary['grid_choice'][o]['lr']:.3g}" + edge_note(summary["grid_choice"][o]["lr"], [r["lr"] for r in rows])
+          if o in summary["grid_choice"] else "(grid incomplete)"]
          for o, rows in summary["lr_grid"].items()])
     doc.heading("Verdicts", 2).table(["claim", "measured", "verdict"],
                                      [[v["claim"], v["measured"], v["verdict"]] for v in summary["verdicts"]])

@@ -36,7 +36,7 @@ from pathlib import Path
 from suite_results import rundir
 from suite_results.files import atomic_write_text
 from suite_results.scalars import read_scalars
-from suite_results.stats import format_spread, spread
+from suite_results.stats import edge_note, format_spread, grid_edge, spread
 from suite_results.tables import Document
 
 from .experiment import evaluate, fairseq_train, validation_curve
@@ -284,7 +284,7 @@ def write_results(name, bench, prepared, grid, full, chosen, results: Path) -> d
         if not rows:
             continue
         entry = {"lr": chosen[candidate], "flags": CANDIDATES[candidate][0], "seeds": [r["seed"] for r in rows],
-                 "runs": rows}
+                 "runs": rows, "lr_at_grid_edge": grid_edge(chosen[candidate], [r["lr"] for r in grid.get(candidate, [])])}
         for key in ("bleu", "chrf", "wall_s"):
             entry[key] = spread([r[key] for r in rows])
         reached = [r["updates_to_target"] for r in rows if r["updates_to_target"] is not None]
@@ -336,10 +336,13 @@ def document(summary: dict) -> Document:
                    for c, p in probed.items()])
     doc.heading("Verdicts", 2).table(["claim", "measured", "verdict"],
                                      [[v["claim"], v["measured"], v["verdict"]] for v in summary["verdicts"]])
-    doc.heading("lr grid (best validation loss of each tuning run)", 2).table(
-        ["optimizer", "lr: best valid loss"],
+    doc.heading("lr grid (best validation loss of each tuning run)", 2).text(
+        "A chosen lr at the grid's edge means the best setting may lie beyond the grid.").table(
+        ["optimizer", "lr: best valid loss", "chosen"],
         [[c, ", ".join(f"{r['lr']:g}: {r['best_valid_loss']:.3f}" if r["best_valid_loss"] is not None
-                       else f"{r['lr']:g}: -" for r in grid_rows)]
+                       else f"{r['lr']:g}: -" for r in grid_rows),
+          f"{summary['optimizers'][c]['lr']:g}" + edge_note(summary["optimizers"][c]["lr"], [r["lr"] for r in grid_rows])
+          if c in summary["optimizers"] else "-"]
          for c, grid_rows in summary["lr_grid"].items() if grid_rows])
     return doc
 

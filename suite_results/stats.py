@@ -30,3 +30,18 @@ def format_spread(s: dict, digits: int = 2, significant: int | None = None) -> s
         return f"{s['mean']:{g}} ± {s['std']:.2g} [{s['ci_low']:{g}}, {s['ci_high']:{g}}]"
     return (f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f} "
             f"[{s['ci_low']:.{max(digits - 1, 1)}f}, {s['ci_high']:.{max(digits - 1, 1)}f}]")
+
+
+def grid_edge(chosen: float, grid) -> str | None:
+    """'upper' or 'lower' when ``chosen`` is the largest or smallest value of a grid of more than one
+    value (the best setting may then lie beyond the grid: a reader should know), else None."""
+    values = sorted(float(v) for v in grid)
+    if len(values) < 2:
+        return None
+    return "upper" if chosen >= values[-1] else "lower" if chosen <= values[0] else None
+
+
+def edge_note(chosen: float, grid) -> str:
+    """'' or ' (at the grid's upper edge)' for tables."""
+    edge = grid_edge(chosen, grid)
+    return f" (at the grid's {edge} edge)" if edge else ""

@@ -28,6 +28,10 @@ def test_toy_benchmark_protocol(tmp_path):
         assert authors["lr"] == pytest.approx(base) and authors["seeds"] == [0, 1]
         best = summary["at_best_grid_lr"][optimizer]
         assert best["lr"] == min(grid, key=lambda g: g["final_smoothed_loss"])["lr"]
+        choice = summary["grid_choice"][optimizer]
+        assert choice["lr"] == best["lr"]
+        assert choice["at_grid_edge"] == ("upper" if best["lr"] == grid[-1]["lr"] else "lower"
+                                          if best["lr"] == grid[0]["lr"] else None)
         finals = [r["final_smoothed_loss"] for r in authors["runs"]]
         assert authors["final_smoothed_loss"]["mean"] == pytest.approx(np.mean(finals))
     on_disk = json.loads((tmp_path / "results" / "gan" / "toy-critic" / "summary.json").read_text())

@@ -9,7 +9,7 @@ import pytest
 from torch.utils.tensorboard import SummaryWriter
 
 from suite_results.scalars import read_scalar, read_scalars
-from suite_results.stats import format_spread, spread
+from suite_results.stats import edge_note, format_spread, grid_edge, spread
 
 
 def test_scalars_keep_the_last_value_of_a_repeated_step(tmp_path):
@@ -36,6 +36,13 @@ def test_spread_mean_std_and_an_interval_around_the_mean():
     assert format_spread(spread([7.0])) == "7.00 ± 0.00 [7.0, 7.0]"
     with pytest.raises(ValueError):
         spread([])
+
+
+def test_grid_edge_flags_a_choice_at_either_end_of_the_grid():
+    grid = [3e-4, 1e-3, 3e-3]
+    assert grid_edge(3e-3, grid) == "upper" and grid_edge(3e-4, reversed(grid)) == "lower"
+    assert grid_edge(1e-3, grid) is None and grid_edge(1e-3, [1e-3]) is None
+    assert edge_note(3e-3, grid) == " (at the grid's upper edge)" and edge_note(1e-3, grid) == ""
 
 
 def test_command_line_renders_a_config_its_parser_reads_back():
