@@ -245,10 +245,11 @@ def write_results(name, bench, grid, authors, best, root: Path) -> dict:
             ["optimizer", "lr", "seeds", "final smoothed critic loss"],
             [[o, f"{e['lr']:.3g}", len(e["runs"]), format_spread(e["final_smoothed_loss"], significant=4)]
              for o, e in table.items()])
-    base = "adam" if "adam" in authors else None
-    if base:
-        differences = {o: paired(authors, o, base) for o in authors if o != base}
-        doc.heading("Seed by seed against Adam (authors' lrs)", 2).text(
+    for where, table in (("authors' lrs", authors), ("each at its grid's best lr", best)):
+        differences = {o: paired(table, o, "adam") for o in table if o != "adam"} if "adam" in table else {}
+        if not any(differences.values()):
+            continue
+        doc.heading(f"Seed by seed against Adam ({where})", 2).text(
             "The same seed means the same fixed generator and data order, so the per-seed difference is far "
             "less noisy than the spread of either optimizer over seeds.").table(
             ["optimizer", "seeds", "final loss minus Adam's, mean [95% interval]"],
@@ -270,22 +271,28 @@ def write_results(name, bench, grid, authors, best, root: Path) -> dict:
 
 
 def plot(summary: dict, path: Path) -> None:
+    """The smoothed critic loss per optimizer (mean over seeds, band min..max): at the authors' lrs and,
+    once there are rows, at each optimizer's best grid lr beside it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for index, (optimizer, entry) in enumerate(summary["at_authors_lr"].items()):
-        length = min(len(r["smoothed_loss"]) for r in entry["runs"])
-        curves = np.array([r["smoothed_loss"][:length] for r in entry["runs"]])
-        steps = entry["runs"][0]["steps"][:length]
-        ax.plot(steps, curves.mean(0), color=f"C{index}", label=f"{optimizer} (lr {entry['lr']:.3g})")
-        ax.fill_between(steps, curves.min(0), curves.max(0), color=f"C{index}", alpha=0.2)
-    ax.set(xlabel="critic step", ylabel="critic loss (box-smoothed)", title=f"{summary['benchmark']}: "
-           f"fixed generator, mean over seeds, band = min..max")
-    if summary["at_authors_lr"]:
-        ax.legend(fontsize=8)
+    panels = [("authors' lr", summary["at_authors_lr"])] + (
+        [("grid's best lr", summary["at_best_grid_lr"])] if summary["at_best_grid_lr"] else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.2), squeeze=False, sharey=True)
+    for ax, (where, table) in zip(axes[0], panels):
+        for index, (optimizer, entry) in enumerate(table.items()):
+            length = min(len(r["smoothed_loss"]) for r in entry["runs"])
+            curves = np.array([r["smoothed_loss"][:length] for r in entry["runs"]])
+            steps = entry["runs"][0]["steps"][:length]
+            ax.plot(steps, curves.mean(0), color=f"C{index}",
+                    label=f"{optimizer} (lr {entry['lr']:.3g}, {len(entry['runs'])} seeds)")
+            ax.fill_between(steps, curves.min(0), curves.max(0), color=f"C{index}", alpha=0.2)
+        ax.set(xlabel="critic step", ylabel="critic loss (box-smoothed)",
+               title=f"{summary['benchmark']} at the {where} (mean over seeds, band min..max)")
+        if table:
+            ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
