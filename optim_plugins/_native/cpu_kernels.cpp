@@ -296,6 +296,21 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
   }
 }
 
+// The AdaShift group steps' work items: the elements of each tensor in chunks of at most kGrain,
+// each inside one tensor; for_each_chunk calls `run(index, chunk)` for every chunk, in parallel.
+struct Chunk { size_t tensor; int64_t begin, end; };
+
+void add_chunks(std::vector<Chunk>& chunks, size_t tensor, int64_t numel) {
+  for (int64_t b = 0; b < numel; b += kGrain) chunks.push_back({tensor, b, std::min(numel, b + kGrain)});
+}
+
+template <typename Run>
+void for_each_chunk(const std::vector<Chunk>& chunks, Run&& run) {
+  at::parallel_for(0, static_cast<int64_t>(chunks.size()), 1, [&](int64_t first, int64_t last) {
+    for (int64_t index = first; index < last; ++index) run(index, chunks[index]);
+  });
+}
+
 // All tensors of a group in one call (as AdamAL and ADOPT): the elements are cut into chunks of at
 // most kGrain, each inside one tensor, run in parallel, so many small tensors cost one call. Each
 // tensor runs its own loop (`modes`, with `uniform_rsqrt_bc2` for kUniform). Returns, per tensor,
@@ -317,7 +332,6 @@ std::vector<std::tuple<int64_t, double, double>> adashift_elementwise_group_step
   TORCH_CHECK(decoupled || weight_decay == 0, "AdaShift kernel: the caller adds coupled weight decay to g");
   std::vector<std::tuple<int64_t, double, double>> out(n, {0, 0.0, 0.0});
   if (n == 0) return out;
-  struct Chunk { size_t tensor; int64_t begin, end; };
   std::vector<Chunk> chunks;
   for (size_t t = 0; t < n; ++t) {
     const at::Tensor& sums = has_sum ? (*window_sum)[t] : g[t];  // g: only for the checks
@@ -328,7 +342,7 @@ std::vector<std::tuple<int64_t, double, double>> adashift_elementwise_group_step
     check_window(window[t], slot, numel);
     TORCH_CHECK(modes[t] == kActivating || modes[t] == kActive || modes[t] == kUniform, "optim_plugins kernel: AdaShift mode ",
                 modes[t], " is not one of its loops");
-    for (int64_t b = 0; b < numel; b += kGrain) chunks.push_back({t, b, std::min(numel, b + kGrain)});
+    add_chunks(chunks, t, numel);
   }
   check_buffer(table, "table", table.numel(), p[0].scalar_type());
   const AdaShiftScalars c{double(step), lr, beta1, beta1_n, beta2, eps, decoupled ? 1 - lr * weight_decay : 1.0,
@@ -340,26 +354,23 @@ std::vector<std::tuple<int64_t, double, double>> adashift_elementwise_group_step
     const int32_t table_last = static_cast<int32_t>(table.numel() - 1);
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, window[0].scalar_type(), "window", [&] {
       using W = scalar_t;
-      at::parallel_for(0, static_cast<int64_t>(chunks.size()), 1, [&](int64_t first, int64_t last) {
-        for (int64_t index = first; index < last; ++index) {
-          const Chunk& chunk = chunks[index];
-          const size_t t = chunk.tensor;
-          T* sp = has_sum ? (*window_sum)[t].data_ptr<T>() : nullptr;
-          auto* wp = window_data<W>(window[t]) + slot * p[t].numel();
-          const auto run = [&](auto loop) {
-            return loop(p[t].data_ptr<T>(), g[t].data_ptr<T>(), wp, sp, v[t].data_ptr<T>(), since[t].data_ptr<T>(), tp,
-                        table_last, chunk.begin, chunk.end, c, T(uniform_rsqrt_bc2[t]));
-          };
-          const int64_t mode = modes[t];
-          if (has_sum) {
-            stats[index] = mode == kUniform ? run(adashift_elementwise_loop<T, W, kUniform, true>)
-                         : mode == kActive  ? run(adashift_elementwise_loop<T, W, kActive, true>)
-                                            : run(adashift_elementwise_loop<T, W, kActivating, true>);
-          } else {
-            stats[index] = mode == kUniform ? run(adashift_elementwise_loop<T, W, kUniform, false>)
-                         : mode == kActive  ? run(adashift_elementwise_loop<T, W, kActive, false>)
-                                            : run(adashift_elementwise_loop<T, W, kActivating, false>);
-          }
+      for_each_chunk(chunks, [&](int64_t index, const Chunk& chunk) {
+        const size_t t = chunk.tensor;
+        T* sp = has_sum ? (*window_sum)[t].data_ptr<T>() : nullptr;
+        auto* wp = window_data<W>(window[t]) + slot * p[t].numel();
+        const auto run = [&](auto loop) {
+          return loop(p[t].data_ptr<T>(), g[t].data_ptr<T>(), wp, sp, v[t].data_ptr<T>(), since[t].data_ptr<T>(), tp,
+                      table_last, chunk.begin, chunk.end, c, T(uniform_rsqrt_bc2[t]));
+        };
+        const int64_t mode = modes[t];
+        if (has_sum) {
+          stats[index] = mode == kUniform ? run(adashift_elementwise_loop<T, W, kUniform, true>)
+                       : mode == kActive  ? run(adashift_elementwise_loop<T, W, kActive, true>)
+                                          : run(adashift_elementwise_loop<T, W, kActivating, true>);
+        } else {
+          stats[index] = mode == kUniform ? run(adashift_elementwise_loop<T, W, kUniform, false>)
+                       : mode == kActive  ? run(adashift_elementwise_loop<T, W, kActive, false>)
+                                          : run(adashift_elementwise_loop<T, W, kActivating, false>);
         }
       });
     });
@@ -440,7 +451,6 @@ void adashift_reduced_group_step(std::vector<at::Tensor> p, std::vector<at::Tens
   TORCH_CHECK(!lean || beta1 == 0, "optim_plugins kernel: AdaShift without a running sum needs beta1 0");
   TORCH_CHECK(decoupled || weight_decay == 0, "AdaShift kernel: the caller adds coupled weight decay to g");
   if (n == 0) return;
-  struct Chunk { size_t tensor; int64_t begin, end; };
   std::vector<Chunk> chunks;
   for (size_t t = 0; t < n; ++t) {
     const int64_t numel = lean ? check_like_param(p[t], {{&g[t], "grad"}})
@@ -453,7 +463,7 @@ void adashift_reduced_group_step(std::vector<at::Tensor> p, std::vector<at::Tens
     check_buffer(window_phi[t], "window_phi", slots, p[0].scalar_type());
     check_buffer(v[t], "exp_avg_sq", 1, p[0].scalar_type());
     check_buffer(since[t], "active_since", 1, p[0].scalar_type());
-    for (int64_t b = 0; b < numel; b += kGrain) chunks.push_back({t, b, std::min(numel, b + kGrain)});
+    add_chunks(chunks, t, numel);
   }
   std::vector<double> parts(chunks.size());
   AT_DISPATCH_FLOATING_TYPES(p[0].scalar_type(), "adashift_reduced_group_step", [&] {
@@ -476,25 +486,22 @@ void adashift_reduced_group_step(std::vector<at::Tensor> p, std::vector<at::Tens
     const auto pass = [&](auto window_type, auto lean_constant) {
       using W = decltype(window_type);
       constexpr bool kLean = decltype(lean_constant)::value;
-      at::parallel_for(0, static_cast<int64_t>(chunks.size()), 1, [&](int64_t first, int64_t last) {
-        for (int64_t index = first; index < last; ++index) {
-          const Chunk& chunk = chunks[index];
-          const size_t t = chunk.tensor;
-          typename Window<W>::Storage* wp = nullptr;
-          T* sp = nullptr;
-          if constexpr (!kLean) {
-            wp = window_data<W>((*window)[t]) + slot * p[t].numel();
-            sp = (*window_sum)[t].data_ptr<T>();
-          }
-          const auto run = [&](auto loop) {
-            return loop(p[t].data_ptr<T>(), g[t].data_ptr<T>(), wp, sp, chunk.begin, chunk.end, T(beta1), T(beta1_n),
-                        decay, coefficients[t]);
-          };
-          parts[index] = take_max ? (open[t] ? run(adashift_reduced_loop<T, W, true, true, kLean>)
-                                             : run(adashift_reduced_loop<T, W, true, false, kLean>))
-                                  : (open[t] ? run(adashift_reduced_loop<T, W, false, true, kLean>)
-                                             : run(adashift_reduced_loop<T, W, false, false, kLean>));
+      for_each_chunk(chunks, [&](int64_t index, const Chunk& chunk) {
+        const size_t t = chunk.tensor;
+        typename Window<W>::Storage* wp = nullptr;
+        T* sp = nullptr;
+        if constexpr (!kLean) {
+          wp = window_data<W>((*window)[t]) + slot * p[t].numel();
+          sp = (*window_sum)[t].data_ptr<T>();
         }
+        const auto run = [&](auto loop) {
+          return loop(p[t].data_ptr<T>(), g[t].data_ptr<T>(), wp, sp, chunk.begin, chunk.end, T(beta1), T(beta1_n),
+                      decay, coefficients[t]);
+        };
+        parts[index] = take_max ? (open[t] ? run(adashift_reduced_loop<T, W, true, true, kLean>)
+                                           : run(adashift_reduced_loop<T, W, true, false, kLean>))
+                                : (open[t] ? run(adashift_reduced_loop<T, W, false, true, kLean>)
+                                           : run(adashift_reduced_loop<T, W, false, false, kLean>));
       });
     };
     if (lean) {
