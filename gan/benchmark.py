@@ -151,11 +151,16 @@ def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | Non
         for optimizer in optimizers:
             if len(grid[optimizer]) < len(bench.grid_factors):
                 continue  # the grid is not complete: no best lr yet
-            chosen = min(grid[optimizer], key=lambda r: r["final_smoothed_loss"])["lr"]
+            chosen = best_lr(grid[optimizer])
             best[optimizer] = [r for r in grid[optimizer] if r["lr"] == chosen] + rows(
                 optimizer, chosen, bench.seeds[1:], bar)
             write_results(name, bench, grid, authors, best, root)
     return write_results(name, bench, grid, authors, best, root)
+
+
+def best_lr(grid_rows: list[dict]) -> float:
+    """The lr of the grid run with the lowest final smoothed critic loss."""
+    return min(grid_rows, key=lambda r: r["final_smoothed_loss"])["lr"]
 
 
 def _distinct_runs(*tables: dict) -> list[dict]:
@@ -220,8 +225,8 @@ def write_results(name, bench, grid, authors, best, root: Path) -> dict:
                "lr_grid": {o: [{"lr": r["lr"], "final_smoothed_loss": r["final_smoothed_loss"]} for r in rows]
                            for o, rows in grid.items()},
                # per optimizer with a complete grid: its best lr and whether that lies at the grid's edge
-               "grid_choice": {o: {"lr": (best_lr := min(rows, key=lambda r: r["final_smoothed_loss"])["lr"]),
-                                   "at_grid_edge": grid_edge(best_lr, [r["lr"] for r in rows])}
+               "grid_choice": {o: {"lr": best_lr(rows),
+                                   "at_grid_edge": grid_edge(best_lr(rows), [r["lr"] for r in rows])}
                                for o, rows in grid.items() if len(rows) == len(bench.grid_factors)},
                "at_authors_lr": {o: _entry(rows) for o, rows in authors.items()},
                "at_best_grid_lr": {o: _entry(rows) for o, rows in best.items()},
