@@ -76,6 +76,8 @@ def main(argv=None) -> int:
     b.add_argument("--root", type=Path, default=Path("."), help="outputs/, runs/ and results/ go here")
     b.add_argument("--no-train", dest="train", action="store_false",
                    help="only rewrite summary.json, results.md and the plot from the rows there are")
+    b.add_argument("--tune-only", action="store_true",
+                   help="train the lr grids only (every candidate's lr decided before the full runs)")
     args = parser.parse_args(argv)
     if args.step == "sweep":
         try:
@@ -87,7 +89,7 @@ def main(argv=None) -> int:
 
 def _run(args) -> int:
     if args.step == "benchmark":
-        summary = run_benchmark(args.benchmark, args.root, args.candidates, args.train)
+        summary = run_benchmark(args.benchmark, args.root, args.candidates, args.train, args.tune_only)
         print((args.root / "results" / "nmt" / args.benchmark / "results.md").read_text())
         return 0 if summary["optimizers"] else 1
     if args.step == "prepare":

@@ -170,11 +170,13 @@ def choose_lr(rows: list[dict]) -> float | None:
 
 
 def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | None = None,
-                  train: bool = True) -> dict:
+                  train: bool = True, tune_only: bool = False) -> dict:
     """The whole protocol for ``name``; returns the summary (also written under results/nmt/<name>/).
     A tqdm bar counts the runs (reused rows included) with an ETA; fairseq's per-update log of each
     run is in its run directory's train.log. ``train=False`` trains nothing: it rewrites the results
-    from the rows there are (the data's description from the last summary.json, if there is one)."""
+    from the rows there are (the data's description from the last summary.json, if there is one).
+    ``tune_only`` trains the tuning grids only (full runs already there are still reported): every
+    candidate's lr is decided before the long full runs start."""
     from tqdm import tqdm
     bench = BENCHMARKS[name]
     candidates = list(candidates or bench.candidates)
@@ -204,7 +206,8 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
             full[candidate] = []
             for seed in bench.seeds:
                 bar.set_postfix_str(f"{candidate} lr {chosen[candidate]:g} seed {seed}")
-                row = run_row(bench, name, data, runs, results, candidate, "full", chosen[candidate], seed, train)
+                row = run_row(bench, name, data, runs, results, candidate, "full", chosen[candidate], seed,
+                              train and not tune_only)
                 bar.update(1)
                 if row is None:
                     continue
@@ -367,7 +370,8 @@ def plot_curves(summary: dict, path: Path) -> None:
     ax.axhline(summary["definition"]["target_valid_loss"], color="grey", lw=0.6, ls="--")
     ax.set(xlabel="updates", ylabel="validation loss (label-smoothed, base 2)",
            title=f"{summary['benchmark']}: mean over seeds, band = min..max")
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:  # none before the first full run
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

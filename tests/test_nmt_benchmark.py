@@ -84,6 +84,14 @@ def test_no_train_rewrites_the_results_from_the_committed_rows(tiny):
     assert "| adam |" in (out / "results.md").read_text() and (out / "tables.json").exists()
 
 
+@pytest.mark.slow
+def test_tune_only_trains_the_grids_and_no_full_run(tmp_path):
+    summary = benchmark.run_benchmark("bible-tiny", tmp_path, ["adam"], tune_only=True)
+    rows = sorted(p.name for p in (tmp_path / "results" / "nmt" / "bible-tiny" / "runs").iterdir())
+    assert len(rows) == 3 and all("-tune-" in r for r in rows)
+    assert len(summary["lr_grid"]["adam"]) == 3 and not summary["optimizers"].get("adam", {}).get("runs")
+
+
 def test_verdicts_say_pending_until_the_runs_exist():
     summary = {"optimizers": {"adam": {"bleu": spread([25.0, 26.0])}}}
     verdicts = benchmark.verdicts(summary)
