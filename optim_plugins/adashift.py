@@ -249,22 +249,50 @@ def _table(beta2: float, dtype: torch.dtype, last: int) -> torch.Tensor:
 
 # The kernel's loops (``MODE_ACTIVATING``, ``MODE_ACTIVE``, ``MODE_UNIFORM``, defined in cpu_kernels.cpp):
 # the general one, one that only reads active_since, one with a single bias correction per tensor.
-# ``hints`` (one dict per optimizer): active_since tensor -> (first, last activation step) once every
-# element is on, after which active_since never changes. A hint only: cleared on load_state_dict and
-# re-verified at each re-anchoring step, so the kernel's general mode recomputes it. Keyed by id()
-# with a weak reference checked on use (tensors compare elementwise, so they cannot be dict keys).
+# ``hints`` (one dict per optimizer): active_since tensor -> (first, last activation step, the indices
+# of the elements still off or None) once at most OFF_LIST_FRACTION of its elements are off; from
+# then on active_since only changes at those elements, which the kernel finishes after the fast loop
+# (a gradient that stays exactly zero, as an embedding's padding row, would otherwise keep the
+# whole tensor in the general loop, about 2x slower, for ever). A hint only: cleared on
+# load_state_dict and re-verified at each re-anchoring step, so the kernel's general mode
+# recomputes it. Keyed by id() with a weak reference checked on use (tensors compare elementwise,
+# so they cannot be dict keys).
+OFF_LIST_FRACTION = 1 / 16
+_NO_INDICES = torch.empty(0, dtype=torch.long)
 
 
 def _activation_mode(kernels, since: torch.Tensor, step: int, table_values: dict, recheck: bool, hints: dict):
-    """Which kernel loop can run: the general one, one that only reads active_since, or neither.
+    """Which kernel loop can run: the general one, one that only reads active_since, or neither;
+    with it the indices of the elements still off (empty for none).
     ``table_values(k)``: 1 / sqrt(bc2) for k steps with the gate open (one lookup per distinct k)."""
     known = None if recheck else hints.get(id(since))
     if known is None or known[0]() is not since:
-        return kernels.MODE_ACTIVATING, 0.0
-    _, first_on, last_on = known
-    if first_on == last_on:  # all turned on at the same step: one bias correction for the tensor
-        return kernels.MODE_UNIFORM, table_values(step - int(first_on) + 1)
-    return kernels.MODE_ACTIVE, 0.0
+        return kernels.MODE_ACTIVATING, 0.0, _NO_INDICES
+    _, first_on, last_on, off = known
+    off = _NO_INDICES if off is None else off
+    if first_on == last_on:  # all on elements turned on at the same step: one bias correction
+        return kernels.MODE_UNIFORM, table_values(step - int(first_on) + 1), off
+    return kernels.MODE_ACTIVE, 0.0, off
+
+
+def _remember_activation(kernels, since: torch.Tensor, mode, off: torch.Tensor, result, hints: dict) -> None:
+    """The hint for ``since`` after a step (see ``_activation_mode``) from the kernel's
+    (elements still off, first and last activation step among those on) of that step."""
+    still_off, first_on, last_on = result
+    if mode != kernels.MODE_ACTIVATING:
+        if off.numel() == 0:
+            return  # nothing changed
+        _, first_before, last_before, _ = hints[id(since)]
+        opened = last_on > 0  # the kernel reports over the listed elements only
+        first_on, last_on = (min(first_before, first_on), max(last_before, last_on)) if opened else \
+            (first_before, last_before)
+        off = off[since[off] == 0] if opened else off
+    elif still_off == 0 or (last_on > 0 and still_off <= OFF_LIST_FRACTION * since.numel()):
+        off = (since == 0).nonzero().view(-1) if still_off else None
+    else:
+        hints.pop(id(since), None)
+        return
+    hints[id(since)] = (weakref.ref(since), first_on, last_on, off if off is not None and off.numel() else None)
 
 
 def kernel_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: int, *,
@@ -296,13 +324,10 @@ def kernel_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, s
     modes = [_activation_mode(kernels, since, step, table_values, recheck, hints) for since in state.active_since]
     results = kernels.adashift_elementwise_group_step(
         params, grads, state.window, slot, state.window_sum, state.exp_avg_sq, state.active_since, table, *common,
-        [mode for mode, _ in modes], [uniform for _, uniform in modes])  # window_sum None: the lean layout
-    for since, (mode, _), (still_off, first_on, last_on) in zip(state.active_since, modes, results):
-        if mode == kernels.MODE_ACTIVATING:
-            if still_off == 0:
-                hints[id(since)] = (weakref.ref(since), first_on, last_on)
-            else:
-                hints.pop(id(since), None)
+        [mode for mode, _, _ in modes], [uniform for _, uniform, _ in modes],
+        [off for _, _, off in modes])  # window_sum None: the lean layout
+    for since, (mode, _, off), result in zip(state.active_since, modes, results):
+        _remember_activation(kernels, since, mode, off, result, hints)
 
 
 # -- which version runs ------------------------------------------------------------------------------

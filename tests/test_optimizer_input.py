@@ -296,6 +296,7 @@ KERNEL_CALLS = textwrap.dedent("""
     p, g = torch.zeros(10), torch.zeros(10)
     small = torch.zeros(3)
     window, table = torch.zeros(2, 10), torch.ones(8)
+    no_off = torch.empty(0, dtype=torch.long)
     calls = {
         "adamal short state": lambda: k.adamal_group_step([p, p.clone()], [g, g], [p.clone(), small],
                                                           [p.clone(), small], 0.1, 0.9, 0.99, 1e-8, 0.0, False, 0.1, 0.1),
@@ -308,25 +309,34 @@ KERNEL_CALLS = textwrap.dedent("""
                                                          False, 1.0),
         "elementwise short window": lambda: k.adashift_elementwise_group_step(
             [p], [g], [torch.zeros(2, 3)], 0, [p.clone()], [p.clone()], [p.clone()], table, 1, 0.1, 0.0, 0.0, 0.9,
-            1e-8, 0.0, False, 1.0, [0], [0.0]),
+            1e-8, 0.0, False, 1.0, [0], [0.0], [no_off]),
         "elementwise slot outside": lambda: k.adashift_elementwise_group_step(
             [p], [g], [window], 5, [p.clone()], [p.clone()], [p.clone()], table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0,
-            False, 1.0, [0], [0.0]),
+            False, 1.0, [0], [0.0], [no_off]),
         "elementwise double state": lambda: k.adashift_elementwise_group_step(
             [p], [g], [window], 0, [p.double()], [p.clone()], [p.clone()], table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0,
-            False, 1.0, [0], [0.0]),
+            False, 1.0, [0], [0.0], [no_off]),
         "elementwise lists of different lengths": lambda: k.adashift_elementwise_group_step(
             [p, p.clone()], [g, g], [window, window.clone()], 0, [p.clone()], [p.clone()] * 2, [p.clone()] * 2,
-            table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0, False, 1.0, [0, 0], [0.0, 0.0]),
+            table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0, False, 1.0, [0, 0], [0.0, 0.0], [no_off] * 2),
         "elementwise second tensor short": lambda: k.adashift_elementwise_group_step(
             [p, p.clone()], [g, g], [window, window.clone()], 0, None, [p.clone(), small], [p.clone()] * 2,
-            table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0, False, 1.0, [0, 0], [0.0, 0.0]),
+            table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0, False, 1.0, [0, 0], [0.0, 0.0], [no_off] * 2),
         "elementwise mode outside": lambda: k.adashift_elementwise_group_step(
             [p], [g], [window], 0, [p.clone()], [p.clone()], [p.clone()], table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0,
-            False, 1.0, [7], [0.0]),
+            False, 1.0, [7], [0.0], [no_off]),
         "elementwise no sum with beta1": lambda: k.adashift_elementwise_group_step(
             [p], [g], [window], 0, None, [p.clone()], [p.clone()], table, 1, 0.1, 0.9, 0.0, 0.9, 1e-8, 0.0,
-            False, 1.0, [0], [0.0]),
+            False, 1.0, [0], [0.0], [no_off]),
+        "elementwise off index outside": lambda: k.adashift_elementwise_group_step(
+            [p], [g], [window], 0, [p.clone()], [p.clone()], [p.clone()], table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0,
+            False, 1.0, [2], [0.0], [torch.tensor([3, 10])]),
+        "elementwise off int32": lambda: k.adashift_elementwise_group_step(
+            [p], [g], [window], 0, [p.clone()], [p.clone()], [p.clone()], table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0,
+            False, 1.0, [2], [0.0], [torch.tensor([3], dtype=torch.int32)]),
+        "elementwise off with the general loop": lambda: k.adashift_elementwise_group_step(
+            [p], [g], [window], 0, [p.clone()], [p.clone()], [p.clone()], table, 1, 0.1, 0.0, 0.0, 0.9, 1e-8, 0.0,
+            False, 1.0, [0], [0.0], [torch.tensor([3])]),
         "reduced vector v": lambda: k.adashift_reduced_group_step(
             [p], [g], [window], 0, [p.clone()], [torch.zeros(2)], [small], [torch.zeros(1)], 1, 0.1, 0.0, 0.0, 0.9,
             1e-8, 0.0, False, 1.0, True),
@@ -357,4 +367,4 @@ def test_kernels_refuse_mismatched_buffers_themselves():
     result = subprocess.run([sys.executable, "-c", KERNEL_CALLS], cwd=ROOT, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, f"exit {result.returncode}: {result.stdout}{result.stderr[-3000:]}"
-    assert result.stdout.count("refused:") == 15
+    assert result.stdout.count("refused:") == 18

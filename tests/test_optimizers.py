@@ -201,6 +201,72 @@ def test_adashift_zero_gradient_rows_do_not_move():
     assert torch.isfinite(after).all()
 
 
+def _stuck_gradients(shapes, steps, seed=0):
+    """Gradients where a few elements stay exactly zero for ever (an embedding's padding row) and a
+    few start late, the rest dense: tensor 0's other elements open together, tensor 1's at two steps."""
+    rng = np.random.default_rng(seed)
+    for t in range(1, steps + 1):
+        grads = [rng.normal(size=s) for s in shapes]
+        grads[0][:3] = 0.0
+        grads[0][7] *= t >= 20
+        grads[0][9] *= t >= 35
+        grads[1][5] = 0.0
+        grads[1][100:150] *= t >= 4
+        yield t, grads
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("beta1", [0.9, 0.0])
+def test_adashift_kernel_finishes_the_elements_still_off_after_its_fast_loop(beta1, dtype, monkeypatch):
+    """A tensor with a few elements whose gradient stays zero runs the kernel's fast loop and the
+    fix-up of those elements (not the general loop every step): against the float64 reference, and
+    bit for bit against the general loop, through a re-anchoring step and late openings."""
+    from optim_plugins import adashift
+
+    if _native.cpu_kernels() is None:
+        pytest.skip("the CPU kernels are unavailable here")
+    shapes, steps = [(1000,), (200,)], 60
+    hp = dict(lr=0.01, betas=(beta1, 0.99), keep_num=3, reduce="none", eps=1e-10)
+    start = [np.random.default_rng(1).normal(size=s) for s in shapes]
+
+    def run(fraction):
+        monkeypatch.setattr(adashift, "OFF_LIST_FRACTION", fraction)
+        params = [torch.tensor(x, dtype=dtype, requires_grad=True) for x in start]
+        optimizer = AdaShift(params, **hp)
+        optimizer.reanchor_every = 25
+        listed, reference = [], ReferenceAdaShift(start, **hp)
+        kernels = _native.cpu_kernels()
+
+        class Spy:
+            def __getattr__(self, name):
+                return getattr(kernels, name)
+
+            def adashift_elementwise_group_step(self, *args):
+                listed.append([off.numel() for off in args[-1]])
+                return kernels.adashift_elementwise_group_step(*args)
+
+        with mock.patch.object(_native, "cpu_kernels", lambda: Spy()):
+            for t, grads in _stuck_gradients(shapes, steps):
+                for p, g in zip(params, grads):
+                    p.grad = torch.tensor(g, dtype=dtype)
+                optimizer.step()
+                reference.step(grads)
+                if dtype == torch.float64:
+                    for p, expected in zip(params, reference.p):
+                        np.testing.assert_allclose(p.detach().numpy(), expected, rtol=1e-10, atol=1e-12,
+                                                   err_msg=f"step {t}")
+        return params, listed
+
+    fast, listed = run(1 / 16)
+    assert listed[10] == [5, 1] and listed[40] == [3, 1]  # the 3 stuck elements and the two late ones listed
+    assert listed[24] == [0, 0]  # a re-anchoring step (25) runs the general loop and lists again
+    general, none_listed = run(0.0)
+    assert all(n == [0, 0] for n in none_listed)
+    for a, b in zip(fast, general):
+        assert torch.equal(a, b)
+    assert torch.equal(fast[0].detach()[:3], torch.tensor(start[0][:3], dtype=dtype))  # never moved
+
+
 # -- against torch itself -------------------------------------------------------------------
 
 

@@ -231,9 +231,25 @@ void lookup(const int32_t* __restrict__ index, const T* __restrict__ table, T* _
   for (int64_t j = 0; j < n; ++j) out[j] = table[index[j]];
 }
 
+// The gate and the parameter update of every loop below and of adashift_fix_off, written once:
+// k = steps with the gate open, as an index into the table; p decay - lr m / (sqrt(v) / sqrt(bc2) + eps).
+template <typename T>
+inline int32_t adashift_open_steps(T on, T step, int32_t table_last) {
+  // k in 1 .. table_last where on (a corrupt since > step counts as off: never out of bounds)
+  const T age = std::min(step - on, T(table_last));
+  const int32_t k = (on > T(0) && age >= T(0)) ? static_cast<int32_t>(age) + 1 : 0;
+  return k < table_last ? k : table_last;
+}
+
+template <typename T>
+inline T adashift_new_param(T p, T decay, T lr, T m, T v, T rsqrt_bc2, T eps, bool open) {
+  const T update = lr * m / (std::sqrt(v) * rsqrt_bc2 + eps);
+  return p * decay - (open ? update : T(0));
+}
+
 // no-tree-loop-distribute-patterns: where the window holds T itself, GCC otherwise splits the
-// kUniform loop in two, the window's store becoming a memcpy of g after the loop: a second pass
-// over g and the slot, which made AdaShift "none" 1.6-1.8x torch's fused Adam at 26M parameters.
+// kUniform loop in two, the window's store becoming a memcpy of g after the loop (a second pass
+// over g and the slot).
 template <typename T, typename W, int64_t mode, bool HasSum>
 __attribute__((optimize("no-tree-loop-distribute-patterns")))
 ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict__ g,
@@ -253,7 +269,7 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
       const T vi = beta2 * v[i] + one_minus_beta2 * oldest * oldest;
       v[i] = vi;
       const T m = HasSum ? s * inv_normaliser : s;
-      p[i] = p[i] * decay - lr * m / (std::sqrt(vi) * uniform_rsqrt_bc2 + eps);
+      p[i] = adashift_new_param(p[i], decay, lr, m, vi, uniform_rsqrt_bc2, eps, true);
     }
     return ActivationStats{};
   } else {
@@ -275,10 +291,7 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
           on = (on == T(0) && vi != T(0)) ? step : on;  // != 0: NaN opens the gate, as on the reference path
           since[i] = on;
         }
-        // k in 1 .. table_last where on (a corrupt since > step counts as off: never out of bounds)
-        const T age = std::min(step - on, T(table_last));
-        const int32_t k = (on > T(0) && age >= T(0)) ? static_cast<int32_t>(age) + 1 : 0;
-        k_block[j] = k < table_last ? k : table_last;
+        k_block[j] = adashift_open_steps(on, step, table_last);
       }
       if constexpr (mode == kActivating) {
         for (int64_t j = 0; j < n; ++j) {
@@ -292,12 +305,41 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
       for (int64_t j = 0; j < n; ++j) {
         const int64_t i = b + j;
         const T m = HasSum ? window_sum[i] * inv_normaliser : g[i];
-        const T update = lr * m / (std::sqrt(v[i]) * rsqrt_bc2_block[j] + eps);
-        p[i] = p[i] * decay - (k_block[j] > 0 ? update : T(0));
+        p[i] = adashift_new_param(p[i], decay, lr, m, v[i], rsqrt_bc2_block[j], eps, k_block[j] > 0);
       }
     }
     return ActivationStats{off, first, last};
   }
+}
+
+// The elements a fast loop (kActive, kUniform) cannot take: those still off (active_since 0) in a
+// tensor whose other elements are all on, listed by the caller (`off`: their indices). The fast loop
+// has already moved their window and v (which do not depend on the gate) and, in kUniform, written p
+// as if their gate were open; this starts again from p before the step (`saved`) and applies the
+// general loop's formulas: the gate opens where v turned nonzero this step (k = 1). So a tensor
+// with a few elements whose gradient stays zero (an embedding's padding row) need not run the
+// general loop, which also writes active_since, every step.
+template <typename T>
+ActivationStats adashift_fix_off(T* __restrict__ p, const T* __restrict__ g, const T* __restrict__ window_sum,
+                                 const T* __restrict__ v, T* __restrict__ since, const T* __restrict__ table,
+                                 int32_t table_last, const int64_t* __restrict__ off, int64_t count,
+                                 const T* __restrict__ saved, const AdaShiftScalars& c) {
+  const T step = T(c.step), lr = T(c.lr), eps = T(c.eps), decay = T(c.decay), inv_normaliser = T(c.inv_normaliser);
+  ActivationStats stats;
+  for (int64_t j = 0; j < count; ++j) {
+    const int64_t i = off[j];
+    T on = since[i];
+    on = (on == T(0) && v[i] != T(0)) ? step : on;
+    since[i] = on;
+    const int32_t k = adashift_open_steps(on, step, table_last);
+    const T m = window_sum ? window_sum[i] * inv_normaliser : g[i];
+    p[i] = adashift_new_param(saved[j], decay, lr, m, v[i], table[k], eps, k > 0);
+    const int64_t on_step = static_cast<int32_t>(on);
+    stats.still_off += (on_step == 0);
+    stats.first_on = std::min<int64_t>(stats.first_on, on_step > 0 ? on_step : std::numeric_limits<int32_t>::max());
+    stats.last_on = std::max(stats.last_on, on_step);
+  }
+  return stats;
 }
 
 // The AdaShift group steps' work items: the elements of each tensor in chunks of at most kGrain,
@@ -319,17 +361,19 @@ void for_each_chunk(const std::vector<Chunk>& chunks, Run&& run) {
 // most kGrain, each inside one tensor, run in parallel, so many small tensors cost one call. Each
 // tensor runs its own loop (`modes`, with `uniform_rsqrt_bc2` for kUniform). Returns, per tensor,
 // (elements still off, first and last activation step among those on); meaningful in mode
-// kActivating only. `window_sum` None: the lean layout (beta1 = 0, m = g, no running sum).
+// kActivating, or for a tensor with elements listed in `off` (see adashift_fix_off: int64 indices of the
+// elements still off, in kActive or kUniform; empty for none), over those elements.
+// `window_sum` None: the lean layout (beta1 = 0, m = g, no running sum).
 std::vector<std::tuple<int64_t, double, double>> adashift_elementwise_group_step(
     std::vector<at::Tensor> p, std::vector<at::Tensor> g, std::vector<at::Tensor> window, int64_t slot,
     c10::optional<std::vector<at::Tensor>> window_sum, std::vector<at::Tensor> v, std::vector<at::Tensor> since,
     at::Tensor table, int64_t step, double lr, double beta1, double beta1_n, double beta2, double eps,
     double weight_decay, bool decoupled, double inv_normaliser, std::vector<int64_t> modes,
-    std::vector<double> uniform_rsqrt_bc2) {
+    std::vector<double> uniform_rsqrt_bc2, std::vector<at::Tensor> off) {
   const size_t n = p.size();
   const bool has_sum = window_sum.has_value();
   TORCH_CHECK(g.size() == n && window.size() == n && v.size() == n && since.size() == n && modes.size() == n &&
-                  uniform_rsqrt_bc2.size() == n && (!has_sum || window_sum->size() == n),
+                  uniform_rsqrt_bc2.size() == n && off.size() == n && (!has_sum || window_sum->size() == n),
               "optim_plugins kernel: lists of different lengths");
   TORCH_CHECK(step >= 1 && step < std::numeric_limits<int32_t>::max() && table.numel() > 1, "AdaShift kernel: bad step/table");
   TORCH_CHECK(has_sum || beta1 == 0, "optim_plugins kernel: AdaShift without a running sum needs beta1 0");
@@ -346,6 +390,15 @@ std::vector<std::tuple<int64_t, double, double>> adashift_elementwise_group_step
     check_window(window[t], slot, numel);
     TORCH_CHECK(modes[t] == kActivating || modes[t] == kActive || modes[t] == kUniform, "optim_plugins kernel: AdaShift mode ",
                 modes[t], " is not one of its loops");
+    TORCH_CHECK(off[t].dim() == 1 && off[t].scalar_type() == at::kLong && off[t].numel() <= numel,
+                "optim_plugins kernel: off must be a 1-D int64 tensor of at most numel indices");
+    check_buffer(off[t], "off", off[t].numel());
+    TORCH_CHECK(off[t].numel() == 0 || modes[t] != kActivating, "optim_plugins kernel: off with the general loop");
+    const int64_t* indices = off[t].data_ptr<int64_t>();
+    for (int64_t j = 0; j < off[t].numel(); ++j) {
+      TORCH_CHECK(indices[j] >= 0 && indices[j] < numel, "optim_plugins kernel: off index ", indices[j],
+                  " outside a tensor of ", numel);
+    }
     add_chunks(chunks, t, numel);
   }
   check_buffer(table, "table", table.numel(), p[0].scalar_type());
@@ -356,6 +409,12 @@ std::vector<std::tuple<int64_t, double, double>> adashift_elementwise_group_step
     using T = scalar_t;
     const T* tp = table.data_ptr<T>();
     const int32_t table_last = static_cast<int32_t>(table.numel() - 1);
+    std::vector<std::vector<T>> saved(n);  // p of the `off` elements before the step
+    for (size_t t = 0; t < n; ++t) {
+      const int64_t* indices = off[t].data_ptr<int64_t>();
+      const T* pp = p[t].data_ptr<T>();
+      for (int64_t j = 0; j < off[t].numel(); ++j) saved[t].push_back(pp[indices[j]]);
+    }
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, window[0].scalar_type(), "window", [&] {
       using W = scalar_t;
       for_each_chunk(chunks, [&](int64_t index, const Chunk& chunk) {
@@ -378,6 +437,14 @@ std::vector<std::tuple<int64_t, double, double>> adashift_elementwise_group_step
         }
       });
     });
+    for (size_t t = 0; t < n; ++t) {
+      if (off[t].numel() == 0) continue;
+      const ActivationStats fixed = adashift_fix_off(
+          p[t].data_ptr<T>(), g[t].data_ptr<T>(), has_sum ? (*window_sum)[t].data_ptr<T>() : nullptr,
+          v[t].data_ptr<T>(), since[t].data_ptr<T>(), tp, table_last, off[t].data_ptr<int64_t>(), off[t].numel(),
+          saved[t].data(), c);
+      out[t] = {fixed.still_off, double(fixed.first_on), double(fixed.last_on)};
+    }
   });
   std::vector<ActivationStats> merged(n);
   for (size_t index = 0; index < chunks.size(); ++index) {
@@ -385,7 +452,9 @@ std::vector<std::tuple<int64_t, double, double>> adashift_elementwise_group_step
     const ActivationStats& b = stats[index];
     a = ActivationStats{a.still_off + b.still_off, std::min(a.first_on, b.first_on), std::max(a.last_on, b.last_on)};
   }
-  for (size_t t = 0; t < n; ++t) out[t] = {merged[t].still_off, double(merged[t].first_on), double(merged[t].last_on)};
+  for (size_t t = 0; t < n; ++t) {
+    if (modes[t] == kActivating) out[t] = {merged[t].still_off, double(merged[t].first_on), double(merged[t].last_on)};
+  }
   return out;
 }
 
