@@ -286,9 +286,9 @@ def _remember_activation(kernels, since: torch.Tensor, mode, off: torch.Tensor, 
         opened = last_on > 0  # the kernel reports over the listed elements only
         first_on, last_on = (min(first_before, first_on), max(last_before, last_on)) if opened else \
             (first_before, last_before)
-        off = off[since[off] == 0] if opened else off
+        off = off[since.view(-1)[off] == 0] if opened else off
     elif still_off == 0 or (last_on > 0 and still_off <= OFF_LIST_FRACTION * since.numel()):
-        off = (since == 0).nonzero().view(-1) if still_off else None
+        off = torch.nonzero(since.view(-1) == 0).view(-1) if still_off else None  # flat indices
     else:
         hints.pop(id(since), None)
         return
