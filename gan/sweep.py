@@ -90,8 +90,12 @@ class SweepConfig:
 
 
 def run(config: SweepConfig) -> list[dict]:
-    """Every protocol x optimizer x seed (finished runs reused); writes the outputs; returns the rows."""
-    rows = [run_one(p, o, s, config) for p in config.protocols for o in config.optimizers for s in config.seeds]
+    """Every protocol x optimizer x seed (finished runs reused); writes the outputs; returns the rows.
+    Runs seed by seed (every optimizer's first seed before any second one), so an interrupted sweep
+    already compares all optimizers; the rows come back in protocol, optimizer, seed order."""
+    done = {(p, o, s): run_one(p, o, s, config)
+            for p in config.protocols for s in config.seeds for o in config.optimizers}
+    rows = [done[p, o, s] for p in config.protocols for o in config.optimizers for s in config.seeds]
     write_outputs(rows, config.out, config.dataset, config)
     return rows
 

@@ -208,6 +208,20 @@ def test_image_sweep_keeps_rows_kid_and_sample_grids_beside_its_results(tmp_path
     assert (out / "samples_full_adam.png").exists()
 
 
+def test_sweep_runs_seed_by_seed_and_returns_rows_by_optimizer(tmp_path, monkeypatch):
+    """Every optimizer's first seed runs before any second seed: an interrupted sweep compares all."""
+    from gan import sweep
+
+    order, original = [], sweep.run_one
+    monkeypatch.setattr(sweep, "run_one", lambda p, o, s, config: order.append((o, s)) or original(p, o, s, config))
+    rows = sweep.main(["--iterations", "2", "--seeds", "0", "1", "--optimizers", "adam", "adashift",
+                       "--protocols", "critic-only", "--width", "16", "--batch-size", "16", "--eval-every", "2",
+                       "--eval-samples", "64", "--log-every", "1", "--runs", str(tmp_path / "runs"),
+                       "--out", str(tmp_path / "out")])
+    assert order == [("adam", 0), ("adashift", 0), ("adam", 1), ("adashift", 1)]
+    assert [(r["optimizer"], r["seed"]) for r in rows] == [("adam", 0), ("adam", 1), ("adashift", 0), ("adashift", 1)]
+
+
 def test_sweep_never_reuses_a_run_made_with_other_options(tmp_path):
     from gan.sweep import main as sweep
 
