@@ -189,32 +189,55 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
     prepared = json.loads(last.read_text())["data"] if not train and last.exists() else prepare(
         bench.corpus, data, bench.valid, bench.test, bench.max_train, bench.vocab_size, seed=1)
     grid, full, chosen = {}, {}, {}
-    total = sum(len(CANDIDATES[c][1]) + len(bench.seeds) for c in candidates)
-    with tqdm(total=total, desc=f"nmt benchmark {name}", unit="run", disable=not train) as bar:
-        for candidate in sorted(candidates, key=lambda c: c in SANITY):  # sanity rows after the one they follow
-            grid[candidate] = []
-            for lr in CANDIDATES[candidate][1]:
-                bar.set_postfix_str(f"{candidate} tune lr {lr:g}")
-                row = run_row(bench, name, data, runs, results, candidate, "tune", lr, bench.grid_seed, train)
-                grid[candidate] += [row] if row else []
+    order = sorted(candidates, key=lambda c: c in SANITY)  # sanity rows after the one they follow
+
+    def put(rows: list, row: dict, key: str) -> bool:
+        """Add ``row`` to ``rows`` (kept sorted by ``key``); False when it was already there."""
+        if any(r[key] == row[key] for r in rows):
+            return False
+        rows.append(row)
+        rows.sort(key=lambda r: r[key])
+        return True
+
+    def visit(candidate: str, train_now: bool, bar=None) -> None:
+        """Put the candidate's rows into grid/chosen/full, training the missing ones when train_now;
+        the results are rewritten after every new row, from all rows known so far."""
+        def after(row, rows, key, label):
+            if bar is not None:
                 bar.update(1)
-            complete = len(grid[candidate]) == len(CANDIDATES[candidate][1])
-            chosen[candidate] = (chosen.get(SANITY[candidate]) if candidate in SANITY
-                                 else choose_lr(grid[candidate]) if complete else None)
-            if chosen[candidate] is None:
-                continue
-            full[candidate] = []
-            for seed in bench.seeds:
-                bar.set_postfix_str(f"{candidate} lr {chosen[candidate]:g} seed {seed}")
-                row = run_row(bench, name, data, runs, results, candidate, "full", chosen[candidate], seed,
-                              train and not tune_only)
-                bar.update(1)
-                if row is None:
-                    continue
-                full[candidate].append(row)
-                bar.write(f"{candidate} lr {chosen[candidate]:g} seed {seed}: BLEU {row['bleu']} chrF {row['chrf']} "
-                          f"({row['wall_s']:.0f} s)")
+            if row is not None and put(rows, row, key) and bar is not None:
+                if "bleu" in row:
+                    bar.write(f"{label}: BLEU {row['bleu']} chrF {row['chrf']} ({row['wall_s']:.0f} s)")
                 write_results(name, bench, prepared, grid, full, chosen, results)
+
+        rows = grid.setdefault(candidate, [])
+        for lr in CANDIDATES[candidate][1]:
+            if bar is not None:
+                bar.set_postfix_str(f"{candidate} tune lr {lr:g}")
+            after(run_row(bench, name, data, runs, results, candidate, "tune", lr, bench.grid_seed, train_now),
+                  rows, "lr", f"{candidate} tune lr {lr:g}")
+        complete = len(rows) == len(CANDIDATES[candidate][1])
+        chosen[candidate] = (chosen.get(SANITY[candidate]) if candidate in SANITY
+                             else choose_lr(rows) if complete else None)
+        if chosen[candidate] is None:
+            if bar is not None:
+                bar.update(len(bench.seeds))
+            return
+        rows = full.setdefault(candidate, [])
+        for seed in bench.seeds:
+            label = f"{candidate} lr {chosen[candidate]:g} seed {seed}"
+            if bar is not None:
+                bar.set_postfix_str(label)
+            after(run_row(bench, name, data, runs, results, candidate, "full", chosen[candidate], seed,
+                          train_now and not tune_only), rows, "seed", label)
+
+    for candidate in order:  # first every row there is, so partial results always show all of them
+        visit(candidate, False)
+    if train:
+        total = sum(len(CANDIDATES[c][1]) + len(bench.seeds) for c in candidates)
+        with tqdm(total=total, desc=f"nmt benchmark {name}", unit="run") as bar:
+            for candidate in order:
+                visit(candidate, True, bar)
     return write_results(name, bench, prepared, grid, full, chosen, results)
 
 
