@@ -324,6 +324,7 @@ def write_results(name, bench, prepared, grid, full, chosen, results: Path) -> d
     summary = {"benchmark": name, "definition": asdict(bench), "data": prepared, "protocol": __doc__.split("\n\n")[1],
                "lr_grid": {c: [{"lr": r["lr"], "best_valid_loss": r["best_valid_loss"]} for r in rows]
                            for c, rows in grid.items()},
+               "chosen_lr": {c: chosen.get(c) for c in grid},  # None until the candidate's grid is complete
                "optimizers": optimizers, "versions": _versions(), "machine": _machine(),
                "command": f"python -m nmt benchmark --benchmark {name}",
                "cpu_hours": sum(r["wall_s"] for rows in (*grid.values(), *full.values()) for r in rows) / 3600}
@@ -367,8 +368,8 @@ def document(summary: dict) -> Document:
         ["optimizer", "lr: best valid loss", "chosen"],
         [[c, ", ".join(f"{r['lr']:g}: {r['best_valid_loss']:.3f}" if r["best_valid_loss"] is not None
                        else f"{r['lr']:g}: -" for r in grid_rows),
-          f"{summary['optimizers'][c]['lr']:g}" + edge_note(summary["optimizers"][c]["lr"], [r["lr"] for r in grid_rows])
-          if c in summary["optimizers"] else "-"]
+          f"{summary['chosen_lr'][c]:g}" + edge_note(summary["chosen_lr"][c], [r["lr"] for r in grid_rows])
+          if summary.get("chosen_lr", {}).get(c) is not None else "- (grid incomplete)"]
          for c, grid_rows in summary["lr_grid"].items() if grid_rows])
     return doc
 
