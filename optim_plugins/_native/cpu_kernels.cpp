@@ -234,6 +234,11 @@ void lookup(const int32_t* __restrict__ index, const T* __restrict__ table, T* _
 // The gate and the parameter update of every loop below and of adashift_fix_off, written once:
 // k = steps with the gate open, as an index into the table; p decay - lr m / (sqrt(v) / sqrt(bc2) + eps).
 template <typename T>
+inline T adashift_since(T on, T v, T step) {  // the step the gate opened: now, when v turns nonzero (or NaN)
+  return (on == T(0) && v != T(0)) ? step : on;
+}
+
+template <typename T>
 inline int32_t adashift_open_steps(T on, T step, int32_t table_last) {
   // k in 1 .. table_last where on (a corrupt since > step counts as off: never out of bounds)
   const T age = std::min(step - on, T(table_last));
@@ -288,7 +293,7 @@ ActivationStats adashift_elementwise_loop(T* __restrict__ p, const T* __restrict
         v[i] = vi;
         T on = since[i];
         if constexpr (mode == kActivating) {
-          on = (on == T(0) && vi != T(0)) ? step : on;  // != 0: NaN opens the gate, as on the reference path
+          on = adashift_since(on, vi, step);  // != 0: NaN opens the gate, as on the reference path
           since[i] = on;
         }
         k_block[j] = adashift_open_steps(on, step, table_last);
@@ -329,7 +334,7 @@ ActivationStats adashift_fix_off(T* __restrict__ p, const T* __restrict__ g, con
   for (int64_t j = 0; j < count; ++j) {
     const int64_t i = off[j];
     T on = since[i];
-    on = (on == T(0) && v[i] != T(0)) ? step : on;
+    on = adashift_since(on, v[i], step);
     since[i] = on;
     const int32_t k = adashift_open_steps(on, step, table_last);
     const T m = window_sum ? window_sum[i] * inv_normaliser : g[i];
