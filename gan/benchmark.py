@@ -225,9 +225,9 @@ def write_results(name, bench, grid, authors, best, root: Path) -> dict:
                "lr_grid": {o: [{"lr": r["lr"], "final_smoothed_loss": r["final_smoothed_loss"]} for r in rows]
                            for o, rows in grid.items()},
                # per optimizer with a complete grid: its best lr and whether that lies at the grid's edge
-               "grid_choice": {o: {"lr": best_lr(rows),
-                                   "at_grid_edge": grid_edge(best_lr(rows), [r["lr"] for r in rows])}
-                               for o, rows in grid.items() if len(rows) == len(bench.grid_factors)},
+               "grid_choice": {o: {"lr": lr, "at_grid_edge": grid_edge(lr, [r["lr"] for r in rows])}
+                               for o, rows in grid.items() if len(rows) == len(bench.grid_factors)
+                               for lr in [best_lr(rows)]},
                "at_authors_lr": {o: _entry(rows) for o, rows in authors.items()},
                "at_best_grid_lr": {o: _entry(rows) for o, rows in best.items()},
                "verdicts": verdicts(authors, len(bench.seeds), "authors' lrs") + verdicts(

@@ -250,7 +250,7 @@ def _table(beta2: float, dtype: torch.dtype, last: int) -> torch.Tensor:
 # The kernel's loops (``MODE_ACTIVATING``, ``MODE_ACTIVE``, ``MODE_UNIFORM``, defined in cpu_kernels.cpp):
 # the general one, one that only reads active_since, one with a single bias correction per tensor.
 # ``hints`` (one dict per optimizer): active_since tensor -> (first, last activation step, the indices
-# of the elements still off or None) once at most OFF_LIST_FRACTION of its elements are off; from
+# of the elements still off, empty for none) once at most OFF_LIST_FRACTION of its elements are off; from
 # then on active_since only changes at those elements, which the kernel finishes after the fast loop
 # (a gradient that stays exactly zero, as an embedding's padding row, would otherwise keep the
 # whole tensor in the general loop, about 2x slower, for ever). A hint only: cleared on
@@ -269,7 +269,6 @@ def _activation_mode(kernels, since: torch.Tensor, step: int, table_values: dict
     if known is None or known[0]() is not since:
         return kernels.MODE_ACTIVATING, 0.0, _NO_INDICES
     _, first_on, last_on, off = known
-    off = _NO_INDICES if off is None else off
     if first_on == last_on:  # all on elements turned on at the same step: one bias correction
         return kernels.MODE_UNIFORM, table_values(step - int(first_on) + 1), off
     return kernels.MODE_ACTIVE, 0.0, off
@@ -288,11 +287,11 @@ def _remember_activation(kernels, since: torch.Tensor, mode, off: torch.Tensor, 
             (first_before, last_before)
         off = off[since.view(-1)[off] == 0] if opened else off
     elif still_off == 0 or (last_on > 0 and still_off <= OFF_LIST_FRACTION * since.numel()):
-        off = torch.nonzero(since.view(-1) == 0).view(-1) if still_off else None  # flat indices
+        off = torch.nonzero(since.view(-1) == 0).view(-1) if still_off else _NO_INDICES  # flat indices
     else:
         hints.pop(id(since), None)
         return
-    hints[id(since)] = (weakref.ref(since), first_on, last_on, off if off is not None and off.numel() else None)
+    hints[id(since)] = (weakref.ref(since), first_on, last_on, off)
 
 
 def kernel_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: int, *,
