@@ -9,6 +9,8 @@ tuning budget (in the style of DeepOBS and AlgoPerf):
 2. full: the chosen lr trains ``full_updates`` updates on every seed of ``seeds``; each run is
    scored with sacrebleu BLEU and chrF on *all* test sentences (beam 4), and its updates and wall
    seconds to reach ``target_valid_loss`` are read from its validation curve (time-to-target).
+   The sweep trains every grid first, then the full runs seed by seed (all candidates' seed 1
+   first), so a sweep cut short still compares every candidate on the same seeds.
 
 The same warmup schedule (inverse_sqrt, linear warmup from 1e-7) and gradient clipping hold for
 every candidate. fairseq's built-in ``adam`` runs beside our ``plugin_adam`` as a sanity row, at
@@ -199,9 +201,11 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
         rows.sort(key=lambda r: r[key])
         return True
 
-    def visit(candidate: str, train_now: bool, bar=None) -> None:
-        """Put the candidate's rows into grid/chosen/full, training the missing ones when train_now;
-        the results are rewritten after every new row, from all rows known so far."""
+    def visit(train_now: bool, bar=None) -> None:
+        """Put every row into grid/chosen/full, training the missing ones when train_now: first every
+        candidate's grid, then the full runs seed by seed (every candidate's seed 1 before any seed 2,
+        so an interrupted sweep still compares all candidates on the same seeds). The results are
+        rewritten after every new row, from all rows known so far."""
         def after(row, rows, key, label):
             if bar is not None:
                 bar.update(1)
@@ -210,34 +214,36 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
                     bar.write(f"{label}: BLEU {row['bleu']} chrF {row['chrf']} ({row['wall_s']:.0f} s)")
                 write_results(name, bench, prepared, grid, full, chosen, results)
 
-        rows = grid.setdefault(candidate, [])
-        for lr in CANDIDATES[candidate][1]:
-            if bar is not None:
-                bar.set_postfix_str(f"{candidate} tune lr {lr:g}")
-            after(run_row(bench, name, data, runs, results, candidate, "tune", lr, bench.grid_seed, train_now),
-                  rows, "lr", f"{candidate} tune lr {lr:g}")
-        complete = len(rows) == len(CANDIDATES[candidate][1])
-        chosen[candidate] = (chosen.get(SANITY[candidate]) if candidate in SANITY
-                             else choose_lr(rows) if complete else None)
-        if chosen[candidate] is None:
-            if bar is not None:
-                bar.update(len(bench.seeds))
-            return
-        rows = full.setdefault(candidate, [])
+        for candidate in order:
+            rows = grid.setdefault(candidate, [])
+            for lr in CANDIDATES[candidate][1]:
+                label = f"{candidate} tune lr {lr:g}"
+                if bar is not None:
+                    bar.set_postfix_str(label)
+                after(run_row(bench, name, data, runs, results, candidate, "tune", lr, bench.grid_seed, train_now),
+                      rows, "lr", label)
+            complete = len(rows) == len(CANDIDATES[candidate][1])
+            chosen[candidate] = (chosen.get(SANITY[candidate]) if candidate in SANITY
+                                 else choose_lr(rows) if complete else None)
+        if train_now and tune_only:
+            return  # the full rows there are were put in by the first visit
         for seed in bench.seeds:
-            label = f"{candidate} lr {chosen[candidate]:g} seed {seed}"
-            if bar is not None:
-                bar.set_postfix_str(label)
-            after(run_row(bench, name, data, runs, results, candidate, "full", chosen[candidate], seed,
-                          train_now and not tune_only), rows, "seed", label)
-
-    for candidate in order:  # first every row there is, so partial results always show all of them
-        visit(candidate, False)
-    if train:
-        total = sum(len(CANDIDATES[c][1]) + len(bench.seeds) for c in candidates)
-        with tqdm(total=total, desc=f"nmt benchmark {name}", unit="run") as bar:
             for candidate in order:
-                visit(candidate, True, bar)
+                if chosen[candidate] is None:
+                    if bar is not None:
+                        bar.update(1)
+                    continue
+                label = f"{candidate} lr {chosen[candidate]:g} seed {seed}"
+                if bar is not None:
+                    bar.set_postfix_str(label)
+                after(run_row(bench, name, data, runs, results, candidate, "full", chosen[candidate], seed,
+                              train_now and not tune_only), full.setdefault(candidate, []), "seed", label)
+
+    visit(False)  # first every row there is, so partial results always show all of them
+    if train:
+        total = sum(len(CANDIDATES[c][1]) + (0 if tune_only else len(bench.seeds)) for c in candidates)
+        with tqdm(total=total, desc=f"nmt benchmark {name}", unit="run") as bar:
+            visit(True, bar)
     return write_results(name, bench, prepared, grid, full, chosen, results)
 
 

@@ -98,6 +98,26 @@ def test_tune_only_trains_the_grids_and_partial_results_show_every_row(tmp_path,
     assert written == [{"adam": 1, "sgd": 3}, {"adam": 2, "sgd": 3}, {"adam": 3, "sgd": 3}, {"adam": 3, "sgd": 3}]
 
 
+def test_the_sweep_trains_every_grid_then_the_full_runs_seed_by_seed(tmp_path, monkeypatch):
+    trained = []
+
+    def fake_run(bench, name, data, runs, results, candidate, phase, lr, seed, train=True):
+        if not train:
+            return None
+        trained.append((phase, candidate, seed))
+        return {"candidate": candidate, "phase": phase, "lr": lr, "seed": seed, "best_valid_loss": -lr}
+
+    monkeypatch.setattr(benchmark, "run_row", fake_run)
+    monkeypatch.setattr(benchmark, "prepare", lambda *a, **k: {})
+    monkeypatch.setattr(benchmark, "write_results", lambda *a: {})
+    benchmark.run_benchmark("bible-tiny", tmp_path, ["fairseq-adam", "sgd", "adam"])
+    assert trained == [*[("tune", "sgd", 1)] * 3, *[("tune", "adam", 1)] * 3,
+                       *[("full", c, s) for s in (1, 2) for c in ("sgd", "adam", "fairseq-adam")]]
+    trained.clear()
+    benchmark.run_benchmark("bible-tiny", tmp_path, ["sgd"], tune_only=True)
+    assert trained == [("tune", "sgd", 1)] * 3
+
+
 def test_verdicts_say_pending_until_the_runs_exist():
     summary = {"optimizers": {"adam": {"bleu": spread([25.0, 26.0])}}}
     verdicts = benchmark.verdicts(summary)
