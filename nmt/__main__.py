@@ -5,6 +5,7 @@
     python -m nmt evaluate --data outputs/nmt/bible --run runs/nmt/bible/adashift-s1
     python -m nmt sweep --data outputs/nmt/bible --optimizers adam amsgrad adashift adamal sgd --seeds 1 2
     python -m nmt benchmark --benchmark bible-cpu      # the fair multi-seed protocol (nmt/benchmark.py)
+    python -m nmt step-scale RUN/checkpoints/checkpoint_last.pt --reduced ADASHIFT_RUN/...  (nmt/step_scale.py)
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def main(argv=None) -> int:
                    help="only rewrite summary.json, results.md and the plot from the rows there are")
     b.add_argument("--tune-only", action="store_true",
                    help="train the lr grids only (every candidate's lr decided before the full runs)")
+    c = steps.add_parser("step-scale", help="what a per-tensor reduce does to each element's step (nmt/step_scale.py)")
+    c.add_argument("elementwise", type=Path, help="a checkpoint of an Adam-family run (a v per element)")
+    c.add_argument("--reduced", type=Path, default=None, help="a checkpoint of a reduce max/mean AdaShift run")
+    c.add_argument("--out", type=Path, default=None, help="also write the Markdown here")
     args = parser.parse_args(argv)
     if args.step == "sweep":
         try:
@@ -92,6 +97,18 @@ def _run(args) -> int:
         summary = run_benchmark(args.benchmark, args.root, args.candidates, args.train, args.tune_only)
         print((args.root / "results" / "nmt" / args.benchmark / "results.md").read_text())
         return 0 if summary["optimizers"] else 1
+    if args.step == "step-scale":
+        from suite_results.files import atomic_write_text
+
+        from .step_scale import report, step_scale
+        command = " ".join(["python -m nmt step-scale", str(args.elementwise),
+                            *(["--reduced", str(args.reduced)] if args.reduced else [])])
+        text = report(step_scale(args.elementwise, args.reduced), command)
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(args.out, text)
+        print(text)
+        return 0
     if args.step == "prepare":
         summary = prepare(args.corpus, args.out, args.valid, args.test, args.max_train, args.vocab_size, args.seed)
         print(json.dumps(summary, indent=1))
