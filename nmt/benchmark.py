@@ -63,7 +63,14 @@ CANDIDATES = {
                               "--reduce", "max"], [3e-4, 1e-3, 3e-3]),
     "sgd": (["--optimizer", "sgd", "--momentum", "0.9"], [0.03, 0.1, 0.3]),
     "fairseq-adam": (["--optimizer", "adam", "--adam-betas", "(0.9, 0.98)"], []),  # uses adam's lr
+    # opt-in ablation (not in a benchmark's default candidates): adashift-transformer with the
+    # per-tensor max replaced by an elementwise v, to isolate what the reduce costs
+    "adashift-elementwise": (["--optimizer", "adashift", "--adam-betas", "(0.0, 0.999)", "--keep-num", "1",
+                              "--reduce", "none"], [3e-4, 1e-3, 3e-3]),
 }
+# the default candidates, fixed: a benchmark's definition is part of every run's key, so adding an
+# entry to CANDIDATES must not change it (an added candidate is run with --candidates NAME)
+PROTOCOL = ("adam", "amsgrad", "adamal", "adopt", "adashift-paper", "adashift-transformer", "sgd", "fairseq-adam")
 SANITY = {"fairseq-adam": "adam"}  # candidate -> the candidate whose chosen lr it takes
 PROBED = {"adam", "amsgrad", "adamal", "adopt", "adashift-paper", "adashift-transformer"}  # our adapters
 DIAGNOSTICS = ["--optimizer-diagnostics", "10"]  # observation only: not part of a run's configuration
@@ -86,7 +93,7 @@ class Benchmark:
     validate_every: int = 100
     clip_norm: float = 1.0
     max_train: int | None = None
-    candidates: tuple = tuple(CANDIDATES)
+    candidates: tuple = PROTOCOL
     claims: tuple = field(default=())
 
     def flags(self, candidate: str, lr: float, seed: int, updates: int) -> list[str]:
@@ -191,7 +198,10 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
     prepared = json.loads(last.read_text())["data"] if not train and last.exists() else prepare(
         bench.corpus, data, bench.valid, bench.test, bench.max_train, bench.vocab_size, seed=1)
     grid, full, chosen = {}, {}, {}
-    order = sorted(candidates, key=lambda c: c in SANITY)  # sanity rows after the one they follow
+    # sanity rows after the one they follow; the results show every candidate with rows, the
+    # trained ones or not (--candidates chooses what trains, never what the summary keeps)
+    order = sorted(candidates, key=lambda c: c in SANITY)
+    shown = sorted(dict.fromkeys([*bench.candidates, *candidates, *CANDIDATES]), key=lambda c: c in SANITY)
 
     def put(rows: list, row: dict, key: str) -> bool:
         """Add ``row`` to ``rows`` (kept sorted by ``key``); False when it was already there."""
@@ -201,9 +211,9 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
         rows.sort(key=lambda r: r[key])
         return True
 
-    def visit(train_now: bool, bar=None) -> None:
-        """Put every row into grid/chosen/full, training the missing ones when train_now: first every
-        candidate's grid, then the full runs seed by seed (every candidate's seed 1 before any seed 2,
+    def visit(which: list[str], train_now: bool, bar=None) -> None:
+        """Put the rows of ``which`` into grid/chosen/full, training the missing ones when train_now:
+        first every candidate's grid, then the full runs seed by seed (every candidate's seed 1 before any seed 2,
         so an interrupted sweep still compares all candidates on the same seeds). The results are
         rewritten after every new row, from all rows known so far."""
         def after(row, rows, key, label):
@@ -214,7 +224,7 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
                     bar.write(f"{label}: BLEU {row['bleu']} chrF {row['chrf']} ({row['wall_s']:.0f} s)")
                 write_results(name, bench, prepared, grid, full, chosen, results)
 
-        for candidate in order:
+        for candidate in which:
             rows = grid.setdefault(candidate, [])
             for lr in CANDIDATES[candidate][1]:
                 label = f"{candidate} tune lr {lr:g}"
@@ -228,7 +238,7 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
         if train_now and tune_only:
             return  # the full rows there are were put in by the first visit
         for seed in bench.seeds:
-            for candidate in order:
+            for candidate in which:
                 if chosen[candidate] is None:
                     if bar is not None:
                         bar.update(1)
@@ -239,11 +249,11 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
                 after(run_row(bench, name, data, runs, results, candidate, "full", chosen[candidate], seed,
                               train_now and not tune_only), full.setdefault(candidate, []), "seed", label)
 
-    visit(False)  # first every row there is, so partial results always show all of them
+    visit(shown, False)  # first every row there is, so partial results always show all of them
     if train:
         total = sum(len(CANDIDATES[c][1]) + (0 if tune_only else len(bench.seeds)) for c in candidates)
         with tqdm(total=total, desc=f"nmt benchmark {name}", unit="run") as bar:
-            visit(True, bar)
+            visit(order, True, bar)
     return write_results(name, bench, prepared, grid, full, chosen, results)
 
 
@@ -293,7 +303,8 @@ def verdicts(summary: dict) -> list[dict]:
         return by[c][key]["mean"] if c in by and key in by[c] else None
 
     adam = mean("adam")
-    for c in ("adashift-paper", "adashift-transformer"):
+    for c in ("adashift-paper", "adashift-transformer", *(["adashift-elementwise"] if "adashift-elementwise" in by
+                                                          else [])):  # the ablation only once it ran
         shift = mean(c)
         claim = f"{c} within 1 BLEU of Adam (AdaShift paper: competitive with Adam on NMT)"
         if adam is None or shift is None:
