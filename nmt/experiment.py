@@ -73,7 +73,10 @@ def train(data: Path, run_dir: Path, optimizer: str, arch: str = "transformer-ti
 
 def fairseq_train(data: Path, run_dir: Path, flags: list[str], config: dict) -> dict:
     """fairseq-train on ``data`` with ``flags`` into ``run_dir`` (claimed for ``config``), resuming from
-    its checkpoint_last.pt; logs to run_dir/train.log and run_dir/tb. Returns {'wall_s', 'command'}."""
+    its checkpoint_last.pt; logs to run_dir/train.log and run_dir/tb. Returns {'wall_s', 'command'}:
+    wall_s is this invocation's seconds plus, for a resumed run, the training seconds its earlier
+    invocations had logged (fairseq's wall meter), so a run interrupted and resumed still reports
+    what it cost, not only its last part."""
     if not (Path(data) / "bin").is_dir():
         raise ValueError(f"{Path(data) / 'bin'} does not exist: prepare the data first (python -m nmt prepare)")
     run_dir = Path(run_dir)
@@ -82,12 +85,13 @@ def fairseq_train(data: Path, run_dir: Path, flags: list[str], config: dict) -> 
                "--no-epoch-checkpoints", "--keep-interval-updates", "1", "--log-format", "simple",
                "--log-interval", "10", "--no-progress-bar", "--num-workers", "0", *device_flags()]
     rundir.claim(run_dir, config)
+    earlier = max((e.value for e in read_scalar(run_dir / "tb" / "train_inner", "wall")), default=0.0)
     started = time.perf_counter()
     with open(run_dir / "train.log", "a") as log:
         result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
     if result.returncode != 0:
         raise UserError(f"fairseq-train failed (exit {result.returncode}); see {run_dir / 'train.log'}")
-    return {"wall_s": time.perf_counter() - started, "command": " ".join(command)}
+    return {"wall_s": earlier + time.perf_counter() - started, "command": " ".join(command)}
 
 
 def evaluate(data: Path, run_dir: Path, beam: int = 4) -> dict:
@@ -128,15 +132,25 @@ def evaluate(data: Path, run_dir: Path, beam: int = 4) -> dict:
 
 def validation_curve(run_dir: Path, with_time: bool = False) -> list[tuple]:
     """(updates, validation loss) from the run's fairseq TensorBoard events; ``with_time``: (updates,
-    loss, wall seconds since the run's first training event)."""
+    loss, training seconds to that update). The seconds are fairseq's own wall meter, logged with
+    every ``--log-interval`` updates and restored from the checkpoint on resume, at the last log at or
+    before the update: a resumed run's time excludes the pause. A run too short to log a training
+    interval falls back to the events' clock since its first event."""
     events = {e.step: e for e in read_scalar(Path(run_dir) / "tb" / "valid", "loss")}
     if not events:
         return []
     if not with_time:
         return sorted((step, e.value) for step, e in events.items())
-    starts = [e.wall_time for e in read_scalar(Path(run_dir) / "tb" / "train_inner", "loss")]
-    start = min(starts) if starts else min(e.wall_time for e in events.values())
-    return sorted((step, e.value, e.wall_time - start) for step, e in events.items())
+    walls = [(e.step, e.value) for e in read_scalar(Path(run_dir) / "tb" / "train_inner", "wall")]
+    if walls:
+        def seconds(step, event):
+            return next((wall for logged, wall in reversed(walls) if logged <= step), walls[0][1])
+    else:
+        start = min(e.wall_time for e in events.values())
+
+        def seconds(step, event):
+            return event.wall_time - start
+    return sorted((step, e.value, seconds(step, e)) for step, e in events.items())
 
 
 def run_one(data: Path, runs: Path, optimizer: str, seed: int, **train_kwargs) -> dict:

@@ -250,3 +250,46 @@ def test_evaluate_refuses_to_score_a_subset(tmp_path, monkeypatch):
         experiment.evaluate(data, run)
     assert "--required-batch-size-multiple" in seen["command"]
     assert seen["command"][seen["command"].index("--required-batch-size-multiple") + 1] == "1"
+
+
+def write_resumed_run(run_dir: Path) -> None:
+    """TensorBoard events shaped like fairseq's for a run killed after its checkpoint at update 20 and
+    resumed an hour later: the wall meter restarts from the checkpoint's value (20 s), the clock
+    of the events jumps by 3600 s."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    t0 = 1_700_000_000.0
+    for segment, (steps, clock, wall0) in enumerate([((10, 20, 30), t0, 0.0), ((30, 40), t0 + 3600, 20.0)]):
+        inner = SummaryWriter(str(run_dir / "tb" / "train_inner"), filename_suffix=f".{segment}")
+        valid = SummaryWriter(str(run_dir / "tb" / "valid"), filename_suffix=f".{segment}")
+        for i, step in enumerate(steps):
+            wall = wall0 + 10.0 * (i + 1)
+            inner.add_scalar("wall", wall, step, walltime=clock + wall)
+            inner.add_scalar("loss", 9.0, step, walltime=clock + wall)
+            if step % 20 == 0:
+                valid.add_scalar("loss", 10.0 - step / 10, step, walltime=clock + wall + 1)
+        inner.close()
+        valid.close()
+
+
+def test_time_to_an_update_is_training_time_and_excludes_a_pause(tmp_path):
+    from nmt.experiment import validation_curve
+
+    write_resumed_run(tmp_path)
+    assert validation_curve(tmp_path) == [(20, 8.0), (40, 6.0)]
+    assert validation_curve(tmp_path, with_time=True) == [(20, 8.0, 20.0), (40, 6.0, 40.0)]  # not 3600 + ...
+
+
+def test_a_resumed_run_reports_the_seconds_of_its_earlier_part(tmp_path, monkeypatch):
+    import subprocess
+
+    from nmt import experiment
+
+    (tmp_path / "data" / "bin").mkdir(parents=True)
+    run = tmp_path / "run"
+    monkeypatch.setattr(experiment.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0))
+    fresh = experiment.fairseq_train(tmp_path / "data", run, ["--lr", "0.1"], {"lr": 0.1})
+    assert fresh["wall_s"] < 5  # nothing logged before: this invocation only
+    write_resumed_run(run)  # what the earlier invocations logged: 40 s of training
+    resumed = experiment.fairseq_train(tmp_path / "data", run, ["--lr", "0.1"], {"lr": 0.1})
+    assert 40 <= resumed["wall_s"] < 45
