@@ -28,7 +28,7 @@ import torch
 
 from suite_results import rundir, stats
 from suite_results.cli import UserError, check_choices
-from suite_results.scalars import read_scalar
+from suite_results.scalars import read_scalar, read_segments
 from suite_results.files import write_csv
 from suite_results.stats import format_spread
 from suite_results.tables import Document
@@ -74,8 +74,8 @@ def train(data: Path, run_dir: Path, optimizer: str, arch: str = "transformer-ti
 def fairseq_train(data: Path, run_dir: Path, flags: list[str], config: dict) -> dict:
     """fairseq-train on ``data`` with ``flags`` into ``run_dir`` (claimed for ``config``), resuming from
     its checkpoint_last.pt; logs to run_dir/train.log and run_dir/tb. Returns {'wall_s', 'command'}:
-    wall_s is this invocation's seconds plus, for a resumed run, the training seconds its earlier
-    invocations had logged (fairseq's wall meter), so a run interrupted and resumed still reports
+    wall_s is this invocation's seconds plus, for a resumed run, the spans its earlier invocations
+    logged (first to last training log of each), so a run interrupted and resumed still reports
     what it cost, not only its last part."""
     if not (Path(data) / "bin").is_dir():
         raise ValueError(f"{Path(data) / 'bin'} does not exist: prepare the data first (python -m nmt prepare)")
@@ -85,7 +85,8 @@ def fairseq_train(data: Path, run_dir: Path, flags: list[str], config: dict) -> 
                "--no-epoch-checkpoints", "--keep-interval-updates", "1", "--log-format", "simple",
                "--log-interval", "10", "--no-progress-bar", "--num-workers", "0", *device_flags()]
     rundir.claim(run_dir, config)
-    earlier = max((e.value for e in read_scalar(run_dir / "tb" / "train_inner", "wall")), default=0.0)
+    earlier = sum(max(e.wall_time for e in s) - min(e.wall_time for e in s)  # earlier invocations' logs
+                  for s in read_segments(run_dir / "tb" / "train_inner", "loss"))
     started = time.perf_counter()
     with open(run_dir / "train.log", "a") as log:
         result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
@@ -132,25 +133,24 @@ def evaluate(data: Path, run_dir: Path, beam: int = 4) -> dict:
 
 def validation_curve(run_dir: Path, with_time: bool = False) -> list[tuple]:
     """(updates, validation loss) from the run's fairseq TensorBoard events; ``with_time``: (updates,
-    loss, training seconds to that update). The seconds are fairseq's own wall meter, logged with
-    every ``--log-interval`` updates and restored from the checkpoint on resume, at the last log at or
-    before the update: a resumed run's time excludes the pause. A run too short to log a training
-    interval falls back to the events' clock since its first event."""
+    loss, wall seconds to it). The seconds run on the events' clock from the first training log
+    (update 10), validation included; a resumed run leaves out the pauses between its invocations
+    (each invocation logs its own event file, a segment) and counts each earlier segment whole,
+    work later redone from a checkpoint included: what the run cost to get there. (fairseq's own
+    wall meter cannot serve: it logs 0 after a resume.)"""
     events = {e.step: e for e in read_scalar(Path(run_dir) / "tb" / "valid", "loss")}
     if not events:
         return []
     if not with_time:
         return sorted((step, e.value) for step, e in events.items())
-    walls = [(e.step, e.value) for e in read_scalar(Path(run_dir) / "tb" / "train_inner", "wall")]
-    if walls:
-        def seconds(step, event):
-            return next((wall for logged, wall in reversed(walls) if logged <= step), walls[0][1])
-    else:
-        start = min(e.wall_time for e in events.values())
+    segments = read_segments(Path(run_dir) / "tb" / "train_inner", "loss")
+    starts = [min(e.wall_time for e in s) for s in segments] or [min(e.wall_time for e in events.values())]
+    spans = [max(e.wall_time for e in s) - start for s, start in zip(segments, starts)]
 
-        def seconds(step, event):
-            return event.wall_time - start
-    return sorted((step, e.value, seconds(step, e)) for step, e in events.items())
+    def seconds(event) -> float:
+        k = max((i for i, start in enumerate(starts) if start <= event.wall_time), default=0)
+        return sum(spans[:k]) + event.wall_time - starts[k]
+    return sorted((step, e.value, seconds(e)) for step, e in events.items())
 
 
 def run_one(data: Path, runs: Path, optimizer: str, seed: int, **train_kwargs) -> dict:

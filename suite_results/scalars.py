@@ -32,3 +32,18 @@ def read_scalars(folder: Path | str, prefix: str = "") -> dict[str, list[Scalar]
 def read_scalar(folder: Path | str, tag: str) -> list[Scalar]:
     """One tag's scalars (see :func:`read_scalars`); [] when the run never logged it."""
     return read_scalars(folder, tag).get(tag, [])
+
+
+def read_segments(folder: Path | str, tag: str) -> list[list[Scalar]]:
+    """One tag's scalars per event file under ``folder`` (each process that logs writes its own
+    file, so a resumed run has one segment per invocation), each sorted by step, the segments in
+    the order they were written; files without the tag are left out."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    segments = []
+    for path in sorted(Path(folder).glob("events.out.tfevents.*")) if Path(folder).is_dir() else []:
+        accumulator = EventAccumulator(str(path), size_guidance={"scalars": 0})
+        accumulator.Reload()
+        if tag in accumulator.Tags()["scalars"]:
+            segments.append(sorted((Scalar(e.step, e.value, e.wall_time) for e in accumulator.Scalars(tag))))
+    return sorted(segments, key=lambda s: min(e.wall_time for e in s))
