@@ -72,7 +72,8 @@ CANDIDATES = {
 # entry to CANDIDATES must not change it (an added candidate is run with --candidates NAME)
 PROTOCOL = ("adam", "amsgrad", "adamal", "adopt", "adashift-paper", "adashift-transformer", "sgd", "fairseq-adam")
 SANITY = {"fairseq-adam": "adam"}  # candidate -> the candidate whose chosen lr it takes
-PROBED = {"adam", "amsgrad", "adamal", "adopt", "adashift-paper", "adashift-transformer"}  # our adapters
+PROBED = {"adam", "amsgrad", "adamal", "adopt", "adashift-paper", "adashift-transformer",  # our adapters
+          "adashift-elementwise"}
 DIAGNOSTICS = ["--optimizer-diagnostics", "10"]  # observation only: not part of a run's configuration
 
 
