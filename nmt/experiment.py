@@ -85,8 +85,7 @@ def fairseq_train(data: Path, run_dir: Path, flags: list[str], config: dict) -> 
                "--no-epoch-checkpoints", "--keep-interval-updates", "1", "--log-format", "simple",
                "--log-interval", "10", "--no-progress-bar", "--num-workers", "0", *device_flags()]
     rundir.claim(run_dir, config)
-    earlier = sum(max(e.wall_time for e in s) - min(e.wall_time for e in s)  # earlier invocations' logs
-                  for s in read_segments(run_dir / "tb" / "train_inner", "loss"))
+    earlier = sum(span for _, span in logged_spans(run_dir))  # what earlier invocations logged
     started = time.perf_counter()
     with open(run_dir / "train.log", "a") as log:
         result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
@@ -131,6 +130,13 @@ def evaluate(data: Path, run_dir: Path, beam: int = 4) -> dict:
     return scores
 
 
+def logged_spans(run_dir: Path) -> list[tuple[float, float]]:
+    """(clock of the first training log, seconds to the last) of each invocation of a run, in order:
+    fairseq writes one event file per invocation (``suite_results.scalars.read_segments``)."""
+    return [(min(e.wall_time for e in s), max(e.wall_time for e in s) - min(e.wall_time for e in s))
+            for s in read_segments(Path(run_dir) / "tb" / "train_inner", "loss")]
+
+
 def validation_curve(run_dir: Path, with_time: bool = False) -> list[tuple]:
     """(updates, validation loss) from the run's fairseq TensorBoard events; ``with_time``: (updates,
     loss, wall seconds to it). The seconds run on the events' clock from the first training log
@@ -143,9 +149,8 @@ def validation_curve(run_dir: Path, with_time: bool = False) -> list[tuple]:
         return []
     if not with_time:
         return sorted((step, e.value) for step, e in events.items())
-    segments = read_segments(Path(run_dir) / "tb" / "train_inner", "loss")
-    starts = [min(e.wall_time for e in s) for s in segments] or [min(e.wall_time for e in events.values())]
-    spans = [max(e.wall_time for e in s) - start for s, start in zip(segments, starts)]
+    logged = logged_spans(run_dir) or [(min(e.wall_time for e in events.values()), 0.0)]
+    starts, spans = [start for start, _ in logged], [span for _, span in logged]
 
     def seconds(event) -> float:
         k = max((i for i, start in enumerate(starts) if start <= event.wall_time), default=0)
