@@ -83,10 +83,10 @@ def step_scale(elementwise: Path, reduced: Path | None = None) -> list[dict]:
     """One row per parameter tensor: name, elements, shrink, and vs_elementwise with ``reduced``."""
     rows = []
     for name, state, group in parameters(load(elementwise), elementwise):
-        v = corrected_v(state, group).flatten()
-        if v.numel() == 1 and state["exp_avg_sq"].dim() == 0:
+        if state["exp_avg_sq"].dim() == 0:
             raise ValueError(f"{elementwise}: {name} has one v for the whole tensor; the first checkpoint "
                              "must be of an elementwise run (Adam, AMSGrad, ...)")
+        v = corrected_v(state, group).flatten()
         median = v.median()
         rows.append({"name": name, "elements": v.numel(), "median_v": median.item(),
                      "shrink": (v.max() / median).sqrt().item()})
@@ -95,10 +95,9 @@ def step_scale(elementwise: Path, reduced: Path | None = None) -> list[dict]:
         if [n for n, _, _ in other] != [r["name"] for r in rows]:
             raise ValueError(f"{reduced}: its model's tensors differ from {elementwise}'s")
         for row, (name, state, group) in zip(rows, other):
-            v = corrected_v(state, group)
-            if v.numel() != 1:
+            if state["exp_avg_sq"].dim() != 0:
                 raise ValueError(f"{reduced}: {name} has a v per element; --reduced takes a reduce max/mean run")
-            row["vs_elementwise"] = (v / row["median_v"]).sqrt().item()
+            row["vs_elementwise"] = (corrected_v(state, group) / row["median_v"]).sqrt().item()
     return rows
 
 

@@ -13,11 +13,12 @@ class Scalar(NamedTuple):
 
 
 def read_scalars(folder: Path | str, prefix: str = "") -> dict[str, list[Scalar]]:
-    """Every scalar tag under ``folder`` that starts with ``prefix``, each sorted by step. A resumed
-    run may log a step twice: the last value written is kept. A missing folder reads as no tags."""
+    """Every scalar tag under ``folder`` (or in one event file) that starts with ``prefix``, each
+    sorted by step. A resumed run may log a step twice: the last value written is kept. A missing
+    folder reads as no tags."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    if not Path(folder).is_dir():
+    if not Path(folder).exists():
         return {}
     accumulator = EventAccumulator(str(folder), size_guidance={"scalars": 0})
     accumulator.Reload()
@@ -38,12 +39,6 @@ def read_segments(folder: Path | str, tag: str) -> list[list[Scalar]]:
     """One tag's scalars per event file under ``folder`` (each process that logs writes its own
     file, so a resumed run has one segment per invocation), each sorted by step, the segments in
     the order they were written; files without the tag are left out."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    segments = []
-    for path in sorted(Path(folder).glob("events.out.tfevents.*")) if Path(folder).is_dir() else []:
-        accumulator = EventAccumulator(str(path), size_guidance={"scalars": 0})
-        accumulator.Reload()
-        if tag in accumulator.Tags()["scalars"]:
-            segments.append(sorted((Scalar(e.step, e.value, e.wall_time) for e in accumulator.Scalars(tag))))
+    files = Path(folder).glob("events.out.tfevents.*") if Path(folder).is_dir() else []
+    segments = [segment for segment in (read_scalar(path, tag) for path in files) if segment]
     return sorted(segments, key=lambda s: min(e.wall_time for e in s))
