@@ -1,27 +1,28 @@
 """Named translation benchmarks with a fair protocol: ``python -m nmt benchmark --benchmark bible-cpu``.
 
-A benchmark fixes data, model, schedule, budgets and evaluation; every optimizer gets the same
-tuning budget (in the style of DeepOBS and AlgoPerf):
-
-1. tuning: each candidate trains ``grid_updates`` updates with seed ``grid_seed`` at each lr of its
-   log-spaced grid (3 values around its paper/default value); the lr with the lowest validation
-   loss is chosen;
-2. full: the chosen lr trains ``full_updates`` updates on every seed of ``seeds``; each run is
-   scored with sacrebleu BLEU and chrF on *all* test sentences (beam 4), and its updates and wall
-   seconds to reach ``target_valid_loss`` are read from its validation curve (time-to-target).
-   The sweep trains every grid first, then the full runs seed by seed (all candidates' seed 1
-   first), so a sweep cut short still compares every candidate on the same seeds.
+A benchmark fixes data, model, schedule, budgets and evaluation; every tuned optimizer gets the same
+tuning budget (in the style of DeepOBS and AlgoPerf), through the suite's one tuning protocol
+(``suite_results.tuning``): 1. a log-spaced lr grid at ``grid_updates`` updates on seed ``grid_seed``,
+extended past its edge until the best value is interior (a diverged run counts as worse); 2. the two
+best lrs of the grid promoted to the full ``full_updates`` budget on the grid seed, the lr chosen by
+the full-budget validation loss; 3. the chosen lr on every seed of ``seeds``. Each full run is scored
+with sacrebleu BLEU and chrF on *all* test sentences (beam 4); its updates and wall seconds to reach
+``target_valid_loss`` are read from its validation curve (time-to-target). Untuned candidates (the
+authors' own settings, fairseq's built-in adam as a sanity row) run their fixed lr on every seed.
+The sweep trains every grid first, then the full runs seed by seed (every candidate's seed 1
+first), so a sweep cut short still compares every candidate on the same seeds.
 
 The same warmup schedule (inverse_sqrt, linear warmup from 1e-7) and gradient clipping hold for
-every candidate. fairseq's built-in ``adam`` runs beside our ``plugin_adam`` as a sanity row, at
-the lr chosen for ``adam`` (no grid of its own: the two are the same rule).
+every candidate.
 
 Every run directory is keyed on its full configuration (``suite_results.rundir``), so a changed
 benchmark definition never reuses a run. Each finished run also lands as a small JSON row under
 ``results/nmt/<benchmark>/runs/`` (committed with the results): a later invocation, on any machine,
 reuses those rows instead of training again, so the sweep resumes across sessions; an interrupted
-run resumes from its fairseq checkpoint. ``summary.json``, ``results.md`` and ``valid_loss.png``
-are rewritten from all rows after every run, so partial results are always readable.
+run resumes from its fairseq checkpoint. A run directory has one writer (``suite_results.locks``):
+two sweeps on one root share the rows, each training the next row nobody holds. ``summary.json``,
+``results.md`` and ``valid_loss.png`` are rewritten from all rows after every run, so partial
+results are always readable.
 
 Our optimizers also run with ``--optimizer-diagnostics 10`` (an observation, not part of a run's
 configuration): each row keeps the mean of the decorrelation probe's statistics over the second
@@ -32,14 +33,17 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from suite_results import rundir
+from suite_results import locks, rundir
 from suite_results.files import atomic_write_text
 from suite_results.scalars import read_scalars
-from suite_results.stats import edge_note, format_spread, grid_edge, spread
+from suite_results.stats import format_spread, spread
 from suite_results.tables import Document
+from suite_results.tuning import Outcome, Protocol, tune
 
 from .experiment import evaluate, fairseq_train, validation_curve
 from .prepare import prepare
@@ -50,7 +54,9 @@ TRANSFORMER_SMALL = ["--arch", "transformer", "--encoder-layers", "3", "--decode
                      "--encoder-attention-heads", "4", "--decoder-attention-heads", "4",
                      "--share-all-embeddings", "--dropout", "0.1"]
 
-# name -> (fairseq flags without --lr, lr grid around the paper/default value)
+AUTHORS_ADAM = ["--adam-betas", "(0.0, 0.9)"]  # the AdaShift authors' Adam/AMSGrad baseline (untuned)
+# name -> (fairseq flags without --lr, the lr grid the protocol starts from); untuned candidates
+# have no grid and a fixed lr in FIXED_LR
 CANDIDATES = {
     "adam": (["--optimizer", "plugin_adam", "--adam-betas", "(0.9, 0.98)"], [3e-4, 1e-3, 3e-3]),
     "amsgrad": (["--optimizer", "amsgrad", "--adam-betas", "(0.9, 0.98)"], [3e-4, 1e-3, 3e-3]),
@@ -62,19 +68,32 @@ CANDIDATES = {
     "adashift-transformer": (["--optimizer", "adashift", "--adam-betas", "(0.0, 0.999)", "--keep-num", "1",
                               "--reduce", "max"], [3e-4, 1e-3, 3e-3]),
     "sgd": (["--optimizer", "sgd", "--momentum", "0.9"], [0.03, 0.1, 0.3]),
-    "fairseq-adam": (["--optimizer", "adam", "--adam-betas", "(0.9, 0.98)"], []),  # uses adam's lr
-    # opt-in ablation (not in a benchmark's default candidates): adashift-transformer with the
-    # per-tensor max replaced by an elementwise v, to isolate what the reduce costs
+    "fairseq-adam": (["--optimizer", "adam", "--adam-betas", "(0.9, 0.98)"], []),
+    # the first author's Transformer advice with phi = identity (reduce none)
     "adashift-elementwise": (["--optimizer", "adashift", "--adam-betas", "(0.0, 0.999)", "--keep-num", "1",
                               "--reduce", "none"], [3e-4, 1e-3, 3e-3]),
+    # the authors' own comparison, untuned: Adam and AMSGrad at lr 1e-4 with betas (0, 0.9), AdaShift
+    # at lr 1e-2, keep_num 40, max, betas (0, 0.9) (adashift-paper's flags: the same runs)
+    "adam-authors": (["--optimizer", "plugin_adam", *AUTHORS_ADAM], []),
+    "amsgrad-authors": (["--optimizer", "amsgrad", *AUTHORS_ADAM], []),
+    "adashift-authors": (["--optimizer", "adashift", "--adam-betas", "(0.0, 0.9)", "--keep-num", "40",
+                          "--reduce", "max"], []),
 }
-# the default candidates, fixed: a benchmark's definition is part of every run's key, so adding an
-# entry to CANDIDATES must not change it (an added candidate is run with --candidates NAME)
+# untuned candidates: their lr. fairseq's built-in adam is the sanity row beside plugin_adam at the
+# lr plugin_adam's first grid chose (3e-3), where both have every seed.
+FIXED_LR = {"fairseq-adam": 3e-3, "adam-authors": 1e-4, "amsgrad-authors": 1e-4, "adashift-authors": 1e-2}
+# a candidate whose runs are another's (the same flags): its rows are that candidate's rows at its lr
+SAME_RUNS = {"adashift-authors": "adashift-paper"}
+# the default candidates a benchmark was defined with, fixed: a benchmark's definition is part of
+# every run's key, so adding a candidate must not change it. Candidates added later are in
+# ADDED_CANDIDATES, outside the definition, and run by default too.
 PROTOCOL = ("adam", "amsgrad", "adamal", "adopt", "adashift-paper", "adashift-transformer", "sgd", "fairseq-adam")
-SANITY = {"fairseq-adam": "adam"}  # candidate -> the candidate whose chosen lr it takes
+ADDED_CANDIDATES = {"bible-cpu": ("adashift-elementwise", "adam-authors", "amsgrad-authors", "adashift-authors"),
+                    "bible-gpu": ("adashift-elementwise", "adam-authors", "amsgrad-authors", "adashift-authors")}
 PROBED = {"adam", "amsgrad", "adamal", "adopt", "adashift-paper", "adashift-transformer",  # our adapters
-          "adashift-elementwise"}
+          "adashift-elementwise", "adam-authors", "amsgrad-authors", "adashift-authors"}
 DIAGNOSTICS = ["--optimizer-diagnostics", "10"]  # observation only: not part of a run's configuration
+ADASHIFT = ("adashift-paper", "adashift-transformer", "adashift-elementwise")  # the tuned AdaShift variants
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,13 @@ BENCHMARKS = {
                             full_updates=8, grid_updates=4, target_valid_loss=12.0, seeds=(1, 2), max_tokens=512,
                             warmup_updates=2, validate_every=2),
 }
+# the tuning protocol per benchmark (outside the definition: it decides which runs are made, not
+# what a run computes); the tiny test benchmark caps its grids to keep the tests short
+PROTOCOLS = {"bible-tiny": Protocol(promote=2, max_values=4)}
+
+
+def default_candidates(name: str) -> list[str]:
+    return [*BENCHMARKS[name].candidates, *ADDED_CANDIDATES.get(name, ())]
 
 
 def _row_path(results: Path, row_config: dict) -> Path:
@@ -132,35 +158,68 @@ def _row_path(results: Path, row_config: dict) -> Path:
     return results / "runs" / f"{c['candidate']}-{c['phase']}-lr{c['lr']:g}-s{c['seed']}-{rundir.config_key(c)}.json"
 
 
-def run_row(bench: Benchmark, name: str, data: Path, runs: Path, results: Path, candidate: str, phase: str,
-            lr: float, seed: int, train: bool = True) -> dict | None:
-    """One run of the protocol, or its committed row when one exists for exactly this configuration
-    (None for a missing row when ``train`` is False)."""
+def row_config(bench: Benchmark, name: str, candidate: str, phase: str, lr: float, seed: int) -> dict:
+    """What decides a run: its key (runs of SAME_RUNS candidates are keyed as the candidate they share)."""
+    candidate = SAME_RUNS.get(candidate, candidate)
     updates = bench.full_updates if phase == "full" else bench.grid_updates
-    flags = bench.flags(candidate, lr, seed, updates)
-    row_config = {"benchmark": name, "definition": asdict(bench), "candidate": candidate, "phase": phase,
-                  "lr": lr, "seed": seed, "flags": flags}
-    path = _row_path(results, row_config)
+    return {"benchmark": name, "definition": asdict(bench), "candidate": candidate, "phase": phase,
+            "lr": lr, "seed": seed, "flags": bench.flags(candidate, lr, seed, updates)}
+
+
+def load_row(path: Path) -> dict:
+    """A checked-in row, or a one-line error naming the file and what is wrong with it."""
+    from suite_results.rows import read_row  # noqa: PLC0415
+
+    return read_row(path, required=("candidate", "phase", "lr", "seed", "best_valid_loss", "valid_curve"),
+                    full_required=("bleu", "chrf", "sentences") if "-full-" in Path(path).name else ())
+
+
+LOCKED = "locked"  # run_row's answer for a row another process is training
+
+
+def run_row(bench: Benchmark, name: str, data: Path, runs: Path, results: Path, candidate: str, phase: str,
+            lr: float, seed: int, train: bool = True):
+    """One run of the protocol, or its committed row when one exists for exactly this configuration
+    (None for a missing row when ``train`` is False; LOCKED when another process is training it)."""
+    config = row_config(bench, name, candidate, phase, lr, seed)
+    path = _row_path(results, config)
     if path.exists():
-        return json.loads(path.read_text())
+        return load_row(path)
     if not train:
         return None
     run_dir = runs / path.stem
-    trained = fairseq_train(data, run_dir, [*flags, *(DIAGNOSTICS if candidate in PROBED else [])], row_config)
+    with locks.try_hold(run_dir) as mine:
+        if not mine:
+            return LOCKED
+        if path.exists():  # another process finished it meanwhile
+            return load_row(path)
+        return _train_row(bench, data, run_dir, results, path, config)
+
+
+def _train_row(bench, data, run_dir, results, path, config) -> dict:
+    candidate, phase = config["candidate"], config["phase"]
+    trained = fairseq_train(data, run_dir, [*config["flags"], *(DIAGNOSTICS if candidate in PROBED else [])], config)
     curve = validation_curve(run_dir, with_time=True)
     reached = next(((u, s) for u, loss, s in curve if loss <= bench.target_valid_loss), (None, None))
-    row = {"candidate": candidate, "phase": phase, "lr": lr, "seed": seed, "updates": updates,
-           "best_valid_loss": min((loss for _, loss, _ in curve), default=None),
-           "valid_curve": [[u, loss] for u, loss, _ in curve], "updates_to_target": reached[0],
+    finite = [loss for _, loss, _ in curve if loss == loss and abs(loss) != float("inf")]
+    diverged = bool(trained.get("diverged")) or len(finite) < len(curve)
+    row = {"candidate": candidate, "phase": phase, "lr": config["lr"], "seed": config["seed"],
+           "updates": bench.full_updates if phase == "full" else bench.grid_updates,
+           "best_valid_loss": None if diverged else min(finite, default=None),
+           "valid_curve": [[u, loss] for u, loss, _ in curve if loss in finite], "updates_to_target": reached[0],
            "seconds_to_target": reached[1], "wall_s": trained["wall_s"], "command": trained["command"],
            "run_dir": str(run_dir), "diagnostics": decorrelation(run_dir)}
-    if phase == "full":
+    if diverged:
+        row.update({"diverged": True, "last_finite_valid_loss": finite[-1] if finite else None})
+    if phase == "full" and (run_dir / "checkpoints" / "checkpoint_best.pt").exists():
         scores = evaluate(data, run_dir, beam=4)
         if scores["sentences"] != bench.test:
             raise RuntimeError(f"{run_dir}: scored {scores['sentences']} of {bench.test} test sentences")
         row.update({k: scores[k] for k in ("bleu", "chrf", "sentences", "bleu_signature", "chrf_signature")})
+    elif phase == "full":
+        row.update({"bleu": 0.0, "chrf": 0.0, "sentences": 0})  # diverged before its first checkpoint
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(row, indent=1))
+    atomic_write_text(path, json.dumps(row, indent=1, allow_nan=False))
     return row
 
 
@@ -173,23 +232,82 @@ def decorrelation(run_dir: Path) -> dict:
     return out
 
 
-def choose_lr(rows: list[dict]) -> float | None:
-    """The lr whose tuning run reached the lowest validation loss (None until the grid is complete)."""
-    scored = [r for r in rows if r["best_valid_loss"] is not None]
-    return min(scored, key=lambda r: r["best_valid_loss"])["lr"] if scored else None
+def outcome(row) -> Outcome | None:
+    """A row as the tuning protocol sees it (None: not run yet)."""
+    if row is None or row is LOCKED:
+        return None
+    if row.get("diverged"):
+        return Outcome(None, row.get("last_finite_valid_loss"))
+    return Outcome.of(row["best_valid_loss"])
+
+
+@dataclass
+class State:
+    """Where the whole benchmark stands: per candidate its tuning (tuned ones), its lr and full rows,
+    and the runs the protocol needs next, most useful first."""
+
+    tunings: dict = field(default_factory=dict)
+    grid_rows: dict = field(default_factory=dict)  # candidate -> {lr: row} at the grid budget
+    promoted_rows: dict = field(default_factory=dict)  # candidate -> {lr: row} full budget, grid seed
+    chosen: dict = field(default_factory=dict)  # candidate -> lr (None until decided)
+    full: dict = field(default_factory=dict)  # candidate -> rows at the chosen lr, by seed
+    needed: list = field(default_factory=list)  # (priority, candidate, phase, lr, seed)
+    provisional: dict = field(default_factory=dict)  # candidate -> the lr shown while its tuning is incomplete
+
+
+def walk(bench: Benchmark, name: str, candidates: list[str], lookup) -> State:
+    """The protocol over ``candidates`` as far as the rows ``lookup(candidate, phase, lr, seed)`` allow."""
+    state = State()
+    protocol = PROTOCOLS.get(name, Protocol())
+    for c in candidates:
+        if c in FIXED_LR or not CANDIDATES[c][1]:
+            state.chosen[c] = FIXED_LR.get(c)
+        else:
+            grid_rows, promoted_rows = state.grid_rows.setdefault(c, {}), state.promoted_rows.setdefault(c, {})
+
+            def rung(phase, rows, c=c):
+                def score(lr):
+                    row = lookup(c, phase, lr, bench.grid_seed)
+                    if row is not None and row is not LOCKED:
+                        rows[lr] = row
+                    return outcome(row)
+                return score
+            t = tune(CANDIDATES[c][1], rung("tune", grid_rows), rung("full", promoted_rows), protocol)
+            state.tunings[c] = t
+            state.needed += [(0 if phase == "grid" else 1, c, "tune" if phase == "grid" else "full", lr,
+                              bench.grid_seed) for phase, lr in t.needed]
+            state.chosen[c] = t.chosen
+        lr = state.chosen[c]
+        if lr is None:  # tuning under way: show the lr with the most full runs so far, marked provisional
+            tried = {lr: [r for r in (lookup(c, "full", lr, s) for s in bench.seeds) if r not in (None, LOCKED)]
+                     for lr in state.tunings[c].grid}
+            tried = {lr: rows for lr, rows in tried.items() if rows}
+            if tried:
+                lr = max(tried, key=lambda v: (len(tried[v]), -v))
+                state.full[c], state.provisional[c] = tried[lr], lr
+            continue
+        rows = state.full.setdefault(c, [])
+        for priority, seed in enumerate(bench.seeds, start=1):
+            row = lookup(c, "full", lr, seed)
+            if row is None or row is LOCKED:
+                state.needed.append((priority, c, "full", lr, seed))
+            else:
+                rows.append(row)
+    state.needed.sort(key=lambda n: n[0])  # stable: candidates keep their order within a priority
+    return state
 
 
 def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | None = None,
-                  train: bool = True, tune_only: bool = False) -> dict:
+                  train: bool = True, tune_only: bool = False, poll_s: float = 60.0) -> dict:
     """The whole protocol for ``name``; returns the summary (also written under results/nmt/<name>/).
-    A tqdm bar counts the runs (reused rows included) with an ETA; fairseq's per-update log of each
-    run is in its run directory's train.log. ``train=False`` trains nothing: it rewrites the results
-    from the rows there are (the data's description from the last summary.json, if there is one).
-    ``tune_only`` trains the tuning grids only (full runs already there are still reported): every
-    candidate's lr is decided before the long full runs start."""
-    from tqdm import tqdm
+    Progress is one line per run (a tqdm bar on a terminal); fairseq's per-update log of each run is
+    in its run directory's train.log. ``train=False`` trains nothing: it rewrites the results from
+    the rows there are (the data's description from the last summary.json, if there is one).
+    ``tune_only`` trains the tuning runs only (both rungs; the other full runs already there are
+    still reported). Another process training a row this sweep needs: this one trains the other
+    rows meanwhile, and waits (``poll_s``) only when nothing else is left."""
     bench = BENCHMARKS[name]
-    candidates = list(candidates or bench.candidates)
+    candidates = list(candidates or default_candidates(name))
     unknown = [c for c in candidates if c not in CANDIDATES]
     if unknown:
         raise ValueError(f"Unknown candidate(s) {unknown}; choose from: {', '.join(CANDIDATES)}")
@@ -198,64 +316,44 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
     last = results / "summary.json"
     prepared = json.loads(last.read_text())["data"] if not train and last.exists() else prepare(
         bench.corpus, data, bench.valid, bench.test, bench.max_train, bench.vocab_size, seed=1)
-    grid, full, chosen = {}, {}, {}
-    # sanity rows after the one they follow; the results show every candidate with rows, the
-    # trained ones or not (--candidates chooses what trains, never what the summary keeps)
-    order = sorted(candidates, key=lambda c: c in SANITY)
-    shown = sorted(dict.fromkeys([*bench.candidates, *candidates, *CANDIDATES]), key=lambda c: c in SANITY)
+    # the results show every candidate with rows, trained now or not (--candidates chooses what
+    # trains, never what the summary keeps)
+    shown = list(dict.fromkeys([*default_candidates(name), *candidates, *CANDIDATES]))
 
-    def put(rows: list, row: dict, key: str) -> bool:
-        """Add ``row`` to ``rows`` (kept sorted by ``key``); False when it was already there."""
-        if any(r[key] == row[key] for r in rows):
-            return False
-        rows.append(row)
-        rows.sort(key=lambda r: r[key])
-        return True
+    def known(c, phase, lr, seed):
+        return run_row(bench, name, data, runs, results, c, phase, lr, seed, train=False)
 
-    def visit(which: list[str], train_now: bool, bar=None) -> None:
-        """Put the rows of ``which`` into grid/chosen/full, training the missing ones when train_now:
-        first every candidate's grid, then the full runs seed by seed (every candidate's seed 1 before any seed 2,
-        so an interrupted sweep still compares all candidates on the same seeds). The results are
-        rewritten after every new row, from all rows known so far."""
-        def after(row, rows, key, label):
-            if bar is not None:
-                bar.update(1)
-            if row is not None and put(rows, row, key) and bar is not None:
-                if "bleu" in row:
-                    bar.write(f"{label}: BLEU {row['bleu']} chrF {row['chrf']} ({row['wall_s']:.0f} s)")
-                write_results(name, bench, prepared, grid, full, chosen, results)
-
-        for candidate in which:
-            rows = grid.setdefault(candidate, [])
-            for lr in CANDIDATES[candidate][1]:
-                label = f"{candidate} tune lr {lr:g}"
-                if bar is not None:
-                    bar.set_postfix_str(label)
-                after(run_row(bench, name, data, runs, results, candidate, "tune", lr, bench.grid_seed, train_now),
-                      rows, "lr", label)
-            complete = len(rows) == len(CANDIDATES[candidate][1])
-            chosen[candidate] = (chosen.get(SANITY[candidate]) if candidate in SANITY
-                                 else choose_lr(rows) if complete else None)
-        if train_now and tune_only:
-            return  # the full rows there are were put in by the first visit
-        for seed in bench.seeds:
-            for candidate in which:
-                if chosen[candidate] is None:
-                    if bar is not None:
-                        bar.update(1)
-                    continue
-                label = f"{candidate} lr {chosen[candidate]:g} seed {seed}"
-                if bar is not None:
-                    bar.set_postfix_str(label)
-                after(run_row(bench, name, data, runs, results, candidate, "full", chosen[candidate], seed,
-                              train_now and not tune_only), full.setdefault(candidate, []), "seed", label)
-
-    visit(shown, False)  # first every row there is, so partial results always show all of them
-    if train:
-        total = sum(len(CANDIDATES[c][1]) + (0 if tune_only else len(bench.seeds)) for c in candidates)
-        with tqdm(total=total, desc=f"nmt benchmark {name}", unit="run") as bar:
-            visit(order, True, bar)
-    return write_results(name, bench, prepared, grid, full, chosen, results)
+    state = walk(bench, name, shown, known)
+    summary = write_results(name, bench, prepared, state, results, known)
+    trained = 0
+    while train:
+        todo = [n for n in walk(bench, name, candidates, known).needed
+                if not tune_only or n[2] == "tune" or (n[1] in state.tunings and n[4] == bench.grid_seed
+                                                       and not state.tunings[n[1]].complete)]
+        row = None
+        for _, c, phase, lr, seed in todo:
+            label = f"{c} {'tune' if phase == 'tune' else 'full'} lr {lr:g} seed {seed}"
+            print(f"nmt benchmark {name}: {label} ({len(todo)} runs the protocol needs now, {trained} trained "
+                  f"by this process)", file=sys.stderr, flush=True)
+            row = run_row(bench, name, data, runs, results, c, phase, lr, seed, train=True)
+            if row is LOCKED:
+                print(f"nmt benchmark {name}: {label} is being trained by another process; next",
+                      file=sys.stderr, flush=True)
+                continue
+            trained += 1
+            done = f"BLEU {row['bleu']} chrF {row['chrf']}" if "bleu" in row else \
+                f"best valid loss {row['best_valid_loss']}"
+            print(f"nmt benchmark {name}: {label}: {done}{' (diverged)' if row.get('diverged') else ''} "
+                  f"({row['wall_s']:.0f} s)", file=sys.stderr, flush=True)
+            break
+        if row is None or row is LOCKED:
+            if not todo:
+                break
+            time.sleep(poll_s)  # every row left is another process's: wait for its results
+            continue
+        state = walk(bench, name, shown, known)
+        summary = write_results(name, bench, prepared, state, results, known)
+    return summary
 
 
 def _versions() -> dict:
@@ -284,51 +382,65 @@ def _machine() -> dict:
             else None, "python": platform.python_version()}
 
 
-def _paired_bleu(by: dict, a: str, b: str) -> str:
-    """'; per seed -0.85 [-1.2, -0.5]': a's BLEU minus b's on the seeds both ran (the same seed: the
-    same initialisation and batches), or '' without common seeds."""
-    theirs = {r["seed"]: r["bleu"] for r in by[b].get("runs", [])}
-    diffs = [r["bleu"] - theirs[r["seed"]] for r in by[a].get("runs", []) if r["seed"] in theirs]
-    if not diffs:
-        return ""
-    d = spread(diffs)
-    return f"; per seed {d['mean']:+.2f} [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}] ({d['n']} seeds)"
+STEP_SCALE_WHY = ("per-tensor max makes the steps 9-11x smaller than an elementwise v at the same lr "
+                  "(530-550x on the shared embedding): results/nmt/bible-cpu/step_scale_*.md")
 
 
-def verdicts(summary: dict) -> list[dict]:
-    """The claims, each reproduced / not reproduced / pending, with the numbers."""
-    by = summary["optimizers"]
-    out = []
+def verdicts(summary: dict, sanity_rows: tuple = ()) -> list[dict]:
+    """The claims in four groups (the paper's comparison at the authors' settings; the practical
+    claim, best tuned AdaShift vs tuned Adam; the reproduction's "AMSGrad below Adam", at the
+    authors' settings and tuned; the sanity row), each from per-seed differences (suite_results.claims)."""
+    from suite_results.claims import beats, claim, within  # noqa: PLC0415
 
-    def mean(c, key="bleu"):
-        return by[c][key]["mean"] if c in by and key in by[c] else None
+    by, seeds = summary["optimizers"], len(summary["definition"]["seeds"])
 
-    adam = mean("adam")
-    for c in ("adashift-paper", "adashift-transformer", *(["adashift-elementwise"] if "adashift-elementwise" in by
-                                                          else [])):  # the ablation only once it ran
-        shift = mean(c)
-        claim = f"{c} within 1 BLEU of Adam (AdaShift paper: competitive with Adam on NMT)"
-        if adam is None or shift is None:
-            out.append({"claim": claim, "verdict": "pending", "measured": "runs missing"})
-        else:
-            out.append({"claim": claim, "verdict": "reproduced" if shift >= adam - 1 else "not reproduced",
-                        "measured": f"{c} {shift:.2f} vs Adam {adam:.2f} BLEU" + _paired_bleu(by, c, "adam")})
-    plugin, builtin = mean("adam"), mean("fairseq-adam")
-    claim = "sanity: our plugin_adam within 0.5 BLEU of fairseq's built-in adam"
-    out.append({"claim": claim, "measured": "runs missing" if None in (plugin, builtin) else
-                f"plugin {plugin:.2f} vs built-in {builtin:.2f}",
-                "verdict": "pending" if None in (plugin, builtin) else
-                ("reproduced" if abs(plugin - builtin) <= 0.5 else "not reproduced")})
+    def runs(c):
+        return by.get(c, {}).get("runs", [])
+
+    out = [claim("(a) the paper's comparison: AdaShift beats Adam and AMSGrad at the authors' settings "
+                 "(adashift-authors vs adam-authors, amsgrad-authors; untuned)",
+                 [beats("adashift-authors", runs("adashift-authors"), b, runs(b), "bleu", seeds, True, "BLEU")
+                  for b in ("adam-authors", "amsgrad-authors")], why=STEP_SCALE_WHY)]
+    def done(c):
+        return by.get(c, {}).get("tuned_complete", False)
+
+    tuned = [c for c in ADASHIFT if done(c)]
+    pending = [c for c in (*ADASHIFT, "adam") if not done(c)]
+    best = max(tuned, key=lambda c: by[c]["bleu"]["mean"]) if tuned and not pending else None
+    out.append(claim("(b) the practical claim: the best tuned AdaShift variant within 1 BLEU of tuned Adam"
+                     + (f" (best: {best})" if best else ""),
+                     [within(best, runs(best), "adam", runs("adam"), "bleu", seeds, 1.0, "BLEU")] if best else
+                     [("pending", f"tuning under way: {', '.join(pending)}")], why=STEP_SCALE_WHY))
+    for where, (ams, adam) in (("at the authors' settings", ("amsgrad-authors", "adam-authors")),
+                               ("each tuned", ("amsgrad", "adam"))):
+        waiting = [c for c in (ams, adam) if by.get(c, {}).get("tuned") and not done(c)]
+        out.append(claim(f"(c) the reproduction's ordering: AMSGrad below Adam ({where})",
+                         [("pending", f"tuning under way: {', '.join(waiting)}")] if waiting else
+                         [beats(adam, runs(adam), ams, runs(ams), "bleu", seeds, True, "BLEU")]))
+    if sanity_rows:
+        plugin, builtin = sanity_rows
+        verdict = "pending" if len(plugin) < seeds or len(builtin) < seeds else None
+        mp = spread([r["bleu"] for r in plugin])["mean"] if plugin else None
+        mb = spread([r["bleu"] for r in builtin])["mean"] if builtin else None
+        if verdict is None:
+            verdict = "reproduced" if abs(mp - mb) <= 0.5 else "not reproduced"
+        out.append({"claim": f"sanity: our plugin_adam within 0.5 BLEU of fairseq's built-in adam (both at lr "
+                             f"{FIXED_LR['fairseq-adam']:g})", "verdict": verdict, "why": "",
+                    "measured": "runs missing" if None in (mp, mb) else f"plugin {mp:.2f} vs built-in {mb:.2f} BLEU"})
     return out
 
 
-def write_results(name, bench, prepared, grid, full, chosen, results: Path) -> dict:
+def write_results(name, bench, prepared, state: State, results: Path, lookup) -> dict:
     optimizers = {}
-    for candidate, rows in full.items():
+    for candidate, rows in state.full.items():
         if not rows:
             continue
-        entry = {"lr": chosen[candidate], "flags": CANDIDATES[candidate][0], "seeds": [r["seed"] for r in rows],
-                 "runs": rows, "lr_at_grid_edge": grid_edge(chosen[candidate], [r["lr"] for r in grid.get(candidate, [])])}
+        t = state.tunings.get(candidate)
+        entry = {"lr": state.chosen[candidate] if candidate not in state.provisional else state.provisional[candidate],
+                 "provisional": candidate in state.provisional, "flags": CANDIDATES[candidate][0], "tuned": t is not None,
+                 "tuned_complete": t is not None and t.complete, "seeds": [r["seed"] for r in rows], "runs": rows,
+                 "lr_at_grid_edge": t.edge if t else None,
+                 "changed_between_rungs": t.changed_between_rungs if t else None}
         for key in ("bleu", "chrf", "wall_s"):
             entry[key] = spread([r[key] for r in rows])
         reached = [r["updates_to_target"] for r in rows if r["updates_to_target"] is not None]
@@ -339,16 +451,25 @@ def write_results(name, bench, prepared, grid, full, chosen, results: Path) -> d
             if values:
                 entry.setdefault("decorrelation", {})[key] = spread(values)
         optimizers[candidate] = entry
+    # every row of the benchmark once (each is read, so a damaged one is named here)
+    distinct = {path: load_row(path) for path in sorted((results / "runs").glob("*.json"))}
     summary = {"benchmark": name, "definition": asdict(bench), "data": prepared, "protocol": __doc__.split("\n\n")[1],
-               "lr_grid": {c: [{"lr": r["lr"], "best_valid_loss": r["best_valid_loss"]} for r in rows]
-                           for c, rows in grid.items()},
-               "chosen_lr": {c: chosen.get(c) for c in grid},  # None until the candidate's grid is complete
+               "tuning_protocol": asdict(PROTOCOLS.get(name, Protocol())),
+               "lr_grid": {c: [{"lr": lr, "best_valid_loss": r["best_valid_loss"], "diverged": bool(r.get("diverged"))}
+                               for lr, r in sorted(rows.items())] for c, rows in state.grid_rows.items()},
+               "promoted": {c: [{"lr": lr, "best_valid_loss": r["best_valid_loss"], "bleu": r.get("bleu"),
+                                 "diverged": bool(r.get("diverged"))} for lr, r in sorted(rows.items())]
+                            for c, rows in state.promoted_rows.items()},
+               "tuning": {c: t.as_dict() for c, t in state.tunings.items()},
+               "chosen_lr": dict(state.chosen),  # None until the candidate's tuning is complete
                "optimizers": optimizers, "versions": _versions(), "machine": _machine(),
                "command": f"python -m nmt benchmark --benchmark {name}",
-               "cpu_hours": sum(r["wall_s"] for rows in (*grid.values(), *full.values()) for r in rows) / 3600}
-    summary["verdicts"] = verdicts(summary)
+               "cpu_hours": sum(r["wall_s"] for r in distinct.values()) / 3600}
+    sanity = FIXED_LR["fairseq-adam"]
+    plugin = [r for r in (lookup("adam", "full", sanity, s) for s in bench.seeds) if r is not None and r is not LOCKED]
+    summary["verdicts"] = verdicts(summary, (plugin, state.full.get("fairseq-adam", [])))
     results.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(results / "summary.json", json.dumps(summary, indent=1))
+    atomic_write_text(results / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
     document(summary).write(results / "results.md")
     plot_curves(summary, results / "valid_loss.png")
     return summary
@@ -366,7 +487,7 @@ def document(summary: dict) -> Document:
     rows = []
     for c, e in summary["optimizers"].items():
         target = e["updates_to_target"]
-        rows.append([c, f"{e['lr']:g}", len(e["runs"]), format_spread(e["bleu"]), format_spread(e["chrf"]),
+        rows.append([c + (" (provisional: tuning under way)" if e.get("provisional") else ""), f"{e['lr']:g}", len(e["runs"]), format_spread(e["bleu"]), format_spread(e["chrf"]),
                      f"{target['mean']:.0f} ({e['reached_target']})" if target else f"- ({e['reached_target']})",
                      f"{e['wall_s']['mean']:.0f}"])
     doc.table(["optimizer", "lr", "seeds", "BLEU", "chrF", f"updates to valid loss {d['target_valid_loss']}",
@@ -379,17 +500,32 @@ def document(summary: dict) -> Document:
                   [[c, format_spread(p["corr"], 3) if "corr" in p else "-",
                     format_spread(p["net_update_ratio"], 3) if "net_update_ratio" in p else "-"]
                    for c, p in probed.items()])
-    doc.heading("Verdicts", 2).table(["claim", "measured", "verdict"],
-                                     [[v["claim"], v["measured"], v["verdict"]] for v in summary["verdicts"]])
-    doc.heading("lr grid (best validation loss of each tuning run)", 2).text(
-        "A chosen lr at the grid's edge means the best setting may lie beyond the grid.").table(
-        ["optimizer", "lr: best valid loss", "chosen"],
-        [[c, ", ".join(f"{r['lr']:g}: {r['best_valid_loss']:.3f}" if r["best_valid_loss"] is not None
-                       else f"{r['lr']:g}: -" for r in grid_rows),
-          f"{summary['chosen_lr'][c]:g}" + edge_note(summary["chosen_lr"][c], [r["lr"] for r in grid_rows])
-          if summary.get("chosen_lr", {}).get(c) is not None else "- (grid incomplete)"]
-         for c, grid_rows in summary["lr_grid"].items() if grid_rows])
+    doc.heading("Verdicts", 2).table(["claim", "measured", "verdict", "why, when it fails"],
+                                     [[v["claim"], v["measured"], v["verdict"], v.get("why", "")]
+                                      for v in summary["verdicts"]])
+    doc.heading("Tuning (suite_results.tuning)", 2).text(
+        f"Rung 1: best validation loss after {d['grid_updates']} updates (seed {d['grid_seed']}); the grid is "
+        f"extended past its edge until its best value is interior (a diverged run counts as worse). Rung 2: the "
+        f"two best lrs of rung 1 at the full {d['full_updates']} updates (seed {d['grid_seed']}); the lr is "
+        f"chosen there. 'changed' flags a candidate whose choice differs between the rungs; 'edge' one whose "
+        f"choice is still at its grid's edge.").table(
+        ["optimizer", "rung 1: lr: best valid loss", "rung 2: lr: best valid loss", "chosen", "note"],
+        [[c, ", ".join(_outcome_cell(o) for o in t["grid"]), ", ".join(_outcome_cell(o) for o in t["full"]) or "-",
+          (f"{t['chosen']:g}" + (" (changed)" if t["changed_between_rungs"] else "")
+           + (f" (at the grid's {t['at_grid_edge']} edge)" if t["at_grid_edge"] else ""))
+          if t["chosen"] is not None else "- (" + ", ".join(f"{p} {lr:g}" for p, lr in t["needed"]) + " to run)",
+          t["note"]] for c, t in summary["tuning"].items() if t["grid"]])
+    fixed = [c for c in summary["optimizers"] if not summary["optimizers"][c]["tuned"]]
+    if fixed:
+        doc.text("Untuned: " + ", ".join(f"{c} (lr {summary['optimizers'][c]['lr']:g})" for c in fixed) + ".")
     return doc
+
+
+def _outcome_cell(o: dict) -> str:
+    if o["diverged"]:
+        last = o.get("last_finite")
+        return f"{o['lr']:g}: diverged" + (f" (last {last:.3f})" if last is not None else "")
+    return f"{o['lr']:g}: {o['score']:.3f}"
 
 
 def plot_curves(summary: dict, path: Path) -> None:

@@ -26,8 +26,8 @@ from pathlib import Path
 import sacrebleu
 import torch
 
-from suite_results import rundir, stats
-from suite_results.cli import UserError, check_choices
+from suite_results import locks, rundir, stats
+from suite_results.cli import UserError, check_choices, portable_command
 from suite_results.scalars import read_scalar, read_segments
 from suite_results.files import write_csv
 from suite_results.stats import format_spread
@@ -36,6 +36,7 @@ from suite_results.tables import Document
 from .configs import ARCHITECTURES, HYPERPARAMETERS, OPTIMIZER_NAMES
 
 BIN = Path(sys.executable).parent
+DIVERGED = "FloatingPointError: gradients are Nan/Inf"  # what fairseq-train raises when a run diverges
 
 
 def device_flags() -> list[str]:
@@ -84,14 +85,22 @@ def fairseq_train(data: Path, run_dir: Path, flags: list[str], config: dict) -> 
                "--save-dir", str(run_dir / "checkpoints"), "--tensorboard-logdir", str(run_dir / "tb"),
                "--no-epoch-checkpoints", "--keep-interval-updates", "1", "--log-format", "simple",
                "--log-interval", "10", "--no-progress-bar", "--num-workers", "0", *device_flags()]
-    rundir.claim(run_dir, config)
-    earlier = sum(span for _, span in logged_spans(run_dir))  # what earlier invocations logged
-    started = time.perf_counter()
-    with open(run_dir / "train.log", "a") as log:
-        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
+    with locks.hold(run_dir):  # one writer per run directory (another process: refused, naming it)
+        rundir.claim(run_dir, config)
+        earlier = sum(span for _, span in logged_spans(run_dir))  # what earlier invocations logged
+        started = time.perf_counter()
+        with open(run_dir / "train.log", "a") as log:
+            offset = log.tell()
+            result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
+    trained = {"wall_s": earlier + time.perf_counter() - started, "command": portable_command(command)}
     if result.returncode != 0:
+        with open(run_dir / "train.log", errors="replace") as log:
+            log.seek(offset)
+            output = log.read()
+        if DIVERGED in output:  # fairseq's own check: a non-finite gradient norm ends the run
+            return {**trained, "diverged": True}
         raise UserError(f"fairseq-train failed (exit {result.returncode}); see {run_dir / 'train.log'}")
-    return {"wall_s": earlier + time.perf_counter() - started, "command": " ".join(command)}
+    return trained
 
 
 def evaluate(data: Path, run_dir: Path, beam: int = 4) -> dict:

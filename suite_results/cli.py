@@ -60,3 +60,24 @@ def check_choices(name: str, values, allowed) -> None:
     unknown = [v for v in values if allowed is not None and v not in allowed]
     if unknown:
         raise ValueError(f"--{name}: unknown {unknown} (choose from: {', '.join(map(str, allowed))})")
+
+
+def portable_command(words, root=None) -> str:
+    """A command a reader can paste: the program by its name (``.venv/bin/fairseq-train`` ->
+    ``fairseq-train``), every absolute path under ``root`` (default: the working directory)
+    relative to it; shell-quoted."""
+    import shlex  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    base = Path(root or Path.cwd()).resolve()
+    out = []
+    for i, word in enumerate(map(str, words)):
+        if i == 0 and "/" in word:
+            word = Path(word).name
+        elif word.startswith("/"):
+            try:
+                word = str(Path(word).resolve().relative_to(base))
+            except ValueError:
+                pass
+        out.append(word)
+    return shlex.join(out)

@@ -1,0 +1,58 @@
+"""Verdicts on a paper's claims from paired runs (the same seed: the same initialisation and data
+order), written once for every benchmark.
+
+A claim compares two candidates seed by seed: the difference ``a - b`` on each seed both ran, its
+mean and 95% bootstrap interval (``suite_results.stats.spread``). "A beats B" is *reproduced* when
+the whole interval lies on A's side, *not reproduced (B beats A)* when it lies on B's side, and *not
+reproduced (no clear difference)* otherwise; "A within m of B" is reproduced when the mean
+difference is no worse than ``-m``. A claim is *pending* until both candidates have ``seeds`` runs.
+"""
+
+from __future__ import annotations
+
+from .stats import spread
+
+ORDER = ("pending", "not reproduced", "reproduced")  # a claim of several comparisons takes the worst
+
+
+def paired(a_rows: list[dict], b_rows: list[dict], key: str) -> dict | None:
+    """spread() of ``a[key] - b[key]`` over the seeds both have; None without a common seed."""
+    theirs = {r["seed"]: r[key] for r in b_rows}
+    diffs = [r[key] - theirs[r["seed"]] for r in a_rows if r["seed"] in theirs]
+    return spread(diffs) if diffs else None
+
+
+def _measured(a: str, b: str, d: dict, unit: str) -> str:
+    return f"{a} - {b} per seed: {d['mean']:+.4g} [{d['ci_low']:+.4g}, {d['ci_high']:+.4g}] {unit} ({d['n']} seeds)"
+
+
+def beats(a: str, a_rows: list, b: str, b_rows: list, key: str, seeds: int, higher_is_better: bool,
+          unit: str = "") -> tuple[str, str]:
+    """(verdict, measured) of "a beats b" on ``key``."""
+    d = paired(a_rows, b_rows, key)
+    if d is None or len(a_rows) < seeds or len(b_rows) < seeds:
+        return "pending", f"{a} - {b}: {len(a_rows)} and {len(b_rows)} of {seeds} seeds"
+    sign = 1 if higher_is_better else -1
+    low, high = sorted((sign * d["ci_low"], sign * d["ci_high"]))
+    verdict = "reproduced" if low > 0 else f"not reproduced ({b} beats {a})" if high < 0 else \
+        "not reproduced (no clear difference)"
+    return verdict, _measured(a, b, d, unit)
+
+
+def within(a: str, a_rows: list, b: str, b_rows: list, key: str, seeds: int, margin: float,
+           unit: str = "") -> tuple[str, str]:
+    """(verdict, measured) of "a within ``margin`` of b" (higher is better) on ``key``."""
+    d = paired(a_rows, b_rows, key)
+    if d is None or len(a_rows) < seeds or len(b_rows) < seeds:
+        return "pending", f"{a} - {b}: {len(a_rows)} and {len(b_rows)} of {seeds} seeds"
+    return ("reproduced" if d["mean"] >= -margin else "not reproduced"), _measured(a, b, d, unit)
+
+
+def claim(text: str, results: list[tuple[str, str]], why: str = "") -> dict:
+    """One claim from its comparisons: the worst verdict, every measurement, and ``why`` (the evidence
+    when it fails)."""
+    if not results:
+        return {"claim": text, "verdict": "pending", "measured": "no runs", "why": why}
+    worst = min((v for v, _ in results), key=lambda v: next(i for i, o in enumerate(ORDER) if v.startswith(o)))
+    return {"claim": text, "verdict": worst, "measured": "; ".join(m for _, m in results),
+            "why": why if worst != "reproduced" and not worst.startswith("pending") else ""}

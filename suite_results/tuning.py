@@ -1,0 +1,206 @@
+"""The tuning protocol of every benchmark, written once: a grid that reaches an interior optimum,
+promotion to the full budget, the choice, and the edge flag.
+
+1. **Rung 1 (the grid).** Each candidate runs a log-spaced lr grid at the short budget. While the
+   best value sits at the grid's edge, the grid is extended one step past that edge (factor ~3 on
+   the 1-3-10 ladder: 3e-3 -> 1e-2 -> 3e-2), until the best value has a worse neighbour on both
+   sides. A diverged run counts as worse than any finished one (it is recorded as diverged, with
+   its last finite loss), so a best value beside a diverged one is interior.
+2. **Rung 2 (promotion; successive halving, Jamieson & Talwalkar 2016, as in Hyperband).** The
+   ``promote`` best lrs of rung 1 run the full budget on the grid seed, and the lr is chosen by
+   the full-budget score: the lr that wins a short budget need not win the full one (short-horizon
+   bias, Wu et al. 2018), so the decision is made at the budget that is reported. Should the
+   rung-2 winner sit at the grid's edge (the runner-up of rung 1 may), the grid is extended past
+   it and the new value promoted too, so the choice is interior in the grid as well.
+3. The chosen lr then runs on every seed (the promoted run at that lr is the grid seed's).
+
+Scores are "lower is better" (validation loss, final critic loss, validation error). The protocol
+never trains anything itself: :func:`tune` walks it as far as the known outcomes allow and lists
+the runs it needs next, so a benchmark can train them, reuse checked-in rows, or only report.
+A grid never grows past ``max_values`` values: a candidate that reaches the limit with its best
+still at the edge keeps the edge flag, and the reason is in :attr:`Tuning.note`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .stats import grid_edge
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One run's result for the protocol: ``score`` (lower is better) or a divergence."""
+
+    score: float | None  # None: the run diverged
+    last_finite: float | None = None  # a diverged run's last finite loss, for the record
+
+    @property
+    def diverged(self) -> bool:
+        return self.score is None or not math.isfinite(self.score)
+
+    @classmethod
+    def of(cls, score: float | None, last_finite: float | None = None) -> Outcome:
+        """A finished run's score; a NaN/inf or None score is a divergence."""
+        if score is None or not math.isfinite(score):
+            return cls(None, last_finite)
+        return cls(float(score))
+
+
+@dataclass(frozen=True)
+class Protocol:
+    promote: int = 2  # lrs promoted to the full budget; 0: one rung only (the grid decides)
+    max_values: int = 9  # the most lrs one grid may hold
+
+
+@dataclass
+class Tuning:
+    """Where one candidate's tuning stands."""
+
+    grid: dict  # lr -> Outcome at rung 1
+    full: dict = field(default_factory=dict)  # lr -> Outcome at rung 2 (full budget, grid seed)
+    needed: list = field(default_factory=list)  # [("grid" | "full", lr)] the protocol waits for
+    chosen: float | None = None  # None until the protocol is done
+    grid_best: float | None = None
+    promoted: list = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return self.chosen is not None
+
+    @property
+    def edge(self) -> str | None:
+        """'upper' / 'lower' when the chosen lr is the grid's largest / smallest value, else None."""
+        return grid_edge(self.chosen, self.grid) if self.chosen is not None else None
+
+    @property
+    def changed_between_rungs(self) -> bool:
+        """True when the full budget chose another lr than the grid's best."""
+        return bool(self.full) and self.chosen is not None and self.chosen != self.grid_best
+
+    def as_dict(self) -> dict:
+        def outcomes(table):
+            return [{"lr": lr, "score": o.score, "diverged": o.diverged,
+                     **({"last_finite": o.last_finite} if o.diverged else {})} for lr, o in sorted(table.items())]
+        return {"grid": outcomes(self.grid), "full": outcomes(self.full), "grid_best": self.grid_best,
+                "promoted": sorted(self.promoted), "chosen": self.chosen, "at_grid_edge": self.edge,
+                "changed_between_rungs": self.changed_between_rungs, "complete": self.complete,
+                "needed": [list(n) for n in self.needed], "note": self.note}
+
+
+def step(lr: float, up: bool) -> float:
+    """The next lr on the 1-3-10 ladder (3e-3 -> 1e-2, 1e-2 -> 3e-2; down: 3e-3 -> 1e-3); a value off
+    the ladder moves by a factor 3 exactly (6.67e-5 -> 2e-4). Rounded to 12 significant digits so
+    that the same lr is always the same float."""
+    if lr <= 0 or not math.isfinite(lr):
+        raise ValueError(f"an lr grid holds positive finite values, not {lr!r}")
+    exponent = math.floor(math.log10(lr))
+    mantissa = lr / 10 ** exponent
+    if math.isclose(mantissa, 1.0, rel_tol=1e-6):
+        new = 3 * 10 ** exponent if up else 3 * 10 ** (exponent - 1)
+    elif math.isclose(mantissa, 3.0, rel_tol=1e-6):
+        new = 10 ** (exponent + 1) if up else 10 ** exponent
+    else:
+        new = lr * 3 if up else lr / 3
+    return float(f"{new:.12g}")
+
+
+def best(table: dict) -> float | None:
+    """The lr with the lowest score (ties: the smaller lr); None when every run diverged or none ran."""
+    finite = [(o.score, lr) for lr, o in table.items() if not o.diverged]
+    return min(finite)[1] if finite else None
+
+
+def ranked(table: dict) -> list[float]:
+    """The lrs of the finished (not diverged) runs, best first."""
+    return [lr for _, lr in sorted((o.score, lr) for lr, o in table.items() if not o.diverged)]
+
+
+def _outward(lr: float, grid) -> float | None:
+    """The next value past the edge ``lr`` sits at, or None when it is interior."""
+    edge = grid_edge(lr, grid)
+    return None if edge is None else step(lr, up=edge == "upper")
+
+
+def tune(initial: list[float], rung1: Callable[[float], Outcome | None],
+         rung2: Callable[[float], Outcome | None] | None = None, protocol: Protocol = Protocol()) -> Tuning:
+    """Walk the protocol for one candidate. ``rung1(lr)`` / ``rung2(lr)``: that run's Outcome, or None
+    when it has not run (it is then listed in ``needed`` and the walk stops where it depends on it).
+    Without ``rung2`` (or with ``protocol.promote`` 0) the grid's best is the choice."""
+    if not initial:
+        raise ValueError("an lr grid needs at least one value")
+    lrs = sorted({float(v) for v in initial})
+    grid: dict = {}
+    full: dict = {}
+    extra: set = set()  # values added past a rung-2 winner at the edge: promoted too
+    two_rungs = rung2 is not None and protocol.promote > 0
+    limited = ""  # why the grid stopped growing with its best at the edge
+    while True:
+        needed = []
+        for lr in lrs:
+            if lr not in grid:
+                outcome = rung1(lr)
+                if outcome is None:
+                    needed.append(("grid", lr))
+                else:
+                    grid[lr] = outcome
+        if needed:
+            return Tuning(grid, full, needed, grid_best=best(grid), note="waiting for grid runs")
+        grid_best = best(grid)
+        if grid_best is None:  # every value diverged: look below the smallest
+            nxt, where = step(min(lrs), up=False), "every grid value diverged"
+        else:
+            nxt, where = _outward(grid_best, lrs), "the grid's best is at its edge"
+        if nxt is not None and len(lrs) < protocol.max_values:
+            lrs.append(nxt)
+            lrs.sort()
+            continue
+        if nxt is not None:
+            limited = f"{where}, and the grid holds {len(lrs)} values (the limit)"
+        if not two_rungs:
+            return Tuning(grid, full, [], chosen=grid_best, grid_best=grid_best,
+                          note=limited or _interior_note(grid_best, grid))
+        promoted = sorted(set(ranked(grid)[:protocol.promote]) | (extra - {lr for lr, o in grid.items() if o.diverged}))
+        needed = []
+        for lr in promoted:
+            if lr not in full:
+                outcome = rung2(lr)
+                if outcome is None:
+                    needed.append(("full", lr))
+                else:
+                    full[lr] = outcome
+        if needed:
+            return Tuning(grid, full, needed, grid_best=grid_best, promoted=promoted,
+                          note="waiting for full-budget runs of the promoted lrs")
+        chosen = best({lr: full[lr] for lr in promoted})
+        if chosen is None:  # every promoted run diverged at the full budget: promote the next ones
+            rest = [lr for lr in ranked(grid) if lr not in full]
+            if not rest:
+                return Tuning(grid, full, [], grid_best=grid_best, promoted=promoted,
+                              note="every run diverged at the full budget")
+            extra.add(rest[0])
+            continue
+        nxt = _outward(chosen, lrs)
+        if nxt is not None and len(lrs) < protocol.max_values:
+            lrs.append(nxt)
+            lrs.sort()
+            extra.add(nxt)
+            continue
+        note = _interior_note(chosen, grid) if nxt is None else \
+            limited or f"the full budget chose the grid's edge and the grid holds {len(lrs)} values (the limit)"
+        return Tuning(grid, full, [], chosen=chosen, grid_best=grid_best, promoted=promoted, note=note)
+
+
+def _interior_note(lr: float, grid: dict) -> str:
+    values = sorted(grid)
+    if len(values) < 2:
+        return "a one-value grid"
+    i = values.index(lr)
+    sides = []
+    for j, side in ((i - 1, "below"), (i + 1, "above")):
+        o = grid[values[j]]
+        sides.append(f"{values[j]:g} {'diverged' if o.diverged else 'is worse'} {side}")
+    return "interior: " + ", ".join(sides)

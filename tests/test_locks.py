@@ -1,0 +1,58 @@
+"""One writer per run directory (suite_results.locks): a second process is refused at once, a
+killed holder leaves nothing stuck."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from suite_results import locks
+
+HOLD = "import sys, time; from suite_results import locks\nwith locks.hold(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)"
+
+
+def holder(run_dir):
+    process = subprocess.Popen([sys.executable, "-c", HOLD, str(run_dir)], stdout=subprocess.PIPE, text=True,
+                               cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert process.stdout.readline().strip() == "held"
+    return process
+
+
+def test_a_second_writer_is_refused_naming_the_directory_and_the_process(tmp_path):
+    process = holder(tmp_path / "run")
+    try:
+        with pytest.raises(locks.RunLocked, match=rf"{tmp_path / 'run'} is in use by process {process.pid}"):
+            with locks.hold(tmp_path / "run"):
+                pass
+        with locks.try_hold(tmp_path / "run") as mine:
+            assert not mine
+        assert locks.is_held(tmp_path / "run")
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_killed_holder_frees_the_directory(tmp_path):
+    process = holder(tmp_path / "run")
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not locks.is_held(tmp_path / "run")
+    with locks.hold(tmp_path / "run"):
+        assert (tmp_path / "run" / ".lock").read_text().strip() == str(os.getpid())
+
+
+def test_the_lock_is_reentrant_in_one_process_and_released_at_the_end(tmp_path):
+    with locks.hold(tmp_path / "run"):
+        with locks.try_hold(tmp_path / "run") as mine:
+            assert mine
+        with locks.hold(tmp_path / "run"):
+            pass
+        assert not locks.is_held(tmp_path / "run")  # held by this process: not "another"
+    code = "import sys; from suite_results import locks\nwith locks.try_hold(sys.argv[1]) as m: print(m)"
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")], capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(__file__)), timeout=60)
+    assert out.stdout.strip() == "True", out.stderr

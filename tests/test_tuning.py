@@ -1,0 +1,105 @@
+"""The shared tuning protocol (suite_results.tuning) with fake scorers: no training."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from suite_results.tuning import Outcome, Protocol, best, step, tune
+
+
+def scorer(curve, ran=None, diverge_above=math.inf):
+    """A fake rung: the score of lr is ``curve(lr)``; lrs above ``diverge_above`` diverge. ``ran``
+    records the lrs asked for."""
+    def score(lr):
+        if ran is not None:
+            ran.append(lr)
+        if lr > diverge_above:
+            return Outcome(None, last_finite=12.5)
+        return Outcome.of(curve(lr))
+    return score
+
+
+def bowl(optimum):
+    return lambda lr: (math.log10(lr) - math.log10(optimum)) ** 2
+
+
+def test_the_ladder_steps_by_about_three_and_lands_on_round_values():
+    assert step(3e-3, up=True) == 1e-2 and step(1e-2, up=True) == 3e-2 and step(0.3, up=True) == 1.0
+    assert step(3e-4, up=False) == 1e-4 and step(1e-3, up=False) == 3e-4
+    assert step(6e-4, up=True) == pytest.approx(1.8e-3) and step(2e-4, up=False) == pytest.approx(6.6667e-5, rel=1e-4)
+    with pytest.raises(ValueError, match="positive"):
+        step(0.0, up=True)
+
+
+def test_the_grid_extends_past_its_upper_edge_until_the_best_is_interior():
+    ran = []
+    t = tune([3e-4, 1e-3, 3e-3], scorer(bowl(3e-2), ran))
+    assert sorted(t.grid) == [3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
+    assert t.chosen == 3e-2 and t.edge is None and "interior" in t.note
+    assert len(ran) == len(set(ran))  # no lr scored twice
+
+
+def test_the_grid_extends_past_its_lower_edge_too():
+    t = tune([3e-3, 1e-2, 3e-2], scorer(bowl(1e-3)))
+    assert sorted(t.grid) == [3e-4, 1e-3, 3e-3, 1e-2, 3e-2] and t.chosen == 1e-3 and t.edge is None
+
+
+def test_a_diverged_run_counts_as_worse_and_stops_the_extension():
+    t = tune([3e-4, 1e-3, 3e-3], scorer(lambda lr: -lr, diverge_above=5e-3))  # larger is better until it diverges
+    assert sorted(t.grid) == [3e-4, 1e-3, 3e-3, 1e-2]
+    assert t.grid[1e-2].diverged and t.grid[1e-2].last_finite == 12.5
+    assert t.chosen == 3e-3 and t.edge is None and "0.01 diverged above" in t.note
+    assert Outcome.of(float("nan")).diverged and Outcome.of(float("inf")).diverged and not Outcome.of(1.0).diverged
+
+
+def test_every_value_diverging_looks_below_the_smallest():
+    t = tune([1e-2, 3e-2], scorer(bowl(1e-3), diverge_above=2e-3))
+    assert sorted(t.grid) == [3e-4, 1e-3, 3e-3, 1e-2, 3e-2] and t.chosen == 1e-3 and t.edge is None
+
+
+def test_the_grid_stops_at_its_limit_and_keeps_the_edge_flag():
+    t = tune([1e-3, 3e-3], scorer(lambda lr: -lr), protocol=Protocol(promote=0, max_values=4))
+    assert len(t.grid) == 4 and t.chosen == max(t.grid) and t.edge == "upper" and "limit" in t.note
+
+
+def test_promotion_takes_the_two_best_of_the_grid_and_the_full_budget_decides():
+    # short budget prefers 1e-3 (then 3e-3); the full budget prefers 3e-3: the choice changes
+    grid = {3e-4: 3.0, 1e-3: 1.0, 3e-3: 2.0, 1e-2: 5.0}
+    full = {1e-3: 0.9, 3e-3: 0.5}
+    promoted = []
+    t = tune(list(grid), lambda lr: Outcome.of(grid[lr]), scorer(lambda lr: full[lr], promoted))
+    assert sorted(promoted) == [1e-3, 3e-3] == t.promoted
+    assert t.grid_best == 1e-3 and t.chosen == 3e-3 and t.changed_between_rungs and t.edge is None
+
+
+def test_a_full_budget_winner_at_the_grid_edge_extends_the_grid_and_is_compared_there():
+    grid = {3e-4: 3.0, 1e-3: 1.0, 3e-3: 2.0, 1e-2: 4.0, 3e-2: 6.0}  # the grid's best is interior...
+    full = {1e-3: 0.9, 3e-3: 0.5, 1e-2: 0.7}
+    asked = []
+    t = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(grid[lr]), scorer(lambda lr: full[lr], asked))
+    # ...so the grid is 3e-4..1e-2 after one extension, but the full budget chose 3e-3: interior
+    assert t.chosen == 3e-3 and t.edge is None
+    grid2 = {1e-3: 1.0, 3e-3: 2.0, 3e-4: 3.0}  # best 1e-3 interior; runner-up 3e-3 at the upper edge
+    full2 = {1e-3: 0.9, 3e-3: 0.5, 1e-2: 0.6}
+    grid2[1e-2] = 4.0
+    t2 = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(grid2[lr]), lambda lr: Outcome.of(full2[lr]))
+    assert 1e-2 in t2.grid and 1e-2 in t2.full  # extended past the full-budget winner and promoted
+    assert t2.chosen == 3e-3 and t2.edge is None
+
+
+def test_missing_runs_are_listed_and_the_walk_stops_where_it_depends_on_them():
+    known = {3e-4: 3.0, 1e-3: 2.0}
+    t = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(known[lr]) if lr in known else None,
+             lambda lr: None)
+    assert t.needed == [("grid", 3e-3)] and not t.complete and t.chosen is None
+    known[3e-3] = 2.5
+    t = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(known[lr]) if lr in known else None, lambda lr: None)
+    assert t.needed == [("full", 1e-3), ("full", 3e-3)] and t.promoted == [1e-3, 3e-3]
+    assert t.as_dict()["needed"] == [["full", 1e-3], ["full", 3e-3]]
+
+
+def test_best_breaks_ties_towards_the_smaller_lr_and_ignores_divergence():
+    assert best({1e-3: Outcome.of(1.0), 3e-3: Outcome.of(1.0), 1e-2: Outcome(None)}) == 1e-3
+    assert best({1e-2: Outcome(None)}) is None
