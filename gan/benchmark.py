@@ -10,12 +10,17 @@ training loss smoothed with a box filter. Here on Fashion-MNIST (CIFAR-10 is not
 offline), batch 64, with the budget sized for this CPU (``fmnist-critic``: 5,000 critic steps, about
 10 minutes a run on 2 cores; the authors ran 150,000 on a GPU).
 
-Same tuning budget for every optimizer: the authors' lr on every seed, a 3-value lr grid (the
-authors' lr x 1/3, 1, 3) on seed 0 and, where the grid's best lr differs from the authors', that lr
-on every seed too. Each run is a ``gan.train`` run in a directory keyed on its configuration; every finished run
-lands as a JSON row (the smoothed curve and the final smoothed loss) in
-``results/gan/<benchmark>/runs/``, reused by later invocations on any machine, so the sweep carries
-across sessions. ``summary.json``, ``results.md`` and ``critic_loss.png`` are rewritten after every run.
+Same tuning budget for every optimizer, through the suite's one tuning protocol
+(``suite_results.tuning``, one rung: every grid run has the full budget): the authors' lr on every
+seed (the paper's comparison); a log-spaced grid on seed 0 starting from the authors' lr x 1/3, 1, 3
+and extended past its edge until its best value is interior. The critic loss is unbounded below, so
+"interior" means: a larger lr no longer lowers the final smoothed loss, or diverges (a non-finite
+loss; recorded as diverged with its last finite smoothed loss); the grid's best lr then runs on every
+seed too. Each run is a ``gan.train`` run in a directory keyed on its configuration (one writer at
+a time: two sweeps on one root share the rows); every finished run lands as a JSON row (the
+smoothed curve and the final smoothed loss) in ``results/gan/<benchmark>/runs/``, reused by later
+invocations on any machine, so the sweep carries across sessions. ``summary.json``, ``results.md``
+and ``critic_loss.png`` are rewritten after every run.
 """
 
 from __future__ import annotations
@@ -25,20 +30,27 @@ import dataclasses
 import json
 import os
 import platform
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from suite_results import rundir
+from suite_results import claims, locks, rundir
 from suite_results.cli import command_line, run_cli
 from suite_results.files import atomic_write_text
+from suite_results.rows import read_row
 from suite_results.scalars import read_scalar
-from suite_results.stats import edge_note, format_spread, grid_edge, spread
+from suite_results.stats import format_spread, spread
 from suite_results.tables import Document
+from suite_results.tuning import Outcome, Protocol, tune
 
-from .train import GANConfig, Trainer
+from .train import GANConfig, Trainer, TrainingDiverged
+
+PROTOCOL = Protocol(promote=0, max_values=7)  # one rung; at most 4 values past the 3 of the definition
+LOCKED = "locked"  # run_row's answer for a row another process is training
+ROW_KEYS = ("optimizer", "lr", "seed", "final_smoothed_loss", "steps", "smoothed_loss", "train_seconds")
 
 
 @dataclass(frozen=True)
@@ -83,9 +95,9 @@ def smooth(values: np.ndarray, width: int) -> np.ndarray:
 
 
 def run_row(bench: Benchmark, name: str, optimizer: str, lr: float, seed: int, root: Path,
-            train: bool = True) -> dict | None:
+            train: bool = True):
     """One run's row: the committed one for exactly this configuration, else a new run (None when
-    ``train`` is False)."""
+    ``train`` is False; LOCKED while another process trains it)."""
     config = GANConfig(dataset=bench.dataset, iterations=bench.iterations, batch_size=bench.batch_size,
                        fixed_generator=True, loss=bench.loss, critic_optimizer=optimizer, preset="adashift-paper",
                        critic_lr=lr, keep_num=bench.keep_num, reduce=bench.reduce, width=bench.width,
@@ -97,76 +109,127 @@ def run_row(bench: Benchmark, name: str, optimizer: str, lr: float, seed: int, r
     results = root / "results" / "gan" / name / "runs"
     path = results / f"{optimizer}-lr{lr:.3g}-s{seed}-{rundir.config_key(key_config)}.json"
     if path.exists():
-        return json.loads(path.read_text())
+        return read_row(path, ROW_KEYS)
     if not train:
         return None
-    config.out = str(root / "runs" / "gan" / "bench" / name / path.stem)
-    trainer = Trainer(config)
-    fitted = trainer.fit()
+    run_dir = root / "runs" / "gan" / "bench" / name / path.stem
+    with locks.try_hold(run_dir) as mine:
+        if not mine:
+            return LOCKED
+        if path.exists():
+            return read_row(path, ROW_KEYS)
+        config.out = str(run_dir)
+        return _train_row(bench, optimizer, lr, seed, config, path)
+
+
+def _train_row(bench, optimizer, lr, seed, config, path) -> dict:
+    diverged = None
+    try:
+        fitted = Trainer(config).fit()
+    except TrainingDiverged as error:
+        diverged, fitted = str(error), {}
     events = read_scalar(config.out, "train/critic_loss")
     steps, losses = np.array([e.step for e in events]), np.array([e.value for e in events])
-    smoothed = smooth(losses, max(1, bench.smoothing // bench.log_every))
+    smoothed = smooth(losses, max(1, bench.smoothing // bench.log_every)) if len(losses) else np.array([])
     row = {"optimizer": optimizer, "lr": lr, "seed": seed, "iterations": bench.iterations,
-           "final_smoothed_loss": float(smoothed[-1]), "steps": steps.tolist(), "smoothed_loss": smoothed.tolist(),
+           "final_smoothed_loss": None if diverged else float(smoothed[-1]), "steps": steps.tolist(),
+           "smoothed_loss": smoothed.tolist(),
            # the seconds between the first and the last logged step, so a resumed run counts its whole time
-           "train_seconds": events[-1].wall_time - events[0].wall_time,
-           "iterations_per_second": fitted["iterations_per_second"], "run_dir": config.out,
+           "train_seconds": events[-1].wall_time - events[0].wall_time if events else 0.0,
+           "iterations_per_second": fitted.get("iterations_per_second"), "run_dir": config.out,
            "command": command_line("python -m gan.train", config, skip=("device",))}
-    results.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(row))
+    if diverged:
+        row.update({"diverged": diverged, "last_finite_smoothed_loss": float(smoothed[-1]) if len(smoothed) else None})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(row, allow_nan=False))
     return row
 
 
+def _outcome(row) -> Outcome | None:
+    if row is None or row is LOCKED:
+        return None
+    if row.get("diverged"):
+        return Outcome(None, row.get("last_finite_smoothed_loss"))
+    return Outcome.of(row["final_smoothed_loss"])
+
+
+def walk(bench: Benchmark, optimizers: list[str], lookup) -> dict:
+    """The protocol over ``optimizers`` as far as the rows ``lookup(optimizer, lr, seed)`` allow:
+    {'authors', 'grid', 'best', 'tunings', 'needed'}; needed most useful first (1. every optimizer at
+    the authors' lr on every seed, the paper's comparison; 2. the grids on the first seed; 3. the
+    grid's best lr on the other seeds)."""
+    authors, grid, best, tunings, needed = {}, {}, {}, {}, []
+
+    def rows(optimizer, lr, seeds, priority):
+        found = []
+        for seed in seeds:
+            row = lookup(optimizer, lr, seed)
+            if row is None or row is LOCKED:
+                needed.append((priority, optimizer, lr, seed))
+            else:
+                found.append(row)
+        return found
+
+    first = bench.seeds[0]
+    for optimizer in optimizers:
+        base = bench.lr_for(optimizer)
+        authors[optimizer] = rows(optimizer, base, bench.seeds, 1)
+        seen = {}
+
+        def score(lr, optimizer=optimizer, seen=seen):
+            row = lookup(optimizer, lr, first)
+            if row is not None and row is not LOCKED:
+                seen[lr] = row
+            return _outcome(row)
+        t = tune([base * f for f in bench.grid_factors], score, protocol=PROTOCOL)
+        tunings[optimizer] = t
+        grid[optimizer] = [seen[lr] for lr in sorted(seen)]
+        needed += [(2, optimizer, lr, first) for _, lr in t.needed if lr != base]
+        if t.chosen is not None:
+            best[optimizer] = [seen[t.chosen]] + rows(optimizer, t.chosen, bench.seeds[1:], 3)
+        elif t.grid_best is not None:  # the grid is still growing: its best so far, marked provisional
+            best[optimizer] = [seen[t.grid_best]] + [r for r in (lookup(optimizer, t.grid_best, s)
+                                                                 for s in bench.seeds[1:]) if r not in (None, LOCKED)]
+    needed.sort(key=lambda n: n[0])
+    return {"authors": authors, "grid": grid, "best": best, "tunings": tunings, "needed": needed}
+
+
 def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | None = None,
-                  train: bool = True) -> dict:
-    """The protocol (module docstring); ``train=False`` only rewrites the results from the rows there are."""
-    from tqdm import tqdm
+                  train: bool = True, poll_s: float = 60.0) -> dict:
+    """The protocol (module docstring); ``train=False`` only rewrites the results from the rows there
+    are. One line per run on stderr; another process's rows are left to it (this one waits only when
+    nothing else is left)."""
+    import sys  # noqa: PLC0415
 
     bench = BENCHMARKS[name]
     optimizers = list(optimizers or bench.optimizers)
-    grid, authors, best = {}, {}, {}
-    runs_total = len(optimizers) * (len(bench.seeds) + len(bench.grid_factors) - 1 + len(bench.seeds) - 1)
 
-    def rows(optimizer, lr, seeds, bar):
-        found = []
-        for seed in seeds:
-            row = run_row(bench, name, optimizer, lr, seed, root, train)
-            found += [row] if row else []
-            bar.update(1)
-        return found
+    def known(optimizer, lr, seed):
+        return run_row(bench, name, optimizer, lr, seed, root, train=False)
 
-    with tqdm(total=runs_total, desc=f"gan benchmark {name}", unit="run", disable=not train) as bar:
-        # in the order that makes an interrupted sweep most useful: 1. every optimizer at the authors' lr
-        # on every seed (the paper's comparison); 2. the rest of the lr grid on the first seed; 3. the
-        # grid's best lr on the other seeds.
-        for optimizer in optimizers:
-            authors[optimizer] = rows(optimizer, bench.lr_for(optimizer), bench.seeds, bar)
-            write_results(name, bench, grid, authors, best, root)
-        for optimizer in optimizers:
-            base = bench.lr_for(optimizer)
-            grid[optimizer] = [r for factor in bench.grid_factors for r in (
-                [a for a in authors[optimizer] if a["seed"] == bench.seeds[0]] if factor == 1.0
-                else rows(optimizer, base * factor, bench.seeds[:1], bar))]
-            write_results(name, bench, grid, authors, best, root)
-        for optimizer in optimizers:
-            if len(grid[optimizer]) < len(bench.grid_factors):
-                continue  # the grid is not complete: no best lr yet
-            chosen = best_lr(grid[optimizer])
-            best[optimizer] = [r for r in grid[optimizer] if r["lr"] == chosen] + rows(
-                optimizer, chosen, bench.seeds[1:], bar)
-            write_results(name, bench, grid, authors, best, root)
-    return write_results(name, bench, grid, authors, best, root)
-
-
-def best_lr(grid_rows: list[dict]) -> float:
-    """The lr of the grid run with the lowest final smoothed critic loss."""
-    return min(grid_rows, key=lambda r: r["final_smoothed_loss"])["lr"]
-
-
-def _distinct_runs(*tables: dict) -> list[dict]:
-    """Every run once (the grid's rows reappear at the authors' and the best lr)."""
-    runs = {(r["optimizer"], r["lr"], r["seed"]): r for table in tables for rows in table.values() for r in rows}
-    return list(runs.values())
+    state = walk(bench, optimizers, known)
+    summary = write_results(name, bench, state, root)
+    trained = 0
+    while train:
+        row = None
+        for _, optimizer, lr, seed in state["needed"]:
+            label = f"{optimizer} lr {lr:.3g} seed {seed}"
+            print(f"gan benchmark {name}: {label} ({len(state['needed'])} runs the protocol needs now, {trained} "
+                  f"trained by this process)", file=sys.stderr, flush=True)
+            row = run_row(bench, name, optimizer, lr, seed, root, train=True)
+            if row is LOCKED:
+                continue
+            trained += 1
+            result = "diverged" if row.get("diverged") else f"final smoothed loss {row['final_smoothed_loss']:.4g}"
+            print(f"gan benchmark {name}: {label}: {result} ({row['train_seconds']:.0f} s)", file=sys.stderr, flush=True)
+            break
+        if row is None or row is LOCKED:
+            if not state["needed"]:
+                break
+            time.sleep(poll_s)
+        state = walk(bench, optimizers, known)
+        summary = write_results(name, bench, state, root)
+    return summary
 
 
 def _entry(rows: list[dict]) -> dict:
@@ -178,61 +241,49 @@ def paired(table: dict, a: str, b: str) -> dict | None:
     """spread() of a's final loss minus b's, seed by seed (the same seed: the same fixed generator
     and data order, so the difference is far less noisy than the two means); None without a
     common seed."""
-    by_seed = {r["seed"]: r["final_smoothed_loss"] for r in table.get(b, [])}
-    diffs = [r["final_smoothed_loss"] - by_seed[r["seed"]] for r in table.get(a, []) if r["seed"] in by_seed]
-    return spread(diffs) if diffs else None
+    return claims.paired(table.get(a, []), table.get(b, []), "final_smoothed_loss")
 
 
 def verdicts(table: dict, seeds: int, where: str) -> list[dict]:
     """The paper's claims on one table (optimizer -> rows), each "A below B" judged on the paired
-    per-seed differences A - B: "reproduced" when their 95% bootstrap interval lies below 0, "not
-    reproduced (B below A)" when above, "not reproduced (no clear difference)" otherwise; "pending"
-    until every optimizer compared has all ``seeds`` runs."""
-    complete = {o for o, rows in table.items() if len(rows) >= seeds}
-
+    per-seed differences A - B (suite_results.claims): "reproduced" when their 95% bootstrap interval
+    lies below 0, "not reproduced (B below A)" when above, "not reproduced (no clear difference)"
+    otherwise; "pending" until every optimizer compared has all ``seeds`` runs."""
     def judge(a, b):
-        d = paired(table, a, b)
-        if not {a, b} <= complete or d is None:
-            return "pending", f"{a} - {b}: {len(table.get(a, []))} and {len(table.get(b, []))} of {seeds} seeds"
-        measured = f"{a} - {b} per seed: {d['mean']:+.4g} [{d['ci_low']:+.4g}, {d['ci_high']:+.4g}] ({d['n']} seeds)"
-        if d["ci_high"] < 0:
-            return "reproduced", measured
-        if d["ci_low"] > 0:
-            return f"not reproduced ({b} below {a})", measured
-        return "not reproduced (no clear difference)", measured
-
-    def claim(text, pairs):
-        results = [judge(a, b) for a, b in pairs]
-        order = ("pending", "not reproduced", "reproduced")
-        worst = min((v for v, _ in results), key=lambda v: next(i for i, o in enumerate(order) if v.startswith(o)))
-        return {"claim": text, "measured": "; ".join(m for _, m in results), "verdict": worst}
+        return claims.beats(a, table.get(a, []), b, table.get(b, []), "final_smoothed_loss", seeds,
+                            higher_is_better=False, win="below")
 
     out = []
     if "adashift" in table and len(table) > 1:
-        out.append(claim(f"AdaShift reaches the lowest critic loss ({where})",
-                         [("adashift", o) for o in table if o != "adashift"]))
+        out.append(claims.claim(f"AdaShift reaches the lowest critic loss ({where})",
+                                [judge("adashift", o) for o in table if o != "adashift"]))
     if {"adam", "amsgrad"} <= set(table):
-        out.append(claim(f"AMSGrad below Adam ({where}; the mknbv reproduction; the paper had Adam below AMSGrad)",
-                         [("amsgrad", "adam")]))
+        out.append(claims.claim(f"AMSGrad below Adam ({where}; the mknbv reproduction; the paper had Adam below "
+                                f"AMSGrad)", [judge("amsgrad", "adam")]))
     return out
 
 
-def write_results(name, bench, grid, authors, best, root: Path) -> dict:
-    grid, authors, best = ({o: rows for o, rows in table.items() if rows} for table in (grid, authors, best))
+def write_results(name, bench, state: dict, root: Path) -> dict:
+    grid, authors, best = ({o: rows for o, rows in state[k].items() if rows} for k in ("grid", "authors", "best"))
+    tunings = state["tunings"]
     out = root / "results" / "gan" / name
+    all_rows = [read_row(p, ROW_KEYS) for p in sorted((out / "runs").glob("*.json"))] if (out / "runs").is_dir() else []
     summary = {"benchmark": name, "definition": asdict(bench), "protocol": __doc__.split("\n\n")[2],
+               "tuning_protocol": asdict(PROTOCOL),
                "command": f"python -m gan.benchmark --benchmark {name}",
-               "lr_grid": {o: [{"lr": r["lr"], "final_smoothed_loss": r["final_smoothed_loss"]} for r in rows]
-                           for o, rows in grid.items()},
-               # per optimizer with a complete grid: its best lr and whether that lies at the grid's edge
-               "grid_choice": {o: {"lr": lr, "at_grid_edge": grid_edge(lr, [r["lr"] for r in rows])}
-                               for o, rows in grid.items() if len(rows) == len(bench.grid_factors)
-                               for lr in [best_lr(rows)]},
+               "lr_grid": {o: [{"lr": r["lr"], "final_smoothed_loss": r["final_smoothed_loss"],
+                                "diverged": bool(r.get("diverged"))} for r in rows] for o, rows in grid.items()},
+               # per optimizer with a finished tuning: its best lr and whether that lies at the grid's edge
+               "grid_choice": {o: {"lr": t.chosen, "at_grid_edge": t.edge, "note": t.note}
+                               for o, t in tunings.items() if t.complete and o in grid},
+               "tuning": {o: t.as_dict() for o, t in tunings.items() if o in grid},
                "at_authors_lr": {o: _entry(rows) for o, rows in authors.items()},
-               "at_best_grid_lr": {o: _entry(rows) for o, rows in best.items()},
+               "at_best_grid_lr": {o: {**_entry(rows), "provisional": not tunings[o].complete}
+                                   for o, rows in best.items()},
                "verdicts": verdicts(authors, len(bench.seeds), "authors' lrs") + verdicts(
-                   best, len(bench.seeds), "each optimizer at its grid's best lr"),
-               "wall_hours": sum(r["train_seconds"] for r in _distinct_runs(grid, authors, best)) / 3600,
+                   {o: rows for o, rows in best.items() if tunings[o].complete}, len(bench.seeds),
+                   "each optimizer at its interior-optimal lr"),
+               "wall_hours": sum(r["train_seconds"] for r in all_rows) / 3600, "distinct_runs": len(all_rows),
                "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"}
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
@@ -242,14 +293,14 @@ def write_results(name, bench, grid, authors, best, root: Path) -> dict:
         f"loss: the last value of the {bench.smoothing}-step box-smoothed critic loss (lower: the critic separates "
         f"real from generated images further; the loss is unbounded below); mean ± std [95% bootstrap interval] "
         f"over seeds. Command: `{summary['command']}`. Training time of the "
-        f"{len(_distinct_runs(grid, authors, best))} distinct runs: {summary['wall_hours']:.2f} wall hours "
+        f"{summary['distinct_runs']} distinct runs: {summary['wall_hours']:.2f} wall hours "
         f"({summary['machine']}).")
     for title, table in (("At the authors' lr", summary["at_authors_lr"]), ("At the grid's best lr",
                                                                             summary["at_best_grid_lr"])):
         doc.heading(title, 2).table(
             ["optimizer", "lr", "seeds", "final smoothed critic loss"],
-            [[o, f"{e['lr']:.3g}", len(e["runs"]), format_spread(e["final_smoothed_loss"], significant=4)]
-             for o, e in table.items()])
+            [[o + (" (provisional: grid still growing)" if e.get("provisional") else ""), f"{e['lr']:.3g}",
+              len(e["runs"]), format_spread(e["final_smoothed_loss"], significant=4)] for o, e in table.items()])
     for where, table in (("authors' lrs", authors), ("each at its grid's best lr", best)):
         differences = {o: paired(table, o, "adam") for o in table if o != "adam"} if "adam" in table else {}
         if not any(differences.values()):
@@ -260,14 +311,18 @@ def write_results(name, bench, grid, authors, best, root: Path) -> dict:
             ["optimizer", "seeds", "final loss minus Adam's, mean [95% interval]"],
             [[o, d["n"], f"{d['mean']:+.4g} [{d['ci_low']:+.4g}, {d['ci_high']:+.4g}]"]
              for o, d in differences.items() if d])
-    doc.heading("lr grid (seed {})".format(bench.seeds[0]), 2).text(
-        "A best lr at the grid's edge means the best setting may lie beyond the grid: the critic loss is "
-        "unbounded below, and a larger step size can lower it further.").table(
-        ["optimizer", "lr: final smoothed critic loss", "best lr"],
-        [[o, ", ".join(f"{r['lr']:.3g}: {r['final_smoothed_loss']:.4g}" for r in rows),
-          f"{summary['grid_choice'][o]['lr']:.3g}" + edge_note(summary["grid_choice"][o]["lr"], [r["lr"] for r in rows])
-          if o in summary["grid_choice"] else "(grid incomplete)"]
-         for o, rows in summary["lr_grid"].items()])
+    doc.heading("lr grid (seed {}; suite_results.tuning)".format(bench.seeds[0]), 2).text(
+        "The grid starts at the authors' lr x 1/3, 1, 3 and is extended past its edge until its best value is "
+        "interior: the critic loss is unbounded below, so 'interior' means a larger lr no longer lowers the "
+        "final smoothed loss, or diverges.").table(
+        ["optimizer", "lr: final smoothed critic loss", "best lr", "where the extension stopped"],
+        [[o, ", ".join(f"{g['lr']:.3g}: diverged" if g["diverged"] else f"{g['lr']:.3g}: {g['score']:.4g}"
+                       for g in summary["tuning"][o]["grid"]),
+          (f"{summary['grid_choice'][o]['lr']:.3g}" + (f" (at the grid's {summary['grid_choice'][o]['at_grid_edge']} "
+                                                       f"edge)" if summary['grid_choice'][o]['at_grid_edge'] else ""))
+          if o in summary["grid_choice"] else "- (grid growing: " + ", ".join(
+              f"{lr:.3g}" for _, lr in summary["tuning"][o]["needed"]) + " to run)",
+          summary["tuning"][o]["note"]] for o in summary["tuning"]])
     doc.heading("Verdicts", 2).table(["claim", "measured", "verdict"],
                                      [[v["claim"], v["measured"], v["verdict"]] for v in summary["verdicts"]])
     doc.write(out / "results.md")

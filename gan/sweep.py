@@ -38,6 +38,7 @@ from suite_results import rundir, stats  # noqa: E402
 from suite_results.scalars import read_scalar  # noqa: E402
 from suite_results.cli import check_choices, command_line  # noqa: E402
 from suite_results.files import atomic_write_text, write_csv  # noqa: E402
+from suite_results.rows import read_row  # noqa: E402
 from suite_results.stats import format_spread  # noqa: E402
 from suite_results.tables import Document  # noqa: E402
 from suite_results.cli import run_cli  # noqa: E402
@@ -110,13 +111,14 @@ def run_one(protocol: str, optimizer: str, seed: int, args: SweepConfig) -> dict
     key = rundir.config_key({k: v for k, v in dataclasses.asdict(config).items() if k not in ("out", "device")})
     name = f"{args.dataset}-{protocol}-{optimizer}-s{seed}-{key}"
     saved = Path(args.out) / "rows" / f"{name}.json"
-    if saved.exists():  # reused: this invocation trained nothing (iterations_per_second NaN, as below)
-        return {**json.loads(saved.read_text()), "iterations_per_second": float("nan")}
+    if saved.exists():  # reused: the row keeps the figures of the run that made it
+        return read_row(saved, ("protocol", "optimizer", "seed", "final_critic_loss"))
     out = Path(args.runs) / name
     config.out = str(out)
     last = out / "last.pt"
     done = last.exists() and torch.load(last, map_location="cpu", weights_only=True)["iteration"] >= args.iterations
-    result = {"ips": float("nan")} if done else {"ips": Trainer(config).fit()["iterations_per_second"]}
+    if not done:
+        Trainer(config).fit()
     steps, critic = scalars(out, "train/critic_loss")
     quality_tag = "quality/sliced_wasserstein" if config.dataset in ("8gaussians", "25gaussians", "swissroll") \
         else "quality/frechet_distance"
@@ -128,7 +130,10 @@ def run_one(protocol: str, optimizer: str, seed: int, args: SweepConfig) -> dict
     row = {"protocol": protocol, "optimizer": optimizer, "seed": seed, "run": str(out),
            "final_critic_loss": float(np.mean(critic[-tail:])), "final_wasserstein": float(np.mean(wasserstein[-tail:])),
            "final_quality": float(quality[-1]), "best_quality": float(quality.min()),
-           "quality_metric": quality_tag.split("/")[1], "iterations_per_second": result["ips"],
+           "quality_metric": quality_tag.split("/")[1],
+           # from the whole run's logged steps and their clock, so a run resumed after a kill (whose last
+           # invocation trained only the rest, or nothing) still reports what it ran at
+           "iterations_per_second": iterations_per_second(events),
            "train_seconds": events[-1].wall_time - events[0].wall_time,
            "command": command_line("python -m gan.train", config, skip=("device",)),
            "steps": steps.tolist(), "critic_loss": critic.tolist()}
@@ -137,8 +142,23 @@ def run_one(protocol: str, optimizer: str, seed: int, args: SweepConfig) -> dict
     if (out / "samples.png").exists():
         row["samples"] = str(out / "samples.png")
     saved.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(saved, json.dumps(row))
+    atomic_write_text(saved, json.dumps(row, allow_nan=False))
     return row
+
+
+def iterations_per_second(events) -> float | None:
+    """Logged iterations per second of training, from the first to the last logged step (a resumed
+    run leaves out the pause between its invocations: each segment counts its own span); None with
+    fewer than two logged steps."""
+    if len(events) < 2:
+        return None
+    steps, seconds = 0.0, 0.0
+    for before, after in zip(events, events[1:]):
+        gap = after.wall_time - before.wall_time
+        if 0 <= gap < 600:  # a longer gap is a pause between invocations, not training
+            steps += after.step - before.step
+            seconds += gap
+    return steps / seconds if seconds > 0 else None
 
 
 def write_outputs(rows: list[dict], out: Path, dataset: str, config: SweepConfig | None = None) -> None:
@@ -178,7 +198,7 @@ def write_outputs(rows: list[dict], out: Path, dataset: str, config: SweepConfig
     atomic_write_text(out / "summary.json", json.dumps(
         {"config": dataclasses.asdict(config) if config else None,
          "command": command_line("python -m gan.sweep", config) if config else None, "samples": samples,
-         "versions": {"torch": torch.__version__}, "rows": rows}, indent=1, default=str))
+         "versions": {"torch": torch.__version__}, "rows": rows}, indent=1, default=str, allow_nan=False))
     protocols = list(dict.fromkeys(r["protocol"] for r in rows))
     fig, axes = plt.subplots(1, len(protocols), figsize=(6 * len(protocols), 4), squeeze=False)
     for ax, protocol in zip(axes[0], protocols):

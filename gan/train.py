@@ -35,9 +35,9 @@ from tqdm import tqdm
 
 from optim_plugins import OPTIMIZERS, build_optimizer, optimizer_kwargs
 from optim_plugins.diagnostics import DecorrelationProbe
-from suite_results import rundir
+from suite_results import locks, rundir
 from suite_results.cli import UserError, run_cli
-from suite_results.files import atomic_torch_save
+from suite_results.files import atomic_torch_save, finite_or_none
 
 from .data import DATASETS, DataSource
 from .losses import LOSSES, critic_loss, generator_loss
@@ -307,11 +307,23 @@ class Trainer:
 
     # -- the loop --------------------------------------------------------------------------------
     def fit(self) -> dict:
+        """Train (or resume) to ``iterations``. The run directory has one writer: another process
+        training it is refused at once, naming it (``suite_results.locks``; the kernel frees the lock
+        when a process dies, so a ``kill -9`` never leaves it stuck)."""
+        if self.rank != 0:
+            return self._fit()
+        with locks.hold(self.out):
+            return self._fit()
+
+    def _fit(self) -> dict:
         config, main = self.config, self.rank == 0
         if main:  # checks the recorded configuration before anything is written
             rundir.claim(self.out, dataclasses.asdict(config), ignore=RESUMABLE_CHANGES, filename="config.json",
                          defaults={"loss": "wgan-gp", "diagnostics_every": 0})
         resumed = self.try_resume()
+        if self.iteration >= config.iterations:  # finished already: no events file for nothing to train
+            return {"iteration": self.iteration, "resumed": resumed, "best_quality": self.best,
+                    "iterations_per_second": None}
         writer = SummaryWriter(str(self.out)) if main else None
         if main:
             writer.add_text("config", "```\n" + json.dumps(dataclasses.asdict(config), indent=1) + "\n```",
@@ -402,7 +414,7 @@ def main(argv=None) -> dict:
         _parser().error(str(error))
     result = Trainer(config).fit()
     if result and (not dist.is_initialized() or dist.get_rank() == 0):
-        print(json.dumps(result))
+        print(json.dumps(finite_or_none(result), allow_nan=False))
     if dist.is_initialized():
         dist.destroy_process_group()
     return result

@@ -253,16 +253,22 @@ class AdaptiveOptimizer(Optimizer):
             yield params, step
 
     def _update_batch(self, group, ops, params, step) -> None:
-        working = [p.float() if p.dtype in LOW_PRECISION else p for p in params]
-        grads = [
-            p.grad.float() if p.dtype in LOW_PRECISION else p.grad for p in params
-        ]
+        # Every path works on contiguous float32+ tensors laid out like the state (new_zeros: contiguous):
+        # a low-precision, channels_last or strided parameter is updated through a contiguous working
+        # copy, written back after the step. (torch's own fused Adam gives wrong numbers when a
+        # gradient's strides differ from its parameter's; the one-pass kernels read memory linearly.)
+        working = [_contiguous(p.float() if p.dtype in LOW_PRECISION else p) for p in params]
+        grads = [_contiguous(p.grad.float() if p.dtype in LOW_PRECISION else p.grad) for p in params]
         per_param = [self.state[p] for p in params]  # one dict lookup per parameter, not one per key
         states = {k: [state[k] for state in per_param] for k in per_param[0]}
         self._update(group, ops, working, grads, states, step)
         for param, work in zip(params, working):
             if work is not param:
                 param.copy_(work)
+
+
+def _contiguous(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor if tensor.is_contiguous() else tensor.contiguous()
 
 
 def _lacks_has(missing: list, extra: list) -> str:

@@ -169,10 +169,14 @@ def _reduce_squares(ops, gradients, reduce: str):
     """phi(g^2): elementwise, or the max / mean of g^2 over each whole tensor."""
     if reduce == "none":
         return ops.mul(gradients, gradients)
-    norms = ops.norm(gradients, float("inf") if reduce == "max" else 2)
+    order = float("inf") if reduce == "max" else 2
+    if any(g.numel() == 0 for g in gradients):  # no max over nothing (torch refuses it): phi is 0 there
+        norms = [torch.linalg.vector_norm(g, order) if g.numel() else g.new_zeros(()) for g in gradients]
+    else:
+        norms = ops.norm(gradients, order)
     squares = ops.mul(norms, norms)  # (max|g|)^2 == max(g^2); ||g||^2 / numel == mean(g^2)
     if reduce == "mean":
-        squares = ops.div(squares, [float(g.numel()) for g in gradients])
+        squares = ops.div(squares, [float(max(g.numel(), 1)) for g in gradients])
     return squares
 
 
@@ -384,6 +388,12 @@ class AdaShift(AdaptiveOptimizer):
         super().load_state_dict(state_dict)
         self._activation_hints.clear()  # new state tensors: every hint is recomputed
 
+    def __setstate__(self, state: dict) -> None:
+        # copy.deepcopy and pickle restore only what torch's Optimizer.__getstate__ keeps (defaults,
+        # state, param_groups): the hints are a cache about tensors the copy no longer shares
+        super().__setstate__(state)
+        self._activation_hints = {}
+
     def _validate_group(self, group):
         super()._validate_group(group)
         check.check_betas(group["betas"])
@@ -435,9 +445,9 @@ class AdaShift(AdaptiveOptimizer):
                 f"beta1 cannot change between 0 and nonzero in the middle of a run")
         phis_list = state.window_phi or [None] * len(state.exp_avg_sq)
         for i, (v, phis) in enumerate(zip(state.exp_avg_sq, phis_list)):
-            if (v.dim() == 0) != (hp.reduce != "none") or (phis is None) != (v.dim() != 0):
+            if (phis is None) != (hp.reduce == "none"):  # window_phi: made by reduce max/mean only
                 raise ValueError(
-                    f"AdaShift state was made with reduce {'none' if v.dim() else 'max/mean'} but reduce is "
+                    f"AdaShift state was made with reduce {'none' if phis is None else 'max/mean'} but reduce is "
                     f"{hp.reduce!r}; reduce cannot change in the middle of a run")
             slots = phis.shape[0] if state.window is None else state.window[i].shape[0]
             if slots != hp.keep_num:

@@ -23,18 +23,19 @@ def paired(a_rows: list[dict], b_rows: list[dict], key: str) -> dict | None:
 
 
 def _measured(a: str, b: str, d: dict, unit: str) -> str:
-    return f"{a} - {b} per seed: {d['mean']:+.4g} [{d['ci_low']:+.4g}, {d['ci_high']:+.4g}] {unit} ({d['n']} seeds)"
+    unit = f" {unit}" if unit else ""
+    return f"{a} - {b} per seed: {d['mean']:+.4g} [{d['ci_low']:+.4g}, {d['ci_high']:+.4g}]{unit} ({d['n']} seeds)"
 
 
 def beats(a: str, a_rows: list, b: str, b_rows: list, key: str, seeds: int, higher_is_better: bool,
-          unit: str = "") -> tuple[str, str]:
-    """(verdict, measured) of "a beats b" on ``key``."""
+          unit: str = "", win: str = "beats") -> tuple[str, str]:
+    """(verdict, measured) of "a beats b" on ``key`` (``win``: the verb for the text, e.g. "below")."""
     d = paired(a_rows, b_rows, key)
     if d is None or len(a_rows) < seeds or len(b_rows) < seeds:
         return "pending", f"{a} - {b}: {len(a_rows)} and {len(b_rows)} of {seeds} seeds"
     sign = 1 if higher_is_better else -1
     low, high = sorted((sign * d["ci_low"], sign * d["ci_high"]))
-    verdict = "reproduced" if low > 0 else f"not reproduced ({b} beats {a})" if high < 0 else \
+    verdict = "reproduced" if low > 0 else f"not reproduced ({b} {win} {a})" if high < 0 else \
         "not reproduced (no clear difference)"
     return verdict, _measured(a, b, d, unit)
 

@@ -35,3 +35,17 @@ def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(path, text.getvalue())
+
+
+def finite_or_none(obj):
+    """``obj`` with every NaN/inf float replaced by None (JSON has no such numbers: the suite writes
+    strict JSON, ``allow_nan=False``)."""
+    import math  # noqa: PLC0415
+
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_or_none(v) for v in obj]
+    return obj

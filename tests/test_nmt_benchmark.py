@@ -22,13 +22,20 @@ def tiny(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_grid_picks_the_lr_with_the_best_validation_loss(tiny):
+def test_the_protocol_extends_the_grid_promotes_two_and_decides_at_the_full_budget(tiny):
     _, summary = tiny
     for candidate in CANDIDATES:
-        grid = summary["lr_grid"][candidate]
-        assert [g["lr"] for g in grid] == benchmark.CANDIDATES[candidate][1]
-        best = min(grid, key=lambda g: g["best_valid_loss"])
-        assert summary["optimizers"][candidate]["lr"] == best["lr"]
+        t = summary["tuning"][candidate]
+        lrs = [g["lr"] for g in t["grid"]]
+        assert set(benchmark.CANDIDATES[candidate][1]) <= set(lrs) and t["complete"]
+        finished = sorted((g["score"], g["lr"]) for g in t["grid"] if not g["diverged"])
+        assert {lr for _, lr in finished[:2]} <= set(t["promoted"]) and len(t["promoted"]) >= 2
+        assert [f["lr"] for f in t["full"]] == t["promoted"]  # rung 2: the full budget on the grid seed
+        best_full = min((f["score"], f["lr"]) for f in t["full"] if not f["diverged"])[1]
+        assert t["chosen"] == best_full == summary["optimizers"][candidate]["lr"]
+        assert t["changed_between_rungs"] == (t["chosen"] != t["grid_best"])
+        # interior, or the tiny benchmark's 4-value limit says why not
+        assert (t["at_grid_edge"] is None) or "limit" in t["note"]
 
 
 @pytest.mark.slow
@@ -67,7 +74,8 @@ def test_rerun_reuses_rows_and_changed_options_are_not_reused(tiny, monkeypatch)
     monkeypatch.setitem(benchmark.BENCHMARKS, "bible-tiny", changed)
     other = benchmark.run_benchmark("bible-tiny", root, ["adam"])
     new_rows = sorted(set(p.name for p in rows.iterdir()) - set(before))
-    assert len(new_rows) == 4  # 3 tuning runs + 1 full run of the changed definition
+    # the changed definition trains its own grid and promoted runs; none of the earlier rows is reused
+    assert len(new_rows) >= 5 and other["tuning"]["adam"]["complete"]
     assert other["optimizers"]["adam"]["runs"][0]["updates"] == 6
 
 
@@ -80,58 +88,113 @@ def test_no_train_rewrites_the_results_from_the_committed_rows(tiny):
     rewritten = benchmark.run_benchmark("bible-tiny", root, [*CANDIDATES, "sgd"], train=False)
     assert rewritten["optimizers"]["adam"]["bleu"] == summary["optimizers"]["adam"]["bleu"]
     assert "sgd" not in rewritten["optimizers"] and rewritten["lr_grid"]["sgd"] == []  # no rows: nothing trained
+    assert rewritten["tuning"]["sgd"]["needed"] == [["grid", lr] for lr in benchmark.CANDIDATES["sgd"][1]]
     assert not any("sgd" in p.name for p in (root / "runs" / "nmt" / "bench" / "bible-tiny").iterdir())
     assert "| adam |" in (out / "results.md").read_text() and (out / "tables.json").exists()
 
 
-@pytest.mark.slow
-def test_tune_only_trains_the_grids_and_partial_results_show_every_row(tmp_path, monkeypatch):
-    benchmark.run_benchmark("bible-tiny", tmp_path, ["sgd"], tune_only=True)
-    written, write = [], benchmark.write_results
-    monkeypatch.setattr(benchmark, "write_results", lambda *a: written.append(
-        {c: len(rows) for c, rows in a[3].items() if rows}) or write(*a))
-    summary = benchmark.run_benchmark("bible-tiny", tmp_path, ["adam"], tune_only=True)
-    rows = sorted(p.name for p in (tmp_path / "results" / "nmt" / "bible-tiny" / "runs").iterdir())
-    assert len(rows) == 6 and all("-tune-" in r for r in rows)
-    assert len(summary["lr_grid"]["adam"]) == 3 and not summary["optimizers"].get("adam", {}).get("runs")
-    # rewritten after each of adam's 3 new rows (and once at the end), sgd's earlier rows in every one:
-    # --candidates chooses what trains, not what the results keep
-    assert written == [{"adam": 1, "sgd": 3}, {"adam": 2, "sgd": 3}, {"adam": 3, "sgd": 3}, {"adam": 3, "sgd": 3}]
-
-
-def test_the_sweep_trains_every_grid_then_the_full_runs_seed_by_seed(tmp_path, monkeypatch):
-    trained = []
+def fake_rows(monkeypatch, score=lambda lr: -lr):
+    """run_row replaced by a store: a row "trains" at once with best_valid_loss score(lr)."""
+    store, trained = {}, []
 
     def fake_run(bench, name, data, runs, results, candidate, phase, lr, seed, train=True):
-        if not train:
-            return None
-        trained.append((phase, candidate, seed))
-        return {"candidate": candidate, "phase": phase, "lr": lr, "seed": seed, "best_valid_loss": -lr}
+        key = (candidate, phase, lr, seed)
+        if key in store or not train:
+            return store.get(key)
+        trained.append((phase, candidate, lr, seed))
+        store[key] = {"candidate": candidate, "phase": phase, "lr": lr, "seed": seed, "best_valid_loss": score(lr),
+                      "bleu": 10.0, "chrf": 20.0, "wall_s": 1.0, "updates_to_target": None, "valid_curve": []}
+        return store[key]
 
     monkeypatch.setattr(benchmark, "run_row", fake_run)
     monkeypatch.setattr(benchmark, "prepare", lambda *a, **k: {})
     monkeypatch.setattr(benchmark, "write_results", lambda *a: {})
+    return store, trained
+
+
+def test_the_sweep_trains_every_grid_then_the_full_runs_seed_by_seed(tmp_path, monkeypatch):
+    _, trained = fake_rows(monkeypatch)
     benchmark.run_benchmark("bible-tiny", tmp_path, ["fairseq-adam", "sgd", "adam"])
-    assert trained == [*[("tune", "sgd", 1)] * 3, *[("tune", "adam", 1)] * 3,
-                       *[("full", c, s) for s in (1, 2) for c in ("sgd", "adam", "fairseq-adam")]]
-    trained.clear()
-    benchmark.run_benchmark("bible-tiny", tmp_path, ["sgd"], tune_only=True)
-    assert trained == [("tune", "sgd", 1)] * 3
+    phases = [(phase, seed) for phase, _, _, seed in trained]
+    first_full = phases.index(("full", 1))
+    assert all(p == "tune" for p, _ in phases[:first_full]) and all(p == "full" for p, _ in phases[first_full:])
+    seeds = [seed for p, seed in phases[first_full:]]
+    assert seeds == sorted(seeds)  # every seed-1 run (the promotions too) before any seed 2
+    for c in ("sgd", "adam"):  # larger lrs score better here: each grid grows to the tiny limit of 4
+        assert len([t for t in trained if t[:2] == ("tune", c)]) == 4
+        assert len([t for t in trained if t[:2] == ("full", c) and t[3] == 1]) == 2  # two promoted
+        assert len([t for t in trained if t[:2] == ("full", c) and t[3] == 2]) == 1
+    assert [t for t in trained if t[1] == "fairseq-adam"] == [("full", "fairseq-adam", 3e-3, s) for s in (1, 2)]
+    assert len(trained) == len(set(trained))  # nothing trained twice
+
+
+def test_tune_only_trains_both_rungs_and_no_other_seed(tmp_path, monkeypatch):
+    _, trained = fake_rows(monkeypatch)
+    benchmark.run_benchmark("bible-tiny", tmp_path, ["sgd", "adam-authors"], tune_only=True)
+    assert {t[0] for t in trained if t[3] != 1} == set() and not any(t[1] == "adam-authors" for t in trained)
+    assert [t[0] for t in trained].count("full") == 2
+
+
+def test_rows_locked_by_another_process_are_left_to_it(tmp_path, monkeypatch):
+    store, trained = fake_rows(monkeypatch)
+    real = benchmark.run_row
+
+    def busy(bench, name, data, runs, results, candidate, phase, lr, seed, train=True):
+        if train and candidate == "sgd" and (candidate, phase, lr, seed) not in store and not waited:
+            return benchmark.LOCKED
+        return real(bench, name, data, runs, results, candidate, phase, lr, seed, train)
+
+    waited = []
+    monkeypatch.setattr(benchmark, "run_row", busy)
+    monkeypatch.setattr(benchmark.time, "sleep", lambda s: waited.append(s))
+    benchmark.run_benchmark("bible-tiny", tmp_path, ["sgd", "adam-authors"])
+    # sgd's rows "belonged to another process": adam-authors trained first, then this one waited
+    assert trained[0][1] == "adam-authors" and waited and {t[1] for t in trained} == {"sgd", "adam-authors"}
+
+
+def test_a_diverged_grid_run_counts_as_worse_and_stops_the_extension(tmp_path, monkeypatch):
+    store, trained = fake_rows(monkeypatch)
+    real = benchmark.run_row
+
+    def diverging(bench, name, data, runs, results, candidate, phase, lr, seed, train=True):
+        row = real(bench, name, data, runs, results, candidate, phase, lr, seed, train)
+        if row is not None and lr > 0.5:
+            row.update(diverged=True, best_valid_loss=None, last_finite_valid_loss=14.0)
+        return row
+
+    monkeypatch.setattr(benchmark, "run_row", diverging)
+    benchmark.run_benchmark("bible-tiny", tmp_path, ["sgd"])
+    tuned = [t for t in trained if t[0] == "tune"]
+    assert [t[2] for t in tuned] == [0.03, 0.1, 0.3, 1.0]  # 1.0 diverged: 0.3 is interior
+    assert {t[2] for t in trained if t[0] == "full" and t[3] == 1} == {0.1, 0.3}
 
 
 def test_verdicts_say_pending_until_the_runs_exist():
-    summary = {"optimizers": {"adam": {"bleu": spread([25.0, 26.0])}}}
+    summary = {"definition": {"seeds": [1, 2]}, "optimizers": {"adam": {"bleu": spread([25.0, 26.0])}}}
     verdicts = benchmark.verdicts(summary)
-    assert all(v["verdict"] == "pending" for v in verdicts)
-    summary["optimizers"]["adashift-paper"] = {"bleu": spread([24.0, 24.2])}
-    shift = next(v for v in benchmark.verdicts(summary) if v["claim"].startswith("adashift-paper"))
-    assert shift["verdict"] == "not reproduced" and "24.10 vs Adam 25.50" in shift["measured"]
+    assert all(v["verdict"] == "pending" for v in verdicts) and len(verdicts) == 4
 
 
-def test_verdicts_give_the_per_seed_difference():
-    runs = lambda *bleus: [{"seed": seed, "bleu": b} for seed, b in enumerate(bleus, 1)]
-    summary = {"optimizers": {"adam": {"bleu": spread([30.0, 29.0]), "runs": runs(30.0, 29.0)},
-                              "adashift-paper": {"bleu": spread([28.0, 28.5]), "runs": runs(28.0, 28.5)}}}
-    shift = benchmark.verdicts(summary)[0]
-    assert shift["verdict"] == "not reproduced"
-    assert shift["measured"] == "adashift-paper 28.25 vs Adam 29.50 BLEU; per seed -1.25 [-2.00, -0.50] (2 seeds)"
+def runs(*bleus):
+    return [{"seed": seed, "bleu": b} for seed, b in enumerate(bleus, 1)]
+
+
+def test_verdicts_give_the_per_seed_difference_in_four_groups():
+    entry = lambda *b: {"bleu": spread(b), "runs": runs(*b), "tuned": True, "tuned_complete": True}
+    fixed = lambda *b: {"bleu": spread(b), "runs": runs(*b), "tuned": False, "tuned_complete": False}
+    summary = {"definition": {"seeds": [1, 2]}, "optimizers": {
+        "adam": entry(30.0, 29.0), "amsgrad": entry(31.0, 30.5), "adashift-paper": entry(28.0, 28.5),
+        "adashift-transformer": entry(10.0, 10.5), "adashift-elementwise": entry(29.5, 28.6),
+        "adam-authors": fixed(15.0, 16.0), "amsgrad-authors": fixed(12.0, 13.0),
+        "adashift-authors": fixed(20.0, 21.0)}}
+    a, b, c1, c2 = benchmark.verdicts(summary)
+    assert a["verdict"] == "reproduced" and "adashift-authors - adam-authors per seed: +5" in a["measured"]
+    assert b["verdict"] == "reproduced" and "best: adashift-elementwise" in b["claim"]
+    assert "adashift-elementwise - adam per seed: -0.45 [-0.5, -0.4] BLEU (2 seeds)" in b["measured"]
+    assert c1["verdict"] == "reproduced"  # AMSGrad 3 below Adam at the authors' settings, both seeds
+    assert c2["verdict"] == "not reproduced (amsgrad beats adam)" and c2["why"] == ""
+    summary["optimizers"]["adashift-elementwise"] = entry(20.0, 20.0)
+    b = benchmark.verdicts(summary)[1]
+    assert b["verdict"] == "not reproduced" and "best: adashift-paper" in b["claim"] and "per-tensor max" in b["why"]
+    summary["optimizers"]["adam"]["tuned_complete"] = False  # tuning under way: no verdict on tuned Adam yet
+    assert [v["verdict"] for v in benchmark.verdicts(summary)[1:]] == ["pending", "reproduced", "pending"]

@@ -1,0 +1,155 @@
+"""Second hardening round (issue "Hardening, second round"): copies, odd tensors, one writer per
+run directory, damaged result rows, strict JSON, no empty event files."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from optim_plugins import build_optimizer
+from test_optimizers import ALL_CONFIGS, CONFIG_IDS, PATHS, _on_triton, make_params, train_steps
+
+ROOT = Path(__file__).resolve().parent.parent
+STEP_PATHS = ["foreach", "per-tensor", "fast"]
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+@pytest.mark.parametrize("name,kwargs", ALL_CONFIGS, ids=CONFIG_IDS)
+def test_every_optimizer_survives_deepcopy_and_pickle_mid_window_and_steps_identically(name, kwargs, how):
+    params = make_params()
+    optimizer = build_optimizer(name, params, lr=0.01, **kwargs)
+    train_steps(optimizer, params, 7, seed=0)  # mid-window for keep_num 10
+    if how == "deepcopy":
+        params_copy, optimizer_copy = copy.deepcopy((params, optimizer))
+    else:
+        params_copy, optimizer_copy = pickle.loads(pickle.dumps((params, optimizer)))
+    train_steps(optimizer, params, 5, seed=1)
+    train_steps(optimizer_copy, params_copy, 5, seed=1)
+    for a, b in zip(params, params_copy):
+        assert torch.equal(a, b)
+
+
+def odd_params():
+    """Empty, 0-dim, channels_last 4-D and non-contiguous parameters in one group."""
+    torch.manual_seed(5)
+    empty = torch.zeros(0, 3, requires_grad=True)
+    scalar = torch.tensor(0.7, requires_grad=True)
+    conv = torch.randn(2, 3, 4, 5).to(memory_format=torch.channels_last).requires_grad_()
+    strided = torch.randn(6, 4).t().requires_grad_()  # a transposed view: not contiguous
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not strided.is_contiguous()
+    return [empty, scalar, conv, strided]
+
+
+def odd_steps(name, kwargs, path_kwargs, steps=12):
+    params = odd_params()
+    optimizer = build_optimizer(name, params, lr=0.01, **kwargs, **path_kwargs)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(steps):
+        for p in params:
+            p.grad = torch.randn(p.shape, generator=generator, dtype=p.dtype).to(memory_format=torch.contiguous_format) \
+                if p.dim() != 4 else torch.randn(p.shape, generator=generator).to(memory_format=torch.channels_last)
+        optimizer.step()
+    return params
+
+
+@pytest.mark.parametrize("path", [*STEP_PATHS, "triton"])
+@pytest.mark.parametrize("name,kwargs", ALL_CONFIGS, ids=CONFIG_IDS)
+def test_empty_scalar_channels_last_and_strided_params_in_one_group_step_on_every_path(name, kwargs, path):
+    reference = odd_steps(name, kwargs, {"foreach": False, "fused": False})
+    if path == "triton":
+        with _on_triton():
+            got = odd_steps(name, kwargs, {})
+    else:
+        got = odd_steps(name, kwargs, PATHS[path])
+    for a, b in zip(got, reference):
+        assert a.shape == b.shape and torch.isfinite(a).all()
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert got[2].is_contiguous(memory_format=torch.channels_last)  # the layout is kept
+
+
+def damaged_copy(tmp_path, benchmark_dir: str) -> Path:
+    root = tmp_path / "copy"
+    target = root / "results" / Path(benchmark_dir).relative_to("results")
+    target.parent.mkdir(parents=True)
+    import shutil
+
+    shutil.copytree(ROOT / benchmark_dir, target)
+    return root
+
+
+def run_module(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.mark.parametrize("module,benchmark_dir", [
+    (["gan.benchmark", "--benchmark", "fmnist-critic"], "results/gan/fmnist-critic"),
+    (["nmt", "benchmark", "--benchmark", "bible-cpu"], "results/nmt/bible-cpu")])
+def test_a_damaged_row_stops_the_summary_with_one_line_naming_the_file(tmp_path, module, benchmark_dir):
+    root = damaged_copy(tmp_path, benchmark_dir)
+    rows = sorted((root / benchmark_dir / "runs").glob("*.json"))
+    truncated, keyless = rows[0], rows[1]
+    truncated.write_text(truncated.read_text()[:300])
+    out = run_module(*module, "--root", str(root), "--no-train")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert str(truncated) in out.stderr and "not valid JSON" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    truncated.unlink()
+    row = json.loads(keyless.read_text())
+    del row["seed"]
+    keyless.write_text(json.dumps(row))
+    out = run_module(*module, "--root", str(root), "--no-train")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert str(keyless) in out.stderr and "missing 'seed'" in out.stderr
+
+
+def test_a_second_gan_train_on_one_out_is_refused_and_the_first_goes_on(tmp_path):
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "gan.train", "--dataset", "8gaussians", "--iterations", "400", "--width", "16",
+            "--batch-size", "32", "--log-every", "10", "--eval-every", "400", "--eval-samples", "200", "--out", str(out)]
+    first = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        from suite_results import locks
+        import time
+
+        deadline = time.time() + 120
+        while not locks.is_held(out) and time.time() < deadline and first.poll() is None:
+            time.sleep(0.2)
+        second = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2 and "Traceback" not in second.stderr
+        assert f"{out} is in use by process {first.pid}" in second.stderr
+    finally:
+        stdout, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr
+    assert json.loads(stdout.strip().splitlines()[-1])["iteration"] == 400
+
+
+def test_a_finished_gan_run_invoked_again_writes_no_new_events_file(tmp_path):
+    out = tmp_path / "run"
+    args = ["gan.train", "--dataset", "8gaussians", "--iterations", "20", "--width", "16", "--batch-size", "32",
+            "--log-every", "5", "--eval-every", "20", "--eval-samples", "200", "--out", str(out)]
+    assert run_module(*args).returncode == 0
+    events = sorted(out.glob("events.out.tfevents.*"))
+    for _ in range(3):
+        again = run_module(*args)
+        assert again.returncode == 0, again.stderr
+        json.loads(again.stdout.strip().splitlines()[-1])  # strict JSON (no NaN/Infinity)
+    assert sorted(out.glob("events.out.tfevents.*")) == events
+
+
+def test_a_resumed_gan_sweep_keeps_its_throughput_as_strict_json(tmp_path):
+    from gan.sweep import iterations_per_second
+    from suite_results.scalars import Scalar
+
+    events = [Scalar(s, 0.0, t) for s, t in ((10, 0.0), (20, 1.0), (30, 2.0), (40, 5000.0), (50, 5001.0))]
+    assert iterations_per_second(events) == pytest.approx(10.0)  # the pause between invocations is left out
+    assert iterations_per_second(events[:1]) is None
+    from suite_results.files import finite_or_none
+
+    assert json.dumps(finite_or_none({"a": float("nan"), "b": [float("inf"), 1.5]}), allow_nan=False) == \
+        '{"a": null, "b": [null, 1.5]}'
