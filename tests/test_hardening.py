@@ -153,3 +153,24 @@ def test_a_resumed_gan_sweep_keeps_its_throughput_as_strict_json(tmp_path):
 
     assert json.dumps(finite_or_none({"a": float("nan"), "b": [float("inf"), 1.5]}), allow_nan=False) == \
         '{"a": null, "b": [null, 1.5]}'
+
+
+def test_no_checked_in_result_holds_an_absolute_path():
+    """A result's command is one a reader can paste: relative paths, the venv's tools by name."""
+    import re
+
+    listed = subprocess.run(["git", "ls-files", "results"], capture_output=True, text=True, cwd=ROOT).stdout.split()
+    offenders = []
+    for name in listed:
+        if name.endswith(".json"):
+            text = (ROOT / name).read_text(encoding="utf-8")
+            offenders += [f"{name}: {m}" for m in re.findall(r'"(/(?:work|root|home|tmp|usr)/[^"]{0,60})', text)]
+            offenders += [f"{name}: {m}" for m in re.findall(r"[ =](/(?:work|root|home|tmp)/\S{0,60})", text)]
+    assert not offenders, offenders[:5]
+
+
+def test_portable_commands_name_tools_and_relative_paths(tmp_path):
+    from suite_results.cli import portable_command
+
+    words = ["/x/.venv/bin/fairseq-train", str(tmp_path / "data" / "bin"), "--adam-betas", "(0.9, 0.98)", "/elsewhere"]
+    assert portable_command(words, tmp_path) == "fairseq-train data/bin --adam-betas '(0.9, 0.98)' /elsewhere"
