@@ -328,7 +328,8 @@ class Trainer:
         if main:
             writer.add_text("config", "```\n" + json.dumps(dataclasses.asdict(config), indent=1) + "\n```",
                             self.iteration)
-        progress = tqdm(total=config.iterations, initial=self.iteration, disable=not main,
+        # disable=None: no bar when the output is not a terminal (a log file gets no \r refreshes)
+        progress = tqdm(total=config.iterations, initial=self.iteration, disable=None if main else True,
                         desc=f"{config.dataset} {config.critic_optimizer}", mininterval=1.0)
         last_stats, started = {}, time.perf_counter()
         start_iteration = self.iteration

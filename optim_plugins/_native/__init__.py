@@ -71,12 +71,14 @@ def _build():
     name = f"optim_plugins_cpu_{SOURCE_HASH}_{tag}"
     _ninja_on_path()
     try:
-        built = (Path(cpp_extension._get_build_directory(name, False)) / f"{name}.so").exists()
+        cache = Path(cpp_extension._get_build_directory(name, False))
+        built = (cache / f"{name}.so").exists()
     except Exception:  # noqa: BLE001 - a private helper; only decides how loudly to log
-        built = False
+        cache, built = "TORCH_EXTENSIONS_DIR", False
     (LOG.debug if built else LOG.warning)(
         "optim_plugins: %s the CPU kernels of AdamAL/AdaShift/ADOPT%s", "loading" if built else "building",
-        "" if built else " (once per machine, about a minute)")
+        "" if built else f" (once per machine, about a minute; cached in {cache}; "
+                         f"build ahead with `python -m optim_plugins._native`, skip with OPTIM_PLUGINS_NATIVE=0)")
     return cpp_extension.load_inline(name=name, cpp_sources=[SOURCE_TEXT], extra_cflags=flags,
                                      extra_ldflags=["-fopenmp"], verbose=False)
 
