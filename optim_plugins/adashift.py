@@ -354,16 +354,31 @@ def choose_update(params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: 
 
 
 def adashift_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper, step: int, *,
-                    fast: bool = True, reanchor_every: int = 100, hints: dict | None = None) -> None:
-    """One step for a list of tensors (in place): every ``reanchor_every`` steps the running sum is
-    recomputed from the window (bounding its float drift), then the chosen path runs."""
-    recheck = step % reanchor_every == 0
+                    fast: bool = True, reanchor_every: int = 100, hints: dict | None = None,
+                    reanchor: bool = False) -> None:
+    """One step for a list of tensors (in place): every ``reanchor_every`` steps, and whenever
+    ``reanchor`` says so (beta1 changed since the sum was built, or the sum's beta1 is unknown), the
+    running sum is recomputed from the window (bounding its float drift; the sum is only valid for
+    the beta1 it was built with), then the chosen path runs."""
+    recheck = step % reanchor_every == 0 or reanchor
     if recheck and state.window_sum is not None:  # before the move: the window holds g_{t-1} .. g_{t-n}
         newest_slot = (step - 2) % hp.keep_num
         torch._foreach_copy_(state.window_sum, exact_window_sums(
             state.window, hp.beta1, hp.keep_num, newest_slot, state.exp_avg_sq[0].dtype))
     update = choose_update(params, grads, state, hp, step, fast=fast, hints=hints, recheck=recheck)
     update(ops, params, grads, state, hp, step)
+
+
+def _reanchor_stale_sums(state: AdaShiftState, hp: AdaShiftHyper, step: int) -> None:
+    """A loaded running sum whose beta1 is unknown: kept when it equals the window's sum for this
+    beta1 within the running sum's own float drift (so a resume stays bit-exact), replaced by the
+    exact sum otherwise (it was built with another beta1, e.g. saved mid-way through a schedule)."""
+    newest_slot = (step - 2) % hp.keep_num
+    exact = exact_window_sums(state.window, hp.beta1, hp.keep_num, newest_slot, state.exp_avg_sq[0].dtype)
+    for stored, value, window in zip(state.window_sum, exact, state.window):
+        scale = float(window.abs().max()) if window.numel() else 0.0
+        if not torch.allclose(stored, value, rtol=1e-5, atol=1e-5 * scale):
+            stored.copy_(value)
 
 
 class AdaShift(AdaptiveOptimizer):
@@ -382,17 +397,19 @@ class AdaShift(AdaptiveOptimizer):
                         keep_num=keep_num, reduce=reduce, eps=eps, weight_decay=weight_decay,
                         decoupled_weight_decay=decoupled_weight_decay, window_dtype=window_dtype)
         self._activation_hints: dict = {}  # which active_since tensors are all on (see _activation_mode)
+        self._sum_beta1: dict = {}  # id(first window_sum tensor) -> (weakref, the beta1 the sums were built with)
         super().__init__(params, defaults, foreach, fused)
 
     def load_state_dict(self, state_dict: dict) -> None:
         super().load_state_dict(state_dict)
         self._activation_hints.clear()  # new state tensors: every hint is recomputed
+        self._sum_beta1.clear()  # and the running sums are re-anchored at the next step
 
     def __setstate__(self, state: dict) -> None:
         # copy.deepcopy and pickle restore only what torch's Optimizer.__getstate__ keeps (defaults,
         # state, param_groups): the hints are a cache about tensors the copy no longer shares
         super().__setstate__(state)
-        self._activation_hints = {}
+        self._activation_hints, self._sum_beta1 = {}, {}
 
     def _validate_group(self, group):
         super()._validate_group(group)
@@ -431,8 +448,17 @@ class AdaShift(AdaptiveOptimizer):
     def _update(self, group, ops, params, grads, states, step):
         hp, state = self._hyper(group), AdaShiftState.of(states)
         self._check_layout(lean_layout(group), hp, state)
+        reanchor = False
+        if state.window_sum is not None:  # the running sum holds sum beta1^i g_{t-i} for one beta1
+            key = id(state.window_sum[0])
+            known = self._sum_beta1.get(key)
+            if known is not None and known[0]() is state.window_sum[0]:
+                reanchor = known[1] != hp.beta1  # beta1 changed (a momentum-cycling scheduler)
+            elif step > 1:  # loaded or copied: keep the sums if they are this beta1's, else rebuild them
+                _reanchor_stale_sums(state, hp, step)
+            self._sum_beta1[key] = (weakref.ref(state.window_sum[0]), hp.beta1)
         adashift_update(ops, params, grads, state, hp, step, fast=group["fused"] is not False,
-                        reanchor_every=self.reanchor_every, hints=self._activation_hints)
+                        reanchor_every=self.reanchor_every, hints=self._activation_hints, reanchor=reanchor)
 
     @staticmethod
     def _check_layout(lean: bool, hp: AdaShiftHyper, state: AdaShiftState) -> None:

@@ -282,6 +282,18 @@ def test_resume_with_other_optimizer_flags_is_refused_naming_them(data_bin, tmp_
     assert "num_updates=6" in resumed.stdout
 
 
+def test_resume_with_another_optimizer_is_one_line_naming_both_and_the_ways_out(data_bin, tmp_path):
+    train(data_bin, tmp_path, "--optimizer", "adam", "--max-update", "2")
+    for saved, now in (("adam", "adashift"), ("adashift", "adam")):
+        if saved == "adashift":  # and back: a checkpoint of our optimizer resumed with fairseq's adam
+            train(data_bin, tmp_path / "b", "--optimizer", "adashift", "--max-update", "2")
+        where = tmp_path if saved == "adam" else tmp_path / "b"
+        result = train(data_bin, where, "--optimizer", now, "--max-update", "4", check=False)
+        one_line_error(result, f"--optimizer {saved}", f"--optimizer {now}", "--reset-optimizer")
+    resumed = train(data_bin, tmp_path, "--optimizer", "adashift", "--max-update", "4", "--reset-optimizer")
+    assert "num_updates=4" in resumed.stdout or "num_updates 4" in resumed.stdout
+
+
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04 truncated"])
 def test_truncated_checkpoint_is_named_in_one_line(data_bin, tmp_path, content):
     train(data_bin, tmp_path, "--optimizer", "amsgrad", "--max-update", "2")

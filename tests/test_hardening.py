@@ -174,3 +174,68 @@ def test_portable_commands_name_tools_and_relative_paths(tmp_path):
 
     words = ["/x/.venv/bin/fairseq-train", str(tmp_path / "data" / "bin"), "--adam-betas", "(0.9, 0.98)", "/elsewhere"]
     assert portable_command(words, tmp_path) == "fairseq-train data/bin --adam-betas '(0.9, 0.98)' /elsewhere"
+
+
+def scheduled_run(name, kwargs, path_kwargs, steps=120, seed=0, cycle_beta1=True):
+    """float64; every hyperparameter changes every step: lr and beta1 by OneCycleLR (momentum
+    cycling), beta2, eps and weight decay by hand."""
+    torch.manual_seed(seed)
+    params = [torch.randn(s, dtype=torch.float64, requires_grad=True) for s in ((4, 3), (6,), (2, 2, 3))]
+    optimizer = build_optimizer(name, params, lr=0.01, **kwargs, **path_kwargs)
+    has_betas = "betas" in optimizer.defaults
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.02, total_steps=steps,
+                                                    cycle_momentum=has_betas and cycle_beta1,
+                                                    base_momentum=0.8, max_momentum=0.95)
+    generator = torch.Generator().manual_seed(seed + 1)
+    for t in range(steps):
+        for group in optimizer.param_groups:
+            if has_betas:
+                group["betas"] = (group["betas"][0], 0.99 + 0.005 * ((t % 7) / 7))
+            group["eps"] = 1e-8 * (1 + t % 3)
+            group["weight_decay"] = 0.01 * (t % 2)
+        for p in params:
+            p.grad = torch.randn(p.shape, generator=generator, dtype=torch.float64)
+        optimizer.step()
+        scheduler.step()
+    return params
+
+
+SCHEDULED = [(n, kw) for n, kw in ALL_CONFIGS if n != "adamnc" and not (n == "adashift" and
+                                                                     kw.get("betas", (0.9,))[0] == 0.0)]
+
+
+@pytest.mark.parametrize("path", [*STEP_PATHS, "triton"])
+@pytest.mark.parametrize("name,kwargs", SCHEDULED, ids=[f"{n}-{'-'.join(map(str, kw.values()))}" for n, kw in SCHEDULED])
+def test_every_path_follows_the_reference_path_when_every_hyperparameter_changes_every_step(name, kwargs, path):
+    """The reference path (fused=False, per tensor) recomputes what it needs from the state each
+    step, as the rule is written (AdaShift: m from the window with the current beta1); every other
+    path must agree in float64 although lr, beta1, beta2, eps and weight decay change every step."""
+    reference = scheduled_run(name, kwargs, {"foreach": False, "fused": False})
+    if path == "triton":
+        with _on_triton():
+            got = scheduled_run(name, kwargs, {})
+    else:
+        got = scheduled_run(name, kwargs, PATHS[path])
+    for a, b in zip(got, reference):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+def test_adashift_resumed_mid_schedule_rebuilds_a_running_sum_of_another_beta1():
+    """Saved after a step with beta1 0.9, resumed with beta1 0.5: the sum is rebuilt for 0.5."""
+    def run(resume):
+        torch.manual_seed(0)
+        p = torch.randn(5, dtype=torch.float64, requires_grad=True)
+        opt = build_optimizer("adashift", [p], lr=0.01, keep_num=4, reduce="none", betas=(0.9, 0.999))
+        g = torch.Generator().manual_seed(1)
+        for t in range(10):
+            if t == 6:
+                opt.param_groups[0]["betas"] = (0.5, 0.999)
+                if resume:
+                    saved = copy.deepcopy(opt.state_dict())
+                    opt = build_optimizer("adashift", [p], lr=0.01, keep_num=4, reduce="none", betas=(0.5, 0.999))
+                    opt.load_state_dict(saved)
+            p.grad = torch.randn(5, generator=g, dtype=torch.float64)
+            opt.step()
+        return p
+    reference = run(False)
+    torch.testing.assert_close(run(True), reference, rtol=1e-12, atol=1e-14)

@@ -271,13 +271,39 @@ def install_error_hook() -> None:
         return
 
     def hook(kind, value, traceback):
+        prog = os.path.basename(sys.argv[0]) or "fairseq"
+        switched = _optimizer_switch(value)
         if isinstance(value, (FlagError, CorruptCheckpoint)):
-            print(f"{os.path.basename(sys.argv[0]) or 'fairseq'}: error: {value}", file=sys.stderr)
+            print(f"{prog}: error: {value}", file=sys.stderr)
+        elif switched:
+            print(f"{prog}: error: {switched}", file=sys.stderr)
         else:
             previous(kind, value, traceback)
 
     hook._optim_plugins = True
     sys.excepthook = hook
+
+
+def _optimizer_name(class_name: str) -> str:
+    """fairseq's --optimizer name of an optimizer class name (the class name when unknown)."""
+    for name, cls in OPTIMIZER_REGISTRY.items():
+        if cls.__name__ == class_name:
+            return name
+    return class_name
+
+
+def _optimizer_switch(error) -> str | None:
+    """The one-line message for fairseq's assertion on resuming a checkpoint with another
+    --optimizer (trainer.load_checkpoint: "Optimizer does not match ... A vs B"), else None."""
+    if not isinstance(error, AssertionError):
+        return None
+    match = re.match(r"Optimizer does not match.*?(\w+) vs (\w+)\s*$", str(error), re.S)
+    if not match:
+        return None
+    saved, now = (_optimizer_name(n) for n in match.groups())
+    return (f"the checkpoint was trained with --optimizer {saved} but the command line says --optimizer {now}: "
+            f"resume with --optimizer {saved}, or keep --optimizer {now} and start its state afresh with "
+            f"--reset-optimizer")
 
 
 def register_all() -> None:
