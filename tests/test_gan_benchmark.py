@@ -23,15 +23,17 @@ def test_toy_benchmark_protocol(tmp_path):
     for optimizer in bench.optimizers:
         grid = summary["lr_grid"][optimizer]
         base = bench.lr_for(optimizer)
-        assert [g["lr"] for g in grid] == pytest.approx([base / 3, base, base * 3])
+        lrs = [g["lr"] for g in grid]
+        assert all(any(abs(lr - v) < 1e-12 for lr in lrs) for v in (base / 3, base, base * 3))  # grown from these
         authors = summary["at_authors_lr"][optimizer]
         assert authors["lr"] == pytest.approx(base) and authors["seeds"] == [0, 1]
         best = summary["at_best_grid_lr"][optimizer]
-        assert best["lr"] == min(grid, key=lambda g: g["final_smoothed_loss"])["lr"]
+        finished = [g for g in grid if not g["diverged"]]
+        assert best["lr"] == min(finished, key=lambda g: g["final_smoothed_loss"])["lr"]
         choice = summary["grid_choice"][optimizer]
-        assert choice["lr"] == best["lr"]
-        assert choice["at_grid_edge"] == ("upper" if best["lr"] == grid[-1]["lr"] else "lower"
-                                          if best["lr"] == grid[0]["lr"] else None)
+        assert choice["lr"] == best["lr"] and not best["provisional"]
+        # interior (a worse or diverged value on both sides), or the grid's size limit says why not
+        assert choice["at_grid_edge"] is None or "limit" in choice["note"]
         finals = [r["final_smoothed_loss"] for r in authors["runs"]]
         assert authors["final_smoothed_loss"]["mean"] == pytest.approx(np.mean(finals))
     on_disk = json.loads((tmp_path / "results" / "gan" / "toy-critic" / "summary.json").read_text())

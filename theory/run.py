@@ -282,12 +282,13 @@ def decorrelation(cfg, out: Path, writer: SummaryWriter, claims: list, results: 
         writer.add_scalar(f"decorrelation/median_corr/{label}", medians[label], 0)
         if record["held"] is not None:
             held = swap_statistics(record["held"])
-    axes[0].set(title="corr(|g_t|, lr/sqrt(vhat_t)) per element, MNIST MLP output layer",
-                xlabel="Pearson correlation over time")
+    axes[0].set_title("corr(|g_t|, lr/sqrt(vhat_t)) per element,\nMNIST MLP output layer", fontsize=9)
+    axes[0].set(xlabel="Pearson correlation over time")
     axes[0].legend(fontsize=7)
     image = axes[1].imshow(held["held_fraction"], aspect="auto", cmap="magma", vmin=0, vmax=1)
-    axes[1].set(title=f"AMSGrad: fraction of steps with vhat_t = vhat_(t-1) (median interval "
-                      f"{np.median(held['intervals']):.0f})", xlabel="hidden unit", ylabel="class")
+    axes[1].set_title(f"AMSGrad: fraction of steps with vhat_t = vhat_(t-1)\n(median interval "
+                      f"{np.median(held['intervals']):.0f})", fontsize=9)  # two lines: the titles never meet
+    axes[1].set(xlabel="hidden unit", ylabel="class")
     fig.colorbar(image, ax=axes[1])
     fig.tight_layout()
     fig.savefig(out / "decorrelation.png", dpi=110)
