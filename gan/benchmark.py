@@ -30,26 +30,25 @@ import dataclasses
 import json
 import os
 import platform
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from suite_results import claims, locks, rundir
+from suite_results import claims, locks, rundir, sweeps
 from suite_results.cli import command_line, run_cli
 from suite_results.files import atomic_write_text
 from suite_results.rows import read_row
 from suite_results.scalars import read_scalar
-from suite_results.stats import format_spread, spread
+from suite_results.stats import edge_note, format_spread, spread
 from suite_results.tables import Document
 from suite_results.tuning import Outcome, Protocol, tune
 
 from .train import GANConfig, Trainer, TrainingDiverged
 
 PROTOCOL = Protocol(promote=0, max_values=7)  # one rung; at most 4 values past the 3 of the definition
-LOCKED = "locked"  # run_row's answer for a row another process is training
+LOCKED = sweeps.LOCKED  # run_row's answer for a row another process is training
 ROW_KEYS = ("optimizer", "lr", "seed", "final_smoothed_loss", "steps", "smoothed_loss", "train_seconds")
 
 
@@ -146,7 +145,7 @@ def _train_row(bench, optimizer, lr, seed, config, path) -> dict:
 
 
 def _outcome(row) -> Outcome | None:
-    if row is None or row is LOCKED:
+    if row is None:
         return None
     if row.get("diverged"):
         return Outcome(None, row.get("last_finite_smoothed_loss"))
@@ -164,7 +163,7 @@ def walk(bench: Benchmark, optimizers: list[str], lookup) -> dict:
         found = []
         for seed in seeds:
             row = lookup(optimizer, lr, seed)
-            if row is None or row is LOCKED:
+            if row is None:
                 needed.append((priority, optimizer, lr, seed))
             else:
                 found.append(row)
@@ -178,7 +177,7 @@ def walk(bench: Benchmark, optimizers: list[str], lookup) -> dict:
 
         def score(lr, optimizer=optimizer, seen=seen):
             row = lookup(optimizer, lr, first)
-            if row is not None and row is not LOCKED:
+            if row is not None:
                 seen[lr] = row
             return _outcome(row)
         t = tune([base * f for f in bench.grid_factors], score, protocol=PROTOCOL)
@@ -189,7 +188,7 @@ def walk(bench: Benchmark, optimizers: list[str], lookup) -> dict:
             best[optimizer] = [seen[t.chosen]] + rows(optimizer, t.chosen, bench.seeds[1:], 3)
         elif t.grid_best is not None:  # the grid is still growing: its best so far, marked provisional
             best[optimizer] = [seen[t.grid_best]] + [r for r in (lookup(optimizer, t.grid_best, s)
-                                                                 for s in bench.seeds[1:]) if r not in (None, LOCKED)]
+                                                                 for s in bench.seeds[1:]) if r is not None]
     needed.sort(key=lambda n: n[0])
     return {"authors": authors, "grid": grid, "best": best, "tunings": tunings, "needed": needed}
 
@@ -198,9 +197,7 @@ def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | Non
                   train: bool = True, poll_s: float = 60.0) -> dict:
     """The protocol (module docstring); ``train=False`` only rewrites the results from the rows there
     are. One line per run on stderr; another process's rows are left to it (this one waits only when
-    nothing else is left)."""
-    import sys  # noqa: PLC0415
-
+    nothing else is left: ``suite_results.sweeps``)."""
     bench = BENCHMARKS[name]
     optimizers = list(optimizers or bench.optimizers)
 
@@ -209,26 +206,21 @@ def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | Non
 
     state = walk(bench, optimizers, known)
     summary = write_results(name, bench, state, root)
-    trained = 0
-    while train:
-        row = None
-        for _, optimizer, lr, seed in state["needed"]:
-            label = f"{optimizer} lr {lr:.3g} seed {seed}"
-            print(f"gan benchmark {name}: {label} ({len(state['needed'])} runs the protocol needs now, {trained} "
-                  f"trained by this process)", file=sys.stderr, flush=True)
-            row = run_row(bench, name, optimizer, lr, seed, root, train=True)
-            if row is LOCKED:
-                continue
-            trained += 1
-            result = "diverged" if row.get("diverged") else f"final smoothed loss {row['final_smoothed_loss']:.4g}"
-            print(f"gan benchmark {name}: {label}: {result} ({row['train_seconds']:.0f} s)", file=sys.stderr, flush=True)
-            break
-        if row is None or row is LOCKED:
-            if not state["needed"]:
-                break
-            time.sleep(poll_s)
+
+    def result(row):
+        final = "diverged" if row.get("diverged") else f"final smoothed loss {row['final_smoothed_loss']:.4g}"
+        return f"{final} ({row['train_seconds']:.0f} s)"
+
+    def after(trained_one):
+        nonlocal state, summary
         state = walk(bench, optimizers, known)
-        summary = write_results(name, bench, state, root)
+        if trained_one:
+            summary = write_results(name, bench, state, root)
+
+    if train:
+        sweeps.run(f"gan benchmark {name}", lambda: state["needed"],
+                   lambda n: run_row(bench, name, n[1], n[2], n[3], root, train=True),
+                   lambda n: f"{n[1]} lr {n[2]:.3g} seed {n[3]}", result, after, poll_s)
     return summary
 
 
@@ -318,8 +310,8 @@ def write_results(name, bench, state: dict, root: Path) -> dict:
         ["optimizer", "lr: final smoothed critic loss", "best lr", "where the extension stopped"],
         [[o, ", ".join(f"{g['lr']:.3g}: diverged" if g["diverged"] else f"{g['lr']:.3g}: {g['score']:.4g}"
                        for g in summary["tuning"][o]["grid"]),
-          (f"{summary['grid_choice'][o]['lr']:.3g}" + (f" (at the grid's {summary['grid_choice'][o]['at_grid_edge']} "
-                                                       f"edge)" if summary['grid_choice'][o]['at_grid_edge'] else ""))
+          (f"{summary['grid_choice'][o]['lr']:.3g}" + edge_note(summary["grid_choice"][o]["lr"],
+                                                                [g["lr"] for g in summary["tuning"][o]["grid"]]))
           if o in summary["grid_choice"] else "- (grid growing: " + ", ".join(
               f"{lr:.3g}" for _, lr in summary["tuning"][o]["needed"]) + " to run)",
           summary["tuning"][o]["note"]] for o in summary["tuning"]])

@@ -32,16 +32,15 @@ half of the run, and the summary reports them per optimizer.
 from __future__ import annotations
 
 import json
+import math
 import platform
-import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from suite_results import locks, rundir
+from suite_results import locks, rundir, sweeps
 from suite_results.files import atomic_write_text
 from suite_results.scalars import read_scalars
-from suite_results.stats import format_spread, spread
+from suite_results.stats import edge_note, format_spread, spread
 from suite_results.tables import Document
 from suite_results.tuning import Outcome, Protocol, tune
 
@@ -174,7 +173,7 @@ def load_row(path: Path) -> dict:
                     full_required=("bleu", "chrf", "sentences") if "-full-" in Path(path).name else ())
 
 
-LOCKED = "locked"  # run_row's answer for a row another process is training
+LOCKED = sweeps.LOCKED  # run_row's answer for a row another process is training
 
 
 def run_row(bench: Benchmark, name: str, data: Path, runs: Path, results: Path, candidate: str, phase: str,
@@ -201,12 +200,13 @@ def _train_row(bench, data, run_dir, results, path, config) -> dict:
     trained = fairseq_train(data, run_dir, [*config["flags"], *(DIAGNOSTICS if candidate in PROBED else [])], config)
     curve = validation_curve(run_dir, with_time=True)
     reached = next(((u, s) for u, loss, s in curve if loss <= bench.target_valid_loss), (None, None))
-    finite = [loss for _, loss, _ in curve if loss == loss and abs(loss) != float("inf")]
+    valid_curve = [[u, loss] for u, loss, _ in curve if math.isfinite(loss)]
+    finite = [loss for _, loss in valid_curve]
     diverged = bool(trained.get("diverged")) or len(finite) < len(curve)
     row = {"candidate": candidate, "phase": phase, "lr": config["lr"], "seed": config["seed"],
            "updates": bench.full_updates if phase == "full" else bench.grid_updates,
            "best_valid_loss": None if diverged else min(finite, default=None),
-           "valid_curve": [[u, loss] for u, loss, _ in curve if loss in finite], "updates_to_target": reached[0],
+           "valid_curve": valid_curve, "updates_to_target": reached[0],
            "seconds_to_target": reached[1], "wall_s": trained["wall_s"], "command": trained["command"],
            "run_dir": str(run_dir), "diagnostics": decorrelation(run_dir)}
     if diverged:
@@ -234,7 +234,7 @@ def decorrelation(run_dir: Path) -> dict:
 
 def outcome(row) -> Outcome | None:
     """A row as the tuning protocol sees it (None: not run yet)."""
-    if row is None or row is LOCKED:
+    if row is None:
         return None
     if row.get("diverged"):
         return Outcome(None, row.get("last_finite_valid_loss"))
@@ -268,7 +268,7 @@ def walk(bench: Benchmark, name: str, candidates: list[str], lookup) -> State:
             def rung(phase, rows, c=c):
                 def score(lr):
                     row = lookup(c, phase, lr, bench.grid_seed)
-                    if row is not None and row is not LOCKED:
+                    if row is not None:
                         rows[lr] = row
                     return outcome(row)
                 return score
@@ -279,7 +279,7 @@ def walk(bench: Benchmark, name: str, candidates: list[str], lookup) -> State:
             state.chosen[c] = t.chosen
         lr = state.chosen[c]
         if lr is None:  # tuning under way: show the lr with the most full runs so far, marked provisional
-            tried = {lr: [r for r in (lookup(c, "full", lr, s) for s in bench.seeds) if r not in (None, LOCKED)]
+            tried = {lr: [r for r in (lookup(c, "full", lr, s) for s in bench.seeds) if r is not None]
                      for lr in state.tunings[c].grid}
             tried = {lr: rows for lr, rows in tried.items() if rows}
             if tried:
@@ -289,7 +289,7 @@ def walk(bench: Benchmark, name: str, candidates: list[str], lookup) -> State:
         rows = state.full.setdefault(c, [])
         for priority, seed in enumerate(bench.seeds, start=1):
             row = lookup(c, "full", lr, seed)
-            if row is None or row is LOCKED:
+            if row is None:
                 state.needed.append((priority, c, "full", lr, seed))
             else:
                 rows.append(row)
@@ -325,34 +325,26 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
 
     state = walk(bench, name, shown, known)
     summary = write_results(name, bench, prepared, state, results, known)
-    trained = 0
-    while train:
-        todo = [n for n in walk(bench, name, candidates, known).needed
-                if not tune_only or n[2] == "tune" or (n[1] in state.tunings and n[4] == bench.grid_seed
-                                                       and not state.tunings[n[1]].complete)]
-        row = None
-        for _, c, phase, lr, seed in todo:
-            label = f"{c} {'tune' if phase == 'tune' else 'full'} lr {lr:g} seed {seed}"
-            print(f"nmt benchmark {name}: {label} ({len(todo)} runs the protocol needs now, {trained} trained "
-                  f"by this process)", file=sys.stderr, flush=True)
-            row = run_row(bench, name, data, runs, results, c, phase, lr, seed, train=True)
-            if row is LOCKED:
-                print(f"nmt benchmark {name}: {label} is being trained by another process; next",
-                      file=sys.stderr, flush=True)
-                continue
-            trained += 1
-            done = f"BLEU {row['bleu']} chrF {row['chrf']}" if "bleu" in row else \
-                f"best valid loss {row['best_valid_loss']}"
-            print(f"nmt benchmark {name}: {label}: {done}{' (diverged)' if row.get('diverged') else ''} "
-                  f"({row['wall_s']:.0f} s)", file=sys.stderr, flush=True)
-            break
-        if row is None or row is LOCKED:
-            if not todo:
-                break
-            time.sleep(poll_s)  # every row left is another process's: wait for its results
-            continue
+
+    def todo():  # each candidate's needs depend on its own rows only: the shown state serves
+        return [n for n in state.needed if n[1] in candidates and (
+            not tune_only or n[2] == "tune" or (n[1] in state.tunings and n[4] == bench.grid_seed
+                                                and not state.tunings[n[1]].complete))]
+
+    def result(row):
+        done = f"BLEU {row['bleu']} chrF {row['chrf']}" if "bleu" in row else f"best valid loss {row['best_valid_loss']}"
+        return f"{done}{' (diverged)' if row.get('diverged') else ''} ({row['wall_s']:.0f} s)"
+
+    def after(trained_one):
+        nonlocal state, summary
         state = walk(bench, name, shown, known)
-        summary = write_results(name, bench, prepared, state, results, known)
+        if trained_one:
+            summary = write_results(name, bench, prepared, state, results, known)
+
+    if train:
+        sweeps.run(f"nmt benchmark {name}", todo,
+                   lambda n: run_row(bench, name, data, runs, results, n[1], n[2], n[3], n[4], train=True),
+                   lambda n: f"{n[1]} {n[2]} lr {n[3]:g} seed {n[4]}", result, after, poll_s)
     return summary
 
 
@@ -466,7 +458,7 @@ def write_results(name, bench, prepared, state: State, results: Path, lookup) ->
                "command": f"python -m nmt benchmark --benchmark {name}",
                "cpu_hours": sum(r["wall_s"] for r in distinct.values()) / 3600}
     sanity = FIXED_LR["fairseq-adam"]
-    plugin = [r for r in (lookup("adam", "full", sanity, s) for s in bench.seeds) if r is not None and r is not LOCKED]
+    plugin = [r for r in (lookup("adam", "full", sanity, s) for s in bench.seeds) if r is not None]
     summary["verdicts"] = verdicts(summary, (plugin, state.full.get("fairseq-adam", [])))
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(results / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
@@ -512,7 +504,7 @@ def document(summary: dict) -> Document:
         ["optimizer", "rung 1: lr: best valid loss", "rung 2: lr: best valid loss", "chosen", "note"],
         [[c, ", ".join(_outcome_cell(o) for o in t["grid"]), ", ".join(_outcome_cell(o) for o in t["full"]) or "-",
           (f"{t['chosen']:g}" + (" (changed)" if t["changed_between_rungs"] else "")
-           + (f" (at the grid's {t['at_grid_edge']} edge)" if t["at_grid_edge"] else ""))
+           + edge_note(t["chosen"], [g["lr"] for g in t["grid"]]))
           if t["chosen"] is not None else "- (" + ", ".join(f"{p} {lr:g}" for p, lr in t["needed"]) + " to run)",
           t["note"]] for c, t in summary["tuning"].items() if t["grid"]])
     fixed = [c for c in summary["optimizers"] if not summary["optimizers"][c]["tuned"]]

@@ -361,21 +361,23 @@ def adashift_update(ops, params, grads, state: AdaShiftState, hp: AdaShiftHyper,
     running sum is recomputed from the window (bounding its float drift; the sum is only valid for
     the beta1 it was built with), then the chosen path runs."""
     recheck = step % reanchor_every == 0 or reanchor
-    if recheck and state.window_sum is not None:  # before the move: the window holds g_{t-1} .. g_{t-n}
-        newest_slot = (step - 2) % hp.keep_num
-        torch._foreach_copy_(state.window_sum, exact_window_sums(
-            state.window, hp.beta1, hp.keep_num, newest_slot, state.exp_avg_sq[0].dtype))
+    if recheck and state.window_sum is not None:
+        torch._foreach_copy_(state.window_sum, _sums_before_move(state, hp, step))
     update = choose_update(params, grads, state, hp, step, fast=fast, hints=hints, recheck=recheck)
     update(ops, params, grads, state, hp, step)
+
+
+def _sums_before_move(state: AdaShiftState, hp: AdaShiftHyper, step: int) -> list:
+    """The exact window sums at the start of ``step``, before the move (the window holds g_{t-1} .. g_{t-n})."""
+    return exact_window_sums(state.window, hp.beta1, hp.keep_num, (step - 2) % hp.keep_num,
+                             state.exp_avg_sq[0].dtype)
 
 
 def _reanchor_stale_sums(state: AdaShiftState, hp: AdaShiftHyper, step: int) -> None:
     """A loaded running sum whose beta1 is unknown: kept when it equals the window's sum for this
     beta1 within the running sum's own float drift (so a resume stays bit-exact), replaced by the
     exact sum otherwise (it was built with another beta1, e.g. saved mid-way through a schedule)."""
-    newest_slot = (step - 2) % hp.keep_num
-    exact = exact_window_sums(state.window, hp.beta1, hp.keep_num, newest_slot, state.exp_avg_sq[0].dtype)
-    for stored, value, window in zip(state.window_sum, exact, state.window):
+    for stored, value, window in zip(state.window_sum, _sums_before_move(state, hp, step), state.window):
         scale = float(window.abs().max()) if window.numel() else 0.0
         if not torch.allclose(stored, value, rtol=1e-5, atol=1e-5 * scale):
             stored.copy_(value)

@@ -125,6 +125,19 @@ def _outward(lr: float, grid) -> float | None:
     return None if edge is None else step(lr, up=edge == "upper")
 
 
+def _fill(table: dict, lrs, rung: Callable, phase: str) -> list:
+    """Put each lr's known Outcome into ``table``; the (phase, lr) of those not run yet."""
+    needed = []
+    for lr in lrs:
+        if lr not in table:
+            outcome = rung(lr)
+            if outcome is None:
+                needed.append((phase, lr))
+            else:
+                table[lr] = outcome
+    return needed
+
+
 def tune(initial: list[float], rung1: Callable[[float], Outcome | None],
          rung2: Callable[[float], Outcome | None] | None = None, protocol: Protocol = Protocol()) -> Tuning:
     """Walk the protocol for one candidate. ``rung1(lr)`` / ``rung2(lr)``: that run's Outcome, or None
@@ -139,14 +152,7 @@ def tune(initial: list[float], rung1: Callable[[float], Outcome | None],
     two_rungs = rung2 is not None and protocol.promote > 0
     limited = ""  # why the grid stopped growing with its best at the edge
     while True:
-        needed = []
-        for lr in lrs:
-            if lr not in grid:
-                outcome = rung1(lr)
-                if outcome is None:
-                    needed.append(("grid", lr))
-                else:
-                    grid[lr] = outcome
+        needed = _fill(grid, lrs, rung1, "grid")
         if needed:
             return Tuning(grid, full, needed, grid_best=best(grid), note="waiting for grid runs")
         grid_best = best(grid)
@@ -164,14 +170,7 @@ def tune(initial: list[float], rung1: Callable[[float], Outcome | None],
             return Tuning(grid, full, [], chosen=grid_best, grid_best=grid_best,
                           note=limited or _interior_note(grid_best, grid))
         promoted = sorted(set(ranked(grid)[:protocol.promote]) | (extra - {lr for lr, o in grid.items() if o.diverged}))
-        needed = []
-        for lr in promoted:
-            if lr not in full:
-                outcome = rung2(lr)
-                if outcome is None:
-                    needed.append(("full", lr))
-                else:
-                    full[lr] = outcome
+        needed = _fill(full, promoted, rung2, "full")
         if needed:
             return Tuning(grid, full, needed, grid_best=grid_best, promoted=promoted,
                           note="waiting for full-budget runs of the promoted lrs")

@@ -36,6 +36,14 @@ def test_every_optimizer_survives_deepcopy_and_pickle_mid_window_and_steps_ident
         assert torch.equal(a, b)
 
 
+def on_path(path: str, run):
+    """``run(optimizer kwargs)`` on one of STEP_PATHS, or on the Triton kernels under the interpreter."""
+    if path == "triton":
+        with _on_triton():
+            return run({})
+    return run(PATHS[path])
+
+
 def odd_params():
     """Empty, 0-dim, channels_last 4-D and non-contiguous parameters in one group."""
     torch.manual_seed(5)
@@ -63,11 +71,7 @@ def odd_steps(name, kwargs, path_kwargs, steps=12):
 @pytest.mark.parametrize("name,kwargs", ALL_CONFIGS, ids=CONFIG_IDS)
 def test_empty_scalar_channels_last_and_strided_params_in_one_group_step_on_every_path(name, kwargs, path):
     reference = odd_steps(name, kwargs, {"foreach": False, "fused": False})
-    if path == "triton":
-        with _on_triton():
-            got = odd_steps(name, kwargs, {})
-    else:
-        got = odd_steps(name, kwargs, PATHS[path])
+    got = on_path(path, lambda path_kwargs: odd_steps(name, kwargs, path_kwargs))
     for a, b in zip(got, reference):
         assert a.shape == b.shape and torch.isfinite(a).all()
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
@@ -212,11 +216,7 @@ def test_every_path_follows_the_reference_path_when_every_hyperparameter_changes
     step, as the rule is written (AdaShift: m from the window with the current beta1); every other
     path must agree in float64 although lr, beta1, beta2, eps and weight decay change every step."""
     reference = scheduled_run(name, kwargs, {"foreach": False, "fused": False})
-    if path == "triton":
-        with _on_triton():
-            got = scheduled_run(name, kwargs, {})
-    else:
-        got = scheduled_run(name, kwargs, PATHS[path])
+    got = on_path(path, lambda path_kwargs: scheduled_run(name, kwargs, path_kwargs))
     for a, b in zip(got, reference):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from nmt import benchmark
+from suite_results import sweeps
 from suite_results.stats import spread
 
 CANDIDATES = ["adam", "adashift-transformer"]
@@ -146,7 +147,7 @@ def test_rows_locked_by_another_process_are_left_to_it(tmp_path, monkeypatch):
 
     waited = []
     monkeypatch.setattr(benchmark, "run_row", busy)
-    monkeypatch.setattr(benchmark.time, "sleep", lambda s: waited.append(s))
+    monkeypatch.setattr(sweeps.time, "sleep", lambda s: waited.append(s))
     benchmark.run_benchmark("bible-tiny", tmp_path, ["sgd", "adam-authors"])
     # sgd's rows "belonged to another process": adam-authors trained first, then this one waited
     assert trained[0][1] == "adam-authors" and waited and {t[1] for t in trained} == {"sgd", "adam-authors"}

@@ -1,0 +1,44 @@
+"""The loop every benchmark's sweep runs: train the next row its protocol needs that no other process
+holds, until none is left.
+
+A benchmark's ``train_one(item)`` trains one row under the row directory's lock
+(``suite_results.locks.try_hold``) and returns it, or :data:`LOCKED` when another process holds it;
+that row is left to its holder and the next one is tried. When every row left is another process's,
+the loop waits ``poll_s`` seconds and reads the state again (the other process's rows land meanwhile).
+One line on stderr before and after each run.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Callable
+
+LOCKED = "locked"  # train_one's answer for a row another process is training
+
+
+def run(prog: str, todo: Callable[[], list], train_one: Callable, label: Callable, result: Callable,
+        after: Callable[[bool], None], poll_s: float = 60.0) -> int:
+    """Until ``todo()`` is empty: train its first item nobody else holds, then ``after(True)`` (read
+    the state again and rewrite the results); with every item another process's, wait ``poll_s`` and
+    ``after(False)`` (read the state again). ``label(item)`` and ``result(row)`` word the log lines.
+    Returns the number of rows this process trained."""
+    trained = 0
+    while True:
+        items = todo()
+        if not items:
+            return trained
+        row = LOCKED
+        for item in items:
+            print(f"{prog}: {label(item)} ({len(items)} runs the protocol needs now, {trained} trained by this "
+                  f"process)", file=sys.stderr, flush=True)
+            row = train_one(item)
+            if row is LOCKED:
+                print(f"{prog}: {label(item)} is being trained by another process; next", file=sys.stderr, flush=True)
+                continue
+            trained += 1
+            print(f"{prog}: {label(item)}: {result(row)}", file=sys.stderr, flush=True)
+            break
+        if row is LOCKED:
+            time.sleep(poll_s)  # every row left is another process's: wait for its results
+        after(row is not LOCKED)
