@@ -3,7 +3,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-fast demo bench clean-venv
+.PHONY: setup test test-fast demo bench docs docs-serve clean-venv
 
 $(STAMP): constraints.txt pyproject.toml scripts/setup_env.sh
 	bash scripts/setup_env.sh
@@ -21,6 +21,13 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) scripts/bench_optimizers.py $(ARGS)
+
+# The documentation site (docs/, mkdocs.yml) into site/; --strict: a broken link or reference fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
 
 clean-venv:
 	rm -rf $(VENV)

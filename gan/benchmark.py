@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from suite_results import claims, locks, rundir, sweeps
+from suite_results import tensorboard as tb
 from suite_results.cli import command_line, run_cli
 from suite_results.files import atomic_write_text
 from suite_results.rows import read_row
@@ -319,7 +320,20 @@ def write_results(name, bench, state: dict, root: Path) -> dict:
                                      [[v["claim"], v["measured"], v["verdict"]] for v in summary["verdicts"]])
     doc.write(out / "results.md")
     plot(summary, out / "critic_loss.png")
+    tb.write_runs(out / "tensorboard", [tensorboard_run(bench, row) for row in all_rows])
     return summary
+
+
+def tensorboard_run(bench: Benchmark, row: dict) -> tb.Run:
+    """One row as a TensorBoard run: its smoothed critic loss, final value and settings."""
+    optimizer = row["optimizer"]
+    adashift = {"keep_num": bench.keep_num, "reduce": bench.reduce} if optimizer == "adashift" else {}
+    return tb.Run(tb.run_name(optimizer, None, row["lr"], row["seed"]),
+                  curves={"critic/smoothed_loss": list(zip(row["steps"], row["smoothed_loss"]))},
+                  hparams={"optimizer": optimizer, "lr": row["lr"], "seed": row["seed"],
+                           "authors_lr": row["lr"] == bench.lr_for(optimizer), "diverged": bool(row.get("diverged")),
+                           "beta1": bench.betas[0], "beta2": bench.betas[1], **adashift},
+                  metrics={"final/smoothed_loss": row["final_smoothed_loss"]})
 
 
 def plot(summary: dict, path: Path) -> None:

@@ -35,6 +35,7 @@ import torch  # noqa: E402
 
 from optim_plugins import OPTIMIZERS  # noqa: E402
 from suite_results import rundir, stats  # noqa: E402
+from suite_results import tensorboard as tb  # noqa: E402
 from suite_results.scalars import read_scalar  # noqa: E402
 from suite_results.cli import check_choices, command_line  # noqa: E402
 from suite_results.files import atomic_write_text, write_csv  # noqa: E402
@@ -214,6 +215,18 @@ def write_outputs(rows: list[dict], out: Path, dataset: str, config: SweepConfig
     fig.tight_layout()
     fig.savefig(out / "critic_loss.png", dpi=110)
     plt.close(fig)
+    tb.write_runs(out / "tensorboard", [tensorboard_run(row) for row in rows])
+
+
+def tensorboard_run(row: dict) -> tb.Run:
+    """One row as a TensorBoard run (``<optimizer>/<protocol>-seed<seed>``): its critic loss curve,
+    final figures and settings (the protocol's GANConfig overrides)."""
+    finals = ("final_critic_loss", "final_wasserstein", "final_quality", "best_quality", "final_kernel_distance")
+    return tb.Run(f"{row['optimizer']}/{row['protocol']}-seed{row['seed']}",
+                  curves={"train/critic_loss": list(zip(row["steps"], row["critic_loss"]))},
+                  hparams={"optimizer": row["optimizer"], "protocol": row["protocol"], "seed": row["seed"],
+                           **PROTOCOLS[row["protocol"]]},
+                  metrics={f"final/{k.removeprefix('final_')}": row.get(k) for k in finals})
 
 
 def main(argv=None) -> list[dict]:

@@ -6,7 +6,7 @@ tuning budget (in the style of DeepOBS and AlgoPerf), through the suite's one tu
 extended past its edge until the best value is interior (a diverged run counts as worse); 2. the two
 best lrs of the grid promoted to the full ``full_updates`` budget on the grid seed, the lr chosen by
 the full-budget validation loss; 3. the chosen lr on every seed of ``seeds``. Each full run is scored
-with sacrebleu BLEU and chrF on *all* test sentences (beam 4); its updates and wall seconds to reach
+with sacrebleu BLEU and chrF on *all* test sentences (beam 4; the GPU LSTM twin: 10); its updates and wall seconds to reach
 ``target_valid_loss`` are read from its validation curve (time-to-target). Untuned candidates (the
 authors' own settings, fairseq's built-in adam as a sanity row) run their fixed lr on every seed.
 The sweep trains every grid first, then the full runs seed by seed (every candidate's seed 1
@@ -34,10 +34,11 @@ from __future__ import annotations
 import json
 import math
 import platform
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from suite_results import locks, rundir, sweeps
+from suite_results import tensorboard as tb
 from suite_results.files import atomic_write_text
 from suite_results.scalars import read_scalars
 from suite_results.stats import edge_note, format_spread, spread
@@ -114,14 +115,49 @@ class Benchmark:
     max_train: int | None = None
     candidates: tuple = PROTOCOL
     claims: tuple = field(default=())
+    # Fields added after the first benchmarks' rows were made. A run's key holds definition(),
+    # which leaves these out while they are at their default, so no existing key changes.
+    # halving: (start, every, factor): lr constant for `start` updates, then multiplied by `factor`
+    # every `every` updates (the AdaShift authors' tf/nmt schedule); () = inverse_sqrt with warmup
+    halving: tuple = ()
+    label_smoothing: float = 0.1  # 0: plain cross entropy
+    beam: int = 4
+
+    def definition(self) -> dict:
+        """The benchmark's definition as it enters every run's key (see the fields' comment)."""
+        defaults = {f.name: f.default for f in fields(self) if f.name in LATER_FIELDS}
+        return {k: v for k, v in asdict(self).items() if k not in defaults or v != defaults[k]}
 
     def flags(self, candidate: str, lr: float, seed: int, updates: int) -> list[str]:
-        return [*self.model, *CANDIDATES[candidate][0], "--lr", repr(lr), "--lr-scheduler", "inverse_sqrt",
-                "--warmup-updates", str(self.warmup_updates), "--warmup-init-lr", "1e-07",
-                "--clip-norm", str(self.clip_norm), "--criterion", "label_smoothed_cross_entropy",
-                "--label-smoothing", "0.1", "--max-tokens", str(self.max_tokens), "--max-update", str(updates),
-                "--seed", str(seed), "--validate-interval-updates", str(self.validate_every),
-                "--save-interval-updates", str(self.validate_every)]
+        if self.halving:
+            # fairseq's `step` scheduler with a "warmup" from lr to lr: constant, then halving
+            start, every, factor = self.halving
+            schedule = ["--lr-scheduler", "step", "--warmup-updates", str(start), "--warmup-init-lr", repr(lr),
+                        "--lr-deacy-period", str(every), "--lr-decay", repr(factor)]
+        else:
+            schedule = ["--lr-scheduler", "inverse_sqrt", "--warmup-updates", str(self.warmup_updates),
+                        "--warmup-init-lr", "1e-07"]
+        criterion = (["--criterion", "label_smoothed_cross_entropy", "--label-smoothing", str(self.label_smoothing)]
+                     if self.label_smoothing else ["--criterion", "cross_entropy"])
+        return [*self.model, *CANDIDATES[candidate][0], "--lr", repr(lr), *schedule,
+                "--clip-norm", str(self.clip_norm), *criterion, "--max-tokens", str(self.max_tokens),
+                "--max-update", str(updates), "--seed", str(seed), "--validate-interval-updates",
+                str(self.validate_every), "--save-interval-updates", str(self.validate_every)]
+
+
+LATER_FIELDS = ("halving", "label_smoothing", "beam")
+# the AdaShift authors' architecture class (tensorflow/nmt): bidirectional 2+2 LSTM with attention,
+# dropout 0.2, no shared embeddings; fairseq's attention is Luong's "general" score (not scaled)
+def lstm(units: int) -> list[str]:
+    return ["--arch", "lstm", "--encoder-bidirectional", "--encoder-layers", "2", "--decoder-layers", "2",
+            "--encoder-embed-dim", str(units), "--decoder-embed-dim", str(units), "--encoder-hidden-size", str(units),
+            "--decoder-hidden-size", str(units), "--decoder-out-embed-dim", str(units),
+            "--decoder-attention", "True", "--dropout", "0.2"]
+
+
+# the authors' candidates, and the first author's Transformer advice with phi = identity
+LSTM_CANDIDATES = ("adashift-authors", "adam-authors", "amsgrad-authors", "adam", "amsgrad", "adashift-paper",
+                   "adashift-elementwise")
 
 
 BENCHMARKS = {
@@ -133,6 +169,18 @@ BENCHMARKS = {
                            model=["--arch", "transformer", "--share-all-embeddings", "--dropout", "0.3"],
                            full_updates=30_000, grid_updates=3_000, target_valid_loss=4.5, warmup_updates=4000,
                            validate_every=1000),
+    # the authors' architecture class at 256 units (measured here: 0.84-0.95 updates/s with 2 threads);
+    # their schedule scaled to 1500 updates: constant for the first 8/30 of training, then halved
+    # every 1/30 of it (theirs: 30k steps, halved every 1,000 from 8,000); their clip-norm 5 and no
+    # label smoothing; --max-tokens 4096, about their 128 sentences (a verse is ~30 tokens)
+    "bible-lstm-cpu": Benchmark(corpus="bible-en-es", valid=500, test=1000, vocab_size=8000, model=lstm(256),
+                                full_updates=1500, grid_updates=300, target_valid_loss=6.0, clip_norm=5.0,
+                                halving=(400, 50, 0.5), label_smoothing=0.0, candidates=LSTM_CANDIDATES),
+    # the GPU twin at the authors' size: 512 units, 30k updates, halved every 1,000 from 8,000, beam 10
+    "bible-lstm-gpu": Benchmark(corpus="bible-en-es", valid=500, test=1000, vocab_size=8000, model=lstm(512),
+                                full_updates=30_000, grid_updates=3_000, target_valid_loss=4.5, clip_norm=5.0,
+                                validate_every=1000, halving=(8000, 1000, 0.5), label_smoothing=0.0, beam=10,
+                                candidates=LSTM_CANDIDATES),
     # seconds, for the tests: the protocol end to end on a sliver of the corpus
     "bible-tiny": Benchmark(corpus="bible-en-es", valid=20, test=23, vocab_size=300, max_train=300,
                             model=["--arch", "transformer", "--encoder-layers", "1", "--decoder-layers", "1",
@@ -142,10 +190,15 @@ BENCHMARKS = {
                                    "--share-all-embeddings"],
                             full_updates=8, grid_updates=4, target_valid_loss=12.0, seeds=(1, 2), max_tokens=512,
                             warmup_updates=2, validate_every=2),
+    # the LSTM definition in seconds, for the tests
+    "bible-lstm-tiny": Benchmark(corpus="bible-en-es", valid=20, test=23, vocab_size=300, max_train=300,
+                                 model=lstm(16), full_updates=8, grid_updates=4, target_valid_loss=12.0, seeds=(1, 2),
+                                 max_tokens=512, validate_every=2, clip_norm=5.0, halving=(3, 2, 0.5),
+                                 label_smoothing=0.0, candidates=("adam-authors", "adam", "adashift-paper")),
 }
 # the tuning protocol per benchmark (outside the definition: it decides which runs are made, not
 # what a run computes); the tiny test benchmark caps its grids to keep the tests short
-PROTOCOLS = {"bible-tiny": Protocol(promote=2, max_values=4)}
+PROTOCOLS = {"bible-tiny": Protocol(promote=2, max_values=4), "bible-lstm-tiny": Protocol(promote=2, max_values=4)}
 
 
 def default_candidates(name: str) -> list[str]:
@@ -161,7 +214,7 @@ def row_config(bench: Benchmark, name: str, candidate: str, phase: str, lr: floa
     """What decides a run: its key (runs of SAME_RUNS candidates are keyed as the candidate they share)."""
     candidate = SAME_RUNS.get(candidate, candidate)
     updates = bench.full_updates if phase == "full" else bench.grid_updates
-    return {"benchmark": name, "definition": asdict(bench), "candidate": candidate, "phase": phase,
+    return {"benchmark": name, "definition": bench.definition(), "candidate": candidate, "phase": phase,
             "lr": lr, "seed": seed, "flags": bench.flags(candidate, lr, seed, updates)}
 
 
@@ -212,7 +265,7 @@ def _train_row(bench, data, run_dir, results, path, config) -> dict:
     if diverged:
         row.update({"diverged": True, "last_finite_valid_loss": finite[-1] if finite else None})
     if phase == "full" and (run_dir / "checkpoints" / "checkpoint_best.pt").exists():
-        scores = evaluate(data, run_dir, beam=4)
+        scores = evaluate(data, run_dir, beam=bench.beam)
         if scores["sentences"] != bench.test:
             raise RuntimeError(f"{run_dir}: scored {scores['sentences']} of {bench.test} test sentences")
         row.update({k: scores[k] for k in ("bleu", "chrf", "sentences", "bleu_signature", "chrf_signature")})
@@ -396,8 +449,9 @@ def verdicts(summary: dict, sanity_rows: tuple = ()) -> list[dict]:
     def done(c):
         return by.get(c, {}).get("tuned_complete", False)
 
-    tuned = [c for c in ADASHIFT if done(c)]
-    pending = [c for c in (*ADASHIFT, "adam") if not done(c)]
+    variants = [c for c in ADASHIFT if c in summary.get("candidates", ADASHIFT)]  # this benchmark's
+    tuned = [c for c in variants if done(c)]
+    pending = [c for c in (*variants, "adam") if not done(c)]
     best = max(tuned, key=lambda c: by[c]["bleu"]["mean"]) if tuned and not pending else None
     out.append(claim("(b) the practical claim: the best tuned AdaShift variant within 1 BLEU of tuned Adam"
                      + (f" (best: {best})" if best else ""),
@@ -445,7 +499,7 @@ def write_results(name, bench, prepared, state: State, results: Path, lookup) ->
         optimizers[candidate] = entry
     # every row of the benchmark once (each is read, so a damaged one is named here)
     distinct = {path: load_row(path) for path in sorted((results / "runs").glob("*.json"))}
-    summary = {"benchmark": name, "definition": asdict(bench), "data": prepared, "protocol": __doc__.split("\n\n")[1],
+    summary = {"benchmark": name, "definition": asdict(bench), "candidates": default_candidates(name), "data": prepared, "protocol": __doc__.split("\n\n")[1],
                "tuning_protocol": asdict(PROTOCOLS.get(name, Protocol())),
                "lr_grid": {c: [{"lr": lr, "best_valid_loss": r["best_valid_loss"], "diverged": bool(r.get("diverged"))}
                                for lr, r in sorted(rows.items())] for c, rows in state.grid_rows.items()},
@@ -459,21 +513,52 @@ def write_results(name, bench, prepared, state: State, results: Path, lookup) ->
                "cpu_hours": sum(r["wall_s"] for r in distinct.values()) / 3600}
     sanity = FIXED_LR["fairseq-adam"]
     plugin = [r for r in (lookup("adam", "full", sanity, s) for s in bench.seeds) if r is not None]
-    summary["verdicts"] = verdicts(summary, (plugin, state.full.get("fairseq-adam", [])))
+    summary["verdicts"] = verdicts(summary, (plugin, state.full.get("fairseq-adam", []))
+                                   if "fairseq-adam" in summary["candidates"] else ())
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(results / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
     document(summary).write(results / "results.md")
     plot_curves(summary, results / "valid_loss.png")
+    tb.write_runs(results / "tensorboard", [tensorboard_run(row) for row in distinct.values()])
     return summary
+
+
+def flag_hparams(flags: list[str]) -> dict:
+    """The optimizer settings in a candidate's fairseq flags, for TensorBoard's HParams."""
+    values = dict(zip(flags[::2], flags[1::2]))
+    out = {"optimizer": values.get("--optimizer"), "keep_num": values.get("--keep-num"),
+           "reduce": values.get("--reduce"), "momentum": values.get("--momentum")}
+    if "--adam-betas" in values:
+        out["beta1"], out["beta2"] = (float(b) for b in values["--adam-betas"].strip("()").split(","))
+    for key in ("keep_num", "momentum"):
+        out[key] = None if out[key] is None else float(out[key])
+    return out
+
+
+def tensorboard_run(row: dict) -> tb.Run:
+    """One row as a TensorBoard run: its validation curve, final metrics and settings."""
+    name = tb.run_name(row["candidate"], row["phase"], row["lr"], row["seed"])
+    return tb.Run(name, curves={"valid/loss": row["valid_curve"]},
+                  hparams={"candidate": row["candidate"], "phase": row["phase"], "lr": row["lr"], "seed": row["seed"],
+                           "diverged": bool(row.get("diverged")), **flag_hparams(CANDIDATES[row["candidate"]][0])},
+                  metrics={"final/best_valid_loss": row["best_valid_loss"], "final/bleu": row.get("bleu"),
+                           "final/chrf": row.get("chrf")})
+
+
+def _schedule(d: dict) -> str:
+    if d.get("halving"):
+        start, every, factor = d["halving"]
+        return f"lr constant for {start} updates, then x{factor:g} every {every} (the authors' schedule, scaled)"
+    return f"inverse_sqrt warmup {d['warmup_updates']}"
 
 
 def document(summary: dict) -> Document:
     d = summary["definition"]
     doc = Document().heading(f"NMT benchmark `{summary['benchmark']}`").text(
              f"{summary['data']['corpus']} {summary['data']['source']}->{summary['data']['target']}, "
-             f"{summary['data']['train_pairs']} training pairs, all {d['test']} test sentences scored (beam 4); "
+             f"{summary['data']['train_pairs']} training pairs, all {d['test']} test sentences scored (beam {d.get('beam', 4)}); "
              f"{d['full_updates']} updates per run, lr tuned on a {d['grid_updates']}-update grid (seed "
-             f"{d['grid_seed']}), inverse_sqrt warmup {d['warmup_updates']}, clip-norm {d['clip_norm']}. "
+             f"{d['grid_seed']}), {_schedule(d)}, clip-norm {d['clip_norm']}. "
              f"Command: `{summary['command']}`. Wall hours of the runs so far (this machine, 2 cores): "
              f"{summary['cpu_hours']:.2f}.").text("BLEU and chrF: mean ± std [95% bootstrap interval] over seeds.")
     rows = []

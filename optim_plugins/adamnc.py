@@ -14,6 +14,12 @@ Fast path (the default): torch's fused Adam kernel, called with beta1_t, beta2_t
 step count of 1, whose bias corrections (1 - beta1_t, 1/t) are cancelled by its lr and eps
 arguments (:func:`fused_adamnc_update`); equal to the reference path (``fused=False``) within
 float rounding.
+
+Groups hold beta1 as ``betas = (beta1,)``, a one-element tuple: beta2 is not a hyperparameter here
+(it is the schedule 1 - 1/t), but torch's momentum-cycling schedulers (``OneCycleLR``,
+``CyclicLR`` with ``cycle_momentum=True``) find beta1 in ``group["betas"][0]`` and rewrite just
+that element, so they cycle AdamNC's beta1 as they do Adam's. The constructor takes ``beta1=``;
+state dicts saved with a ``beta1`` group key (before this layout) still load.
 """
 
 from __future__ import annotations
@@ -62,17 +68,31 @@ class AdamNC(AdaptiveOptimizer):
 
     def __init__(self, params, lr=1e-3, beta1=0.9, beta1_decay=1.0, eps=1e-8, lr_decay=True,
                  weight_decay=0.0, *, foreach=None, fused=None):
-        defaults = dict(lr=lr, beta1=beta1, beta1_decay=beta1_decay, eps=eps, lr_decay=lr_decay,
+        defaults = dict(lr=lr, betas=(beta1,), beta1_decay=beta1_decay, eps=eps, lr_decay=lr_decay,
                         weight_decay=weight_decay)
         super().__init__(params, defaults, foreach, fused)
 
     def _validate_group(self, group):
         super()._validate_group(group)
-        check.check_beta("beta1", group["beta1"])
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 1:
+            raise ValueError(f"Invalid betas: {betas!r} for AdamNC (expected (beta1,): its beta2 is the "
+                             f"schedule 1 - 1/t, not a hyperparameter; pass beta1=...)")
+        check.check_beta("beta1", betas[0])
         check.check_flag("lr_decay", group["lr_decay"])
         decay = group["beta1_decay"]
         if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay <= 1:
             raise ValueError(f"Invalid beta1_decay: {decay!r} (expected 0 < beta1_decay <= 1)")
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """As the base class's; a group saved with the older ``beta1`` key is read as ``betas=(beta1,)``."""
+        groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
+        if isinstance(groups, (list, tuple)) and any(isinstance(g, dict) and "beta1" in g and "betas" not in g
+                                                      for g in groups):
+            upgraded = [{**{k: v for k, v in g.items() if k != "beta1"}, "betas": (g["beta1"],)}
+                        if isinstance(g, dict) and "beta1" in g and "betas" not in g else g for g in groups]
+            state_dict = {**state_dict, "param_groups": upgraded}
+        super().load_state_dict(state_dict)
 
     def _init_state(self, param, state, group):
         state["exp_avg"] = torch.zeros_like(param, dtype=state_dtype(param))
@@ -83,6 +103,6 @@ class AdamNC(AdaptiveOptimizer):
         update = fused_adamnc_update if fused else partial(adamnc_update, ops)
         update(
             params, grads, states["exp_avg"], states["exp_avg_sq"], step=step,
-            lr=group["lr"], beta1=group["beta1"], beta1_decay=group["beta1_decay"],
+            lr=group["lr"], beta1=group["betas"][0], beta1_decay=group["beta1_decay"],
             eps=group["eps"], lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
         )

@@ -19,6 +19,13 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    partial = _partial(path)
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
 def atomic_torch_save(obj, path: Path) -> None:
     import torch  # noqa: PLC0415 - only the callers that save tensors pay for the import
 

@@ -199,3 +199,49 @@ def test_verdicts_give_the_per_seed_difference_in_four_groups():
     assert b["verdict"] == "not reproduced" and "best: adashift-paper" in b["claim"] and "per-tensor max" in b["why"]
     summary["optimizers"]["adam"]["tuned_complete"] = False  # tuning under way: no verdict on tuned Adam yet
     assert [v["verdict"] for v in benchmark.verdicts(summary)[1:]] == ["pending", "reproduced", "pending"]
+
+
+def test_fields_added_to_the_definition_leave_the_checked_in_run_keys_unchanged():
+    """bible-cpu's rows were made before the LSTM fields existed: their keys must still match."""
+    bench = benchmark.BENCHMARKS["bible-cpu"]
+    assert not set(benchmark.LATER_FIELDS) & set(bench.definition())
+    config = benchmark.row_config(bench, "bible-cpu", "adam", "full", 0.003, 1)
+    path = benchmark._row_path(Path("results/nmt/bible-cpu"), config)
+    assert path.name == "adam-full-lr0.003-s1-1b6fb2d53f.json"
+    assert (Path(__file__).resolve().parent.parent / path).is_file()
+    lstm = benchmark.BENCHMARKS["bible-lstm-cpu"].definition()
+    assert lstm["halving"] == (400, 50, 0.5) and lstm["label_smoothing"] == 0.0
+
+
+def test_the_lstm_schedule_is_constant_then_halving_in_fairseqs_own_step_scheduler():
+    """The authors' shape (constant, then x0.5 at a fixed interval) through fairseq's `step`
+    scheduler: a "warmup" from lr to lr is the constant part; no scheduler plugin is needed."""
+    import torch
+    from fairseq import optim, options
+    from fairseq.dataclass.utils import convert_namespace_to_omegaconf
+    from fairseq.optim import lr_scheduler
+
+    import optim_plugins.fairseq_plugin  # noqa: F401 - registers the optimizers
+
+    flags = benchmark.BENCHMARKS["bible-lstm-cpu"].flags("adam-authors", 1e-4, 1, 1500)
+    cfg = convert_namespace_to_omegaconf(options.parse_args_and_arch(options.get_training_parser(), ["data", *flags]))
+    assert cfg.criterion._name == "cross_entropy" and cfg.optimization.clip_norm == 5.0
+    scheduler = lr_scheduler.build_lr_scheduler(
+        cfg.lr_scheduler, optim.build_optimizer(cfg.optimizer, [torch.nn.Parameter(torch.zeros(2))]))
+    lrs = [scheduler.step_update(t) for t in range(1500)]
+    assert set(lrs[:450]) == {1e-4}  # constant for 400 updates and the first 50-update interval
+    assert lrs[450] == 5e-5 and lrs[500] == 2.5e-5 and lrs[1499] == pytest.approx(1e-4 * 0.5**22)
+
+
+@pytest.mark.slow
+def test_the_lstm_twin_trains_scores_and_writes_its_rows(tmp_path):
+    summary = benchmark.run_benchmark("bible-lstm-tiny", tmp_path, ["adam-authors"])
+    entry = summary["optimizers"]["adam-authors"]
+    assert entry["seeds"] == [1, 2] and all(r["sentences"] == 23 and r["bleu"] is not None for r in entry["runs"])
+    command = entry["runs"][0]["command"]
+    for flags in ("--arch lstm --encoder-bidirectional", "--decoder-attention True", "--lr-scheduler step",
+                  "--criterion cross_entropy", "--clip-norm 5.0", "--adam-betas '(0.0, 0.9)'", "--lr 0.0001"):
+        assert flags in command, flags
+    out = tmp_path / "results" / "nmt" / "bible-lstm-tiny"
+    assert len(list((out / "runs").glob("*.json"))) == 2 and "adam-authors" in (out / "results.md").read_text()
+    assert len(list((out / "tensorboard").rglob("events.out.tfevents.*"))) == 2

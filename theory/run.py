@@ -196,7 +196,11 @@ def beta2_map(cfg, out: Path, writer: SummaryWriter, claims: list, results: dict
             ax.text(j, i, f"{final[i, j]:+.3g}", ha="center", va="center", fontsize=8)
     ax.set(xlabel="beta2 (beta1 = 0, lr 1e-3)", title=f"stochastic C={problem.C:g}: mean final theta over "
            f"{runs} seeds (red: wrong way)")
-    fig.colorbar(image, label="final theta (symmetric log scale)")
+    # ticks at 0 and +-10^k only: the symlog scale's default ticks crowd (and overlap) around 0
+    ticks = [0.0] + [sign * 10.0**k for k in range(int(np.floor(np.log10(limit))) + 1) for sign in (-1, 1)]
+    bar = fig.colorbar(image, label="final theta (symmetric log scale)", ticks=sorted(ticks))
+    bar.ax.set_yticklabels([f"{t:+g}" if t else "0" for t in sorted(ticks)])
+    bar.ax.minorticks_off()
     fig.tight_layout()
     fig.savefig(out / "beta2_map.png", dpi=110)
     plt.close(fig)
