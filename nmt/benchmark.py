@@ -39,11 +39,13 @@ from pathlib import Path
 
 from suite_results import locks, rundir, sweeps
 from suite_results import tensorboard as tb
+from suite_results import walk as protocol_walk
+from suite_results.walk import State
 from suite_results.files import atomic_write_text
 from suite_results.scalars import read_scalars
 from suite_results.stats import edge_note, format_spread, spread
 from suite_results.tables import Document
-from suite_results.tuning import Outcome, Protocol, tune
+from suite_results.tuning import Outcome, Protocol
 
 from .experiment import evaluate, fairseq_train, validation_curve
 from .prepare import prepare
@@ -294,60 +296,11 @@ def outcome(row) -> Outcome | None:
     return Outcome.of(row["best_valid_loss"])
 
 
-@dataclass
-class State:
-    """Where the whole benchmark stands: per candidate its tuning (tuned ones), its lr and full rows,
-    and the runs the protocol needs next, most useful first."""
-
-    tunings: dict = field(default_factory=dict)
-    grid_rows: dict = field(default_factory=dict)  # candidate -> {lr: row} at the grid budget
-    promoted_rows: dict = field(default_factory=dict)  # candidate -> {lr: row} full budget, grid seed
-    chosen: dict = field(default_factory=dict)  # candidate -> lr (None until decided)
-    full: dict = field(default_factory=dict)  # candidate -> rows at the chosen lr, by seed
-    needed: list = field(default_factory=list)  # (priority, candidate, phase, lr, seed)
-    provisional: dict = field(default_factory=dict)  # candidate -> the lr shown while its tuning is incomplete
-
-
 def walk(bench: Benchmark, name: str, candidates: list[str], lookup) -> State:
-    """The protocol over ``candidates`` as far as the rows ``lookup(candidate, phase, lr, seed)`` allow."""
-    state = State()
-    protocol = PROTOCOLS.get(name, Protocol())
-    for c in candidates:
-        if c in FIXED_LR or not CANDIDATES[c][1]:
-            state.chosen[c] = FIXED_LR.get(c)
-        else:
-            grid_rows, promoted_rows = state.grid_rows.setdefault(c, {}), state.promoted_rows.setdefault(c, {})
-
-            def rung(phase, rows, c=c):
-                def score(lr):
-                    row = lookup(c, phase, lr, bench.grid_seed)
-                    if row is not None:
-                        rows[lr] = row
-                    return outcome(row)
-                return score
-            t = tune(CANDIDATES[c][1], rung("tune", grid_rows), rung("full", promoted_rows), protocol)
-            state.tunings[c] = t
-            state.needed += [(0 if phase == "grid" else 1, c, "tune" if phase == "grid" else "full", lr,
-                              bench.grid_seed) for phase, lr in t.needed]
-            state.chosen[c] = t.chosen
-        lr = state.chosen[c]
-        if lr is None:  # tuning under way: show the lr with the most full runs so far, marked provisional
-            tried = {lr: [r for r in (lookup(c, "full", lr, s) for s in bench.seeds) if r is not None]
-                     for lr in state.tunings[c].grid}
-            tried = {lr: rows for lr, rows in tried.items() if rows}
-            if tried:
-                lr = max(tried, key=lambda v: (len(tried[v]), -v))
-                state.full[c], state.provisional[c] = tried[lr], lr
-            continue
-        rows = state.full.setdefault(c, [])
-        for priority, seed in enumerate(bench.seeds, start=1):
-            row = lookup(c, "full", lr, seed)
-            if row is None:
-                state.needed.append((priority, c, "full", lr, seed))
-            else:
-                rows.append(row)
-    state.needed.sort(key=lambda n: n[0])  # stable: candidates keep their order within a priority
-    return state
+    """The protocol over ``candidates`` as far as the rows ``lookup(candidate, phase, lr, seed)`` allow
+    (``suite_results.walk``: the same for every two-rung benchmark)."""
+    return protocol_walk.walk(candidates, {c: CANDIDATES[c][1] for c in candidates}, FIXED_LR, bench.seeds,
+                              bench.grid_seed, lookup, outcome, PROTOCOLS.get(name, Protocol()))
 
 
 def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | None = None,

@@ -27,11 +27,12 @@ from scripts.bench_optimizers import save_result
 from nmt.configs import ARCHITECTURES
 
 FAIRSEQ = {"adam (fairseq built-in)": ["--optimizer", "adam"], "plugin_adam": ["--optimizer", "plugin_adam"],
-           "amsgrad": ["--optimizer", "amsgrad"], "adamal": ["--optimizer", "adamal"],
+           "amsgrad": ["--optimizer", "amsgrad"], "adamal": ["--optimizer", "adamal"], "adopt": ["--optimizer", "adopt"],
            "adashift n=40 max": ["--optimizer", "adashift", "--keep-num", "40", "--reduce", "max"],
            "adashift n=10 mean": ["--optimizer", "adashift", "--keep-num", "10", "--reduce", "mean"]}
 # (reduce none diverges on this transformer at lr 1e-3: a per-element v built from one old squared
 # gradient gives unbounded steps where that gradient was tiny; the authors use max for NMT)
+WPS_TARGET = 0.97  # each of ours against the built-in adam's words/s: the step is a small part of a training step
 
 
 def fairseq_wps(data: Path, flags: list[str], updates: int) -> float:
@@ -77,14 +78,17 @@ def main(argv=None) -> dict:
     # the ratio within each round (same machine load), then the median over rounds
     ratios = {name: statistics.median(v / b for v, b in zip(values, base)) for name, values in runs.items()}
     print(f"fairseq words/s, transformer-tiny, {updates} updates, CPU, median of {args.rounds} rounds")
+    met = {name: ratios[name] >= WPS_TARGET for name in ratios if name != "adam (fairseq built-in)"}
     for name, value in wps.items():
+        target = f"  >= {WPS_TARGET}: {'met' if met[name] else 'MISSED'}" if name in met else ""
         print(f"  {name:26} {value:9.0f}  ratio {ratios[name]:5.2f}  (runs: "
-              f"{', '.join(f'{v:.0f}' for v in runs[name])})")
-    ips = {name: gan_ips(name, iterations) for name in ("adam", "amsgrad", "adamal", "adamnc", "adashift")}
+              f"{', '.join(f'{v:.0f}' for v in runs[name])}){target}")
+    ips = {name: gan_ips(name, iterations) for name in ("adam", "amsgrad", "adamal", "adamnc", "adashift", "adopt")}
     print(f"WGAN-GP iterations/s, 8 Gaussians, 3x512 MLPs, batch 256, 5 critic steps, {iterations} iterations")
     for name, value in ips.items():
         print(f"  {name:26} {value:9.2f}  ratio {value / ips['adam']:5.2f}")
-    result = {"fairseq_wps": wps, "fairseq_wps_runs": runs, "fairseq_wps_ratio": ratios, "gan_ips": ips, "updates": updates,
+    result = {"fairseq_wps": wps, "fairseq_wps_runs": runs, "fairseq_wps_ratio": ratios, "fairseq_target_met": met,
+              "gan_ips": ips, "updates": updates,
               "iterations": iterations}
     return save_result(result, args.out, "end_to_end")
 

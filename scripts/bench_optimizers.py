@@ -12,6 +12,14 @@ AMSGrad), effective GB/s from the minimum bytes each rule must move per step, an
 optimizer-state bytes per parameter, and whether the candidate meets its speed target (TARGETS).
 Several ``--params`` sizes run one after the other in the same process. Results are also written
 as JSON under benchmarks/results/ (one file per size).
+
+The roofline: the machine's own streaming bandwidth, measured in the same rounds (interleaved with
+the candidates, so the same load hits both) on float32 buffers of the benchmark's size, with
+torch's own kernels at the benchmark's thread count: STREAM copy (``b = a``) and triad
+(``a = b + s * c``). Bytes are counted the STREAM way: every array read or written once per
+element, no write-allocate traffic (copy 8 bytes per element, triad 12). ``limit_gbs`` is the
+triad figure; each candidate's ``fraction_of_limit`` is its effective GB/s over it. Target at
+26M parameters (models over 10M): every candidate at least 0.8 of the limit.
 """
 
 from __future__ import annotations
@@ -44,6 +52,14 @@ TARGETS = {"Adam default (fused)": 1.1, "AMSGrad default (fused)": 1.1, "AdamAL 
            "AdamNC default (fused)": 1.1, "ADOPT default": 1.1, "AdaShift n=10 none": 1.5,
            "AdaShift n=10 max": 1.3, "AdaShift n=40 max": ("AdaShift n=1 max", 1.15)}
 SMALL_MODEL_TARGETS = {"AdaShift n=10 none": 1.35}
+ROOFLINE_TARGET = 0.8  # fraction of the triad bandwidth every candidate must reach on models over 10M
+STREAM_BYTES = {"STREAM copy": 8, "STREAM triad": 12}  # per element, float32, the STREAM way
+
+
+def stream_kernels(numel: int, device) -> dict:
+    """The STREAM copy and triad as callables on float32 buffers of ``numel`` elements."""
+    a, b, c = (torch.rand(numel, device=device) for _ in range(3))
+    return {"STREAM copy": lambda: b.copy_(a), "STREAM triad": lambda: torch.add(b, c, alpha=3.0, out=a)}
 
 
 def target_check(rows: list[dict], numel: int) -> None:
@@ -62,6 +78,9 @@ def target_check(rows: list[dict], numel: int) -> None:
         else:
             ratio, limit, row["target"] = row["ratio"], target, f"<= {target}"
         row["target_ratio"], row["target_met"] = ratio, ratio <= limit
+    if numel >= 10_000_000:
+        for row in rows:
+            row["roofline_met"] = row["fraction_of_limit"] >= ROOFLINE_TARGET
 
 
 def transformer_like_shapes(total: int) -> list[tuple[int, ...]]:
@@ -137,16 +156,20 @@ def run_size(size: int, args) -> dict:
             p.grad = g
         setups.append((label, kind, make(kind, params, kwargs), params))
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    times = {label: [] for label, *_ in setups}
+    steps = [(label, optimizer.step) for label, _, optimizer, _ in setups]
+    steps += list(stream_kernels(numel, device).items())
+    times = {label: [] for label, _ in steps}
     for round_number in range(warmup + args.rounds):
-        for label, _, optimizer, _ in setups:
+        for label, step in steps:
             sync()
             start = time.perf_counter()
-            optimizer.step()
+            step()
             sync()
             if round_number >= warmup:
                 times[label].append(time.perf_counter() - start)
     median = {label: statistics.median(t) for label, t in times.items()}
+    stream = {label: STREAM_BYTES[label] * numel / median[label] / 1e9 for label in STREAM_BYTES}
+    limit = stream["STREAM triad"]
     baseline = median["torch.Adam fused"]
     amsgrad_base = median.get("torch.Adam amsgrad fused", baseline)
     rows = []
@@ -162,19 +185,26 @@ def run_size(size: int, args) -> dict:
         traffic = TRAFFIC[rule] * numel
         rows.append({"candidate": label, "median_ms": median[label] * 1e3, "ratio": median[label] / reference,
                      "ratio_to": "fused AMSGrad" if is_amsgrad else "fused Adam",
-                     "GB_per_s": traffic / median[label] / 1e9,
+                     "GB_per_s": traffic / median[label] / 1e9, "fraction_of_limit": traffic / median[label] / 1e9 / limit,
                      "state_bytes_per_param": state_bytes(optimizer) / numel})
     target_check(rows, numel)
     print(f"{numel / 1e6:.1f}M float32 parameters in {len(shapes)} tensors on {device}, "
-          f"{args.rounds} rounds (median), torch {torch.__version__}")
-    print(f"{'candidate':34} {'ms/step':>9} {'ratio':>7} {'vs':>14} {'GB/s':>7} {'state B/param':>14}  target")
+          f"{args.rounds} rounds (median), torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"machine limit (same rounds, {numel / 1e6:.1f}M-element float32 buffers): STREAM copy "
+          f"{stream['STREAM copy']:.1f} GB/s, triad {limit:.1f} GB/s (the limit)")
+    print(f"{'candidate':34} {'ms/step':>9} {'ratio':>7} {'vs':>14} {'GB/s':>7} {'of limit':>9} "
+          f"{'state B/param':>14}  target")
     for r in rows:
         target = "" if "target" not in r else \
             f"{r['target']}: {r['target_ratio']:.2f} {'met' if r['target_met'] else 'MISSED'}"
+        if "roofline_met" in r:
+            target += f"{'; ' if target else ''}>= {ROOFLINE_TARGET} of limit: " \
+                      f"{'met' if r['roofline_met'] else 'MISSED'}"
         print(f"{r['candidate']:34} {r['median_ms']:9.2f} {r['ratio']:7.2f} {r['ratio_to']:>14} "
-              f"{r['GB_per_s']:7.1f} {r['state_bytes_per_param']:14.1f}  {target}")
+              f"{r['GB_per_s']:7.1f} {r['fraction_of_limit']:9.2f} {r['state_bytes_per_param']:14.1f}  {target}")
     result = {"device": str(device), "cpu": platform.processor() or platform.machine(),
-              "torch": torch.__version__, "params": numel, "rounds": args.rounds, "rows": rows}
+              "torch": torch.__version__, "threads": torch.get_num_threads(), "params": numel,
+              "rounds": args.rounds, "limit_gbs": limit, "stream_gbs": stream, "rows": rows}
     return save_result(result, args.out, f"bench_{device.type}")
 
 

@@ -11,3 +11,8 @@ $PY -c "import torch; assert torch.cuda.is_available(), 'no CUDA device here'; p
 $PY -m pytest -q tests/test_optimizers.py tests/test_optimizer_input.py tests/test_diagnostics.py
 $PY scripts/bench_optimizers.py --device cuda
 $PY scripts/bench_optimizers.py --device cuda --params 2e6 --rounds 30
+# The GPU benchmark twins, longest last (each resumable: rows land under results/nmt/<name>/runs/).
+# Set GPU_TWINS to choose, e.g. GPU_TWINS="bible-lstm-gpu"; GPU_TWINS="" skips them.
+for twin in ${GPU_TWINS-bible-lstm-gpu bible-gpu}; do
+  $PY -m nmt benchmark --benchmark "$twin"
+done

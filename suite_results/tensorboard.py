@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tensorboard.compat.proto.event_pb2 import Event
-from tensorboard.compat.proto.summary_pb2 import Summary
+from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+from tensorboard.plugins.hparams import api_pb2
+from tensorboard.plugins.hparams import metadata as hparams_metadata
+from tensorboard.plugins.hparams import plugin_data_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
-from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
 from .files import atomic_write_bytes
 
@@ -55,13 +57,36 @@ def _scalar(tag: str, value: float, step: int) -> Event:
                  summary=Summary(value=[Summary.Value(tag=tag, simple_value=float(value))]))
 
 
+def _hparams_summary(tag: str, **data) -> Summary:
+    """An HParams plugin summary (session start or end), serialized deterministically (protobuf maps
+    otherwise serialize in an order that changes between processes)."""
+    content = plugin_data_pb2.HParamsPluginData(version=hparams_metadata.PLUGIN_DATA_VERSION, **data)
+    metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(
+        plugin_name=hparams_metadata.PLUGIN_NAME, content=content.SerializeToString(deterministic=True)))
+    return Summary(value=[Summary.Value(tag=tag, metadata=metadata)])
+
+
+def _session_start(hparams: dict) -> Summary:
+    info = plugin_data_pb2.SessionStartInfo()
+    for name, value in hparams.items():
+        if isinstance(value, bool):
+            info.hparams[name].bool_value = value
+        elif isinstance(value, (int, float)):
+            info.hparams[name].number_value = float(value)
+        else:
+            info.hparams[name].string_value = str(value)
+    return _hparams_summary(hparams_metadata.SESSION_START_INFO_TAG, session_start_info=info)
+
+
 def encode(run: Run) -> bytes:
-    """The bytes of the run's event file (deterministic: no clock, no host name)."""
+    """The bytes of the run's event file (deterministic: no clock, no host name, ordered maps)."""
     buffer = io.BytesIO()
     writer = RecordWriter(buffer)
     hparams = {k: v for k, v in sorted(run.hparams.items()) if v is not None}
     metrics = {k: float(v) for k, v in sorted(run.metrics.items()) if v is not None and math.isfinite(v)}
-    _, start, end = hparams_summaries(hparams, metrics)
+    start = _session_start(hparams)
+    end = _hparams_summary(hparams_metadata.SESSION_END_INFO_TAG, session_end_info=plugin_data_pb2.SessionEndInfo(
+        status=api_pb2.STATUS_SUCCESS))
     events = [Event(wall_time=0.0, file_version="brain.Event:2"), Event(wall_time=0.0, summary=start)]
     last = 0
     for tag, points in sorted(run.curves.items()):
@@ -72,7 +97,7 @@ def encode(run: Run) -> bytes:
     events += [_scalar(tag, value, last) for tag, value in metrics.items()]
     events.append(Event(wall_time=float(last), summary=end))
     for event in events:
-        writer.write(event.SerializeToString())
+        writer.write(event.SerializeToString(deterministic=True))
     return buffer.getvalue()
 
 

@@ -23,6 +23,12 @@ def test_optimizer_benchmark_quick_mode_prints_the_table_and_writes_json(tmp_pat
     assert rows["AdaShift n=10 none"]["target"] == "<= 1.35"
     assert rows["AdaShift n=10 max"]["target_met"] == (rows["AdaShift n=10 max"]["ratio"] <= 1.3)
     assert "target" not in rows["torch.Adam fused"]
+    # the roofline from the same run: STREAM copy and triad, every candidate's fraction of the triad
+    assert written["limit_gbs"] == written["stream_gbs"]["STREAM triad"] > 0 and written["stream_gbs"]["STREAM copy"] > 0
+    for row in rows.values():
+        assert row["fraction_of_limit"] == row["GB_per_s"] / written["limit_gbs"]
+        assert "roofline_met" not in row  # the 0.8 target is for models over 10M parameters
+    assert "STREAM copy" in result.stdout and "of limit" in result.stdout
 
 
 def test_window_precision_quick_mode_reports_both_windows(tmp_path):

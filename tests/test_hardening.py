@@ -226,7 +226,7 @@ def test_adamnc_takes_momentum_cycling_schedulers_and_its_beta1_follows_them():
                  lambda o: torch.optim.lr_scheduler.CyclicLR(o, 0.001, 0.02, step_size_up=3, cycle_momentum=True,
                                                              base_momentum=0.8, max_momentum=0.95)):
         p = torch.zeros(3, requires_grad=True)
-        optimizer = build_optimizer("adamnc", [p], lr=0.01, betas=(0.9, 0.999))
+        optimizer = build_optimizer("adamnc", [p], lr=0.01, beta1=0.9)
         scheduler, seen = make(optimizer), set()
         for _ in range(6):
             p.grad = torch.ones(3)

@@ -74,7 +74,7 @@ def _mutations(name, kwargs):
         yield "active_since after step", each_state(lambda s: s["active_since"].fill_(1e6))
     else:
         yield "beta1 1.5", lambda sd: sd["param_groups"][0].__setitem__(
-            *(("beta1", 1.5) if name == "adamnc" else ("betas", (1.5, 0.9))))
+            *(("betas", (1.5,)) if name == "adamnc" else ("betas", (1.5, 0.9))))
 
 
 @pytest.mark.parametrize("name,kwargs", ALL_CONFIGS, ids=CONFIG_IDS)
