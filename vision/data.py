@@ -52,6 +52,12 @@ def _cifar10(folder: Path | None, train: bool):
     return torch.from_numpy(data.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(data.targets)
 
 
+def check_available(name: str, folder: Path | None = None) -> None:
+    """Raise MissingDatasetError (one line) when data the user must bring is not there."""
+    if name == "cifar10":
+        _cifar10(folder, False)
+
+
 def load(name: str, train: bool, folder: Path | None = None) -> Split:
     """All images of one official split."""
     if name not in DATASETS:

@@ -1,0 +1,329 @@
+"""Named image-classification benchmarks: ``python -m vision benchmark --benchmark fmnist-resnet``.
+
+The seeds' image-classification claims (the AdaShift slides: "competitive with Adam in training
+speed and generalization" on ResNet/DenseNet CIFAR-10; the AdamAL paper: "about 1% accuracy gain
+over Adam", "AMSGrad even worse than Adam") asked on what is available offline: Fashion-MNIST with
+He et al.'s CIFAR-style ResNet (``fmnist-resnet``), and the exact CIFAR protocol as a ready twin
+for a machine with the data and a GPU (``cifar10-resnet18-gpu``: ResNet-18, 80 epochs, batch 128,
+the AdamAL paper's setting; the data from ``--data-dir``).
+
+Every candidate gets the same tuning budget through the suite's one tuning protocol
+(``suite_results.tuning``, walked by ``suite_results.walk`` as in the NMT benchmark): a log-spaced
+lr grid at ``grid_epochs`` on the grid seed, extended until its best value is interior (diverged
+runs count as worse), the two best promoted to the full ``epochs`` on the grid seed, the lr with
+the best full-budget validation accuracy chosen, then run on every seed. Tuning reads only the
+validation split (held out of the training split); the reported number is the official test
+split's accuracy after the last epoch. The same schedule (warmup, then cosine) and the same
+decoupled weight decay for every candidate (``vision.train``). Every finished run lands as a JSON
+row under ``results/vision/<benchmark>/runs/``, reused by later invocations on any machine; two
+sweeps on one root share the rows (one writer per run directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from suite_results import claims, locks, rundir, sweeps
+from suite_results import tensorboard as tb
+from suite_results import walk as protocol_walk
+from suite_results.cli import portable_command, run_cli
+from suite_results.files import atomic_write_text
+from suite_results.rows import read_row
+from suite_results.stats import edge_note, format_spread, spread
+from suite_results.tables import Document
+from suite_results.tuning import Outcome, Protocol
+
+from .data import check_available
+from .train import VisionConfig, run
+
+# name -> (VisionConfig settings, the lr grid the protocol starts from)
+CANDIDATES = {
+    "sgd": ({"optimizer": "sgd", "momentum": 0.9}, [0.03, 0.1, 0.3]),  # the image-classification baseline
+    "adam": ({"optimizer": "adam"}, [3e-4, 1e-3, 3e-3]),
+    "amsgrad": ({"optimizer": "amsgrad"}, [3e-4, 1e-3, 3e-3]),
+    "adamal": ({"optimizer": "adamal"}, [3e-4, 1e-3, 3e-3]),
+    "adopt": ({"optimizer": "adopt"}, [3e-4, 1e-3, 3e-3]),
+    # the authors' image setting (their release's ResNet/DenseNet CIFAR-10 runs: lr 0.01 in the grid)
+    "adashift-authors": ({"optimizer": "adashift", "keep_num": 10, "reduce": "max", "betas": (0.9, 0.999)},
+                         [3e-3, 1e-2, 3e-2]),
+    # the first author's advice with phi = identity
+    "adashift-elementwise": ({"optimizer": "adashift", "keep_num": 1, "reduce": "none", "betas": (0.0, 0.999)},
+                             [3e-4, 1e-3, 3e-3]),
+}
+ADASHIFT = ("adashift-authors", "adashift-elementwise")
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    dataset: str
+    arch: str
+    epochs: int
+    grid_epochs: int
+    target_valid_accuracy: float  # time-to-target: the first epoch whose validation accuracy reaches it
+    batch_size: int = 128
+    valid: int = 5000
+    train_limit: int | None = None
+    seeds: tuple = (1, 2, 3)
+    grid_seed: int = 1
+    warmup_epochs: float = 0.5
+    weight_decay: float = 5e-5
+    candidates: tuple = tuple(CANDIDATES)
+
+    def config(self, candidate: str, lr: float, seed: int, epochs: int, out: str = "",
+               data_dir: str | None = None) -> VisionConfig:
+        return VisionConfig(dataset=self.dataset, arch=self.arch, lr=lr, epochs=epochs, batch_size=self.batch_size,
+                            valid=self.valid, train_limit=self.train_limit, seed=seed,
+                            warmup_epochs=min(self.warmup_epochs, epochs / 2), weight_decay=self.weight_decay,
+                            data_dir=data_dir, out=out, **CANDIDATES[candidate][0])
+
+
+BENCHMARKS = {
+    # ResNet-8 (16-32-64) on 20,000 of the 55,000 training images: sized for ~10 minutes a run on one
+    # CPU thread (the sweep's budget: 7 candidates, ~8 CPU hours). Re-measure on an idle machine
+    # before the sweep starts: the definition keys every run, so it is fixed once rows exist.
+    "fmnist-resnet": Benchmark(dataset="fashion-mnist", arch="resnet8", epochs=8, grid_epochs=2,
+                               target_valid_accuracy=88.0, train_limit=20_000),
+    # the AdamAL paper's CIFAR-10 protocol (ResNet-18, 80 epochs, batch 128), for a GPU machine
+    "cifar10-resnet18-gpu": Benchmark(dataset="cifar10", arch="resnet18", epochs=80, grid_epochs=20,
+                                      target_valid_accuracy=90.0),
+    # seconds, for the tests
+    "fmnist-tiny": Benchmark(dataset="fashion-mnist", arch="resnet8", epochs=2, grid_epochs=1,
+                             target_valid_accuracy=50.0, batch_size=64, valid=256, train_limit=512, seeds=(1, 2),
+                             candidates=("adam",)),
+}
+PROTOCOLS = {"fmnist-tiny": Protocol(promote=2, max_values=4)}
+
+
+def row_config(bench: Benchmark, name: str, candidate: str, phase: str, lr: float, seed: int) -> dict:
+    epochs = bench.epochs if phase == "full" else bench.grid_epochs
+    config = dataclasses.asdict(bench.config(candidate, lr, seed, epochs))
+    return {"benchmark": name, "definition": asdict(bench), "candidate": candidate, "phase": phase,
+            **{k: v for k, v in config.items() if k not in ("out", "data_dir")}}
+
+
+def _row_path(results: Path, c: dict) -> Path:
+    return results / "runs" / f"{c['candidate']}-{c['phase']}-lr{c['lr']:g}-s{c['seed']}-{rundir.config_key(c)}.json"
+
+
+ROW_KEYS = ("candidate", "phase", "lr", "seed", "valid_accuracy", "test_accuracy", "curve")
+
+
+def run_row(bench: Benchmark, name: str, root: Path, candidate: str, phase: str, lr: float, seed: int,
+            train: bool = True, data_dir: str | None = None):
+    """The committed row for exactly this run, else a new run (None when ``train`` is False;
+    sweeps.LOCKED while another process trains it)."""
+    key = row_config(bench, name, candidate, phase, lr, seed)
+    results = root / "results" / "vision" / name
+    path = _row_path(results, key)
+    if path.exists():
+        return read_row(path, ROW_KEYS)
+    if not train:
+        return None
+    run_dir = root / "runs" / "vision" / "bench" / name / path.stem
+    with locks.try_hold(run_dir) as mine:
+        if not mine:
+            return sweeps.LOCKED
+        if path.exists():
+            return read_row(path, ROW_KEYS)
+        config = bench.config(candidate, lr, seed, key["epochs"], str(run_dir), data_dir)
+        result = run(config)
+        reached = next((h["epoch"] for h in result["curve"] if h["valid_accuracy"] >= bench.target_valid_accuracy),
+                       None)
+        row = {"candidate": candidate, "phase": phase, "lr": lr, "seed": seed, **result, "epochs_to_target": reached,
+               "command": portable_command(["python", "-m", "vision", "train", *_flags(config)], root),
+               "run_dir": portable_command([str(run_dir)], root)}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(row, allow_nan=False))
+        return row
+
+
+def _flags(config: VisionConfig) -> list[str]:
+    words = []
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if value is None:
+            continue
+        words += ["--" + field.name.replace("_", "-"), *([str(v) for v in value] if isinstance(value, tuple)
+                                                         else [str(value)])]
+    return words
+
+
+def outcome(row) -> Outcome | None:
+    """Validation error (lower is better); a diverged run is worse than any finished one."""
+    if row is None:
+        return None
+    if row.get("diverged") or row.get("valid_accuracy") is None:
+        return Outcome(None)
+    return Outcome.of(100.0 - row["valid_accuracy"])
+
+
+def walk(bench: Benchmark, name: str, candidates: list[str], lookup) -> protocol_walk.State:
+    return protocol_walk.walk(candidates, {c: CANDIDATES[c][1] for c in candidates}, {}, bench.seeds,
+                              bench.grid_seed, lookup, outcome, PROTOCOLS.get(name, Protocol()))
+
+
+def verdicts(by: dict, seeds: int) -> list[dict]:
+    """The seeds' claims on the full rows at each candidate's chosen lr (paired by seed)."""
+    def rows(c):
+        return by.get(c, {}).get("runs", []) if by.get(c, {}).get("tuned_complete") else []
+
+    variants = [c for c in ADASHIFT if rows(c)]
+    best = max(variants, key=lambda c: by[c]["test_accuracy"]["mean"]) if len(variants) == len(ADASHIFT) else None
+    return [
+        claims.claim("AdaShift is competitive with Adam: the best tuned AdaShift variant within 1 point of tuned "
+                     "Adam's test accuracy" + (f" (best: {best})" if best else ""),
+                     [claims.within(best, rows(best), "adam", rows("adam"), "test_accuracy", seeds, 1.0, "points")]
+                     if best else [("pending", "tuning under way: " + ", ".join(c for c in ADASHIFT if not rows(c)))]),
+        claims.claim("AdamAL above Adam in test accuracy (the AdamAL paper: about +1 point)",
+                     [claims.beats("adamal", rows("adamal"), "adam", rows("adam"), "test_accuracy", seeds, True,
+                                   "points")]),
+        claims.claim("AMSGrad below Adam in test accuracy (the AdamAL paper)",
+                     [claims.beats("adam", rows("adam"), "amsgrad", rows("amsgrad"), "test_accuracy", seeds, True,
+                                   "points")]),
+    ]
+
+
+def write_results(name: str, bench: Benchmark, state, results: Path) -> dict:
+    candidates = {}
+    for c, rows in state.full.items():
+        if not rows:
+            continue
+        t = state.tunings.get(c)
+        candidates[c] = {"lr": state.chosen.get(c) or state.provisional.get(c), "provisional": c in state.provisional,
+                         "settings": CANDIDATES[c][0], "tuned_complete": bool(t and t.complete),
+                         "lr_at_grid_edge": t.edge if t else None, "seeds": [r["seed"] for r in rows], "runs": rows,
+                         "test_accuracy": spread([r["test_accuracy"] for r in rows]),
+                         "valid_accuracy": spread([r["valid_accuracy"] for r in rows]),
+                         "reached_target": f"{sum(r.get('epochs_to_target') is not None for r in rows)}/{len(rows)}"}
+    distinct = [read_row(p, ROW_KEYS) for p in sorted((results / "runs").glob("*.json"))] \
+        if (results / "runs").is_dir() else []
+    summary = {"benchmark": name, "definition": asdict(bench), "protocol": __doc__.split("\n\n")[2],
+               "command": f"python -m vision benchmark --benchmark {name}",
+               "tuning": {c: t.as_dict() for c, t in state.tunings.items()}, "chosen_lr": dict(state.chosen),
+               "candidates": candidates, "verdicts": verdicts(candidates, len(bench.seeds)),
+               "cpu_hours": sum(r.get("train_seconds", 0.0) for r in distinct) / 3600,
+               "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"}
+    results.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(results / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
+    d = bench
+    doc = Document().heading(f"Image-classification benchmark `{name}`").text(
+        f"{d.dataset}, {d.arch}, {d.train_limit or 'all'} training images ({d.valid} held out for validation), "
+        f"batch {d.batch_size}, {d.epochs} epochs (grid: {d.grid_epochs}), warmup {d.warmup_epochs} epochs then "
+        f"cosine, decoupled weight decay {d.weight_decay:g} per step for every candidate. Test accuracy (%) on "
+        f"the official test split after the last epoch: mean ± std [95% bootstrap interval] over seeds. Command: "
+        f"`{summary['command']}`. Training time so far: {summary['cpu_hours']:.2f} hours ({summary['machine']}).")
+    doc.table(["candidate", "lr", "seeds", "test accuracy", "validation accuracy", "reached target"],
+              [[c + (" (provisional: tuning under way)" if e["provisional"] else ""),
+                f"{e['lr']:g}" + (edge_note(e["lr"], [g["lr"] for g in summary["tuning"][c]["grid"]])
+                                  if c in summary["tuning"] else ""),
+                len(e["runs"]), format_spread(e["test_accuracy"]), format_spread(e["valid_accuracy"]),
+                e["reached_target"]] for c, e in candidates.items()])
+    doc.heading("Tuning (suite_results.tuning)", 2).table(
+        ["candidate", f"grid ({d.grid_epochs} epochs): validation error", f"promoted ({d.epochs} epochs)", "chosen",
+         "where the extension stopped"],
+        [[c, ", ".join(f"{g['lr']:g}: " + ("diverged" if g["diverged"] else f"{g['score']:.2f}") for g in t["grid"]),
+          ", ".join(f"{g['lr']:g}: " + ("diverged" if g["diverged"] else f"{g['score']:.2f}") for g in t["full"]),
+          "-" if t["chosen"] is None else f"{t['chosen']:g}", t["note"]] for c, t in summary["tuning"].items()])
+    doc.heading("Verdicts", 2).table(["claim", "measured", "verdict"],
+                                     [[v["claim"], v["measured"], v["verdict"]] for v in summary["verdicts"]])
+    doc.write(results / "results.md")
+    plot(summary, results / "test_accuracy.png")
+    tb.write_runs(results / "tensorboard", [tensorboard_run(r) for r in distinct])
+    return summary
+
+
+def tensorboard_run(row: dict) -> tb.Run:
+    settings = dict(CANDIDATES[row["candidate"]][0])
+    if "betas" in settings:
+        settings["beta1"], settings["beta2"] = settings.pop("betas")
+    curves = {f"{split}/accuracy": [(h["epoch"], h[f"{split}_accuracy"]) for h in row["curve"]]
+              for split in ("valid", "test")}
+    curves["train/loss"] = [(h["epoch"], h["train_loss"]) for h in row["curve"]]
+    return tb.Run(tb.run_name(row["candidate"], row["phase"], row["lr"], row["seed"]), curves=curves,
+                  hparams={"candidate": row["candidate"], "phase": row["phase"], "lr": row["lr"], "seed": row["seed"],
+                           "diverged": bool(row.get("diverged")), **settings},
+                  metrics={"final/test_accuracy": row.get("test_accuracy"),
+                           "final/valid_accuracy": row.get("valid_accuracy")})
+
+
+def plot(summary: dict, path: Path) -> None:
+    """Test accuracy per epoch at each candidate's lr: mean over seeds, band min..max."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    for c, e in summary["candidates"].items():
+        length = min(len(r["curve"]) for r in e["runs"])
+        if not length:
+            continue
+        values = np.array([[h["test_accuracy"] for h in r["curve"][:length]] for r in e["runs"]])
+        epochs = np.arange(1, length + 1)
+        ax.plot(epochs, values.mean(0), label=f"{c} (lr {e['lr']:g}, {len(e['runs'])} seeds)")
+        ax.fill_between(epochs, values.min(0), values.max(0), alpha=0.2)
+    ax.set(xlabel="epoch", ylabel="test accuracy (%)", title=f"{summary['benchmark']}: mean over seeds, band min..max")
+    if summary["candidates"]:
+        ax.legend(fontsize=7)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | None = None, train: bool = True,
+                  data_dir: str | None = None, poll_s: float = 60.0) -> dict:
+    """The whole protocol for ``name`` (module docstring); ``train=False`` only rewrites the results."""
+    bench = BENCHMARKS[name]
+    candidates = list(candidates or bench.candidates)
+    unknown = [c for c in candidates if c not in CANDIDATES]
+    if unknown:
+        raise ValueError(f"Unknown candidate(s) {unknown}; choose from: {', '.join(CANDIDATES)}")
+    if train:  # before anything is written: data the user must bring is there
+        check_available(bench.dataset, Path(data_dir) if data_dir else None)
+    shown = list(dict.fromkeys([*bench.candidates, *candidates]))
+    results = root / "results" / "vision" / name
+
+    def known(c, phase, lr, seed):
+        return run_row(bench, name, root, c, phase, lr, seed, train=False)
+
+    state = walk(bench, name, shown, known)
+    summary = write_results(name, bench, state, results)
+
+    def after(trained_one):
+        nonlocal state, summary
+        state = walk(bench, name, shown, known)
+        if trained_one:
+            summary = write_results(name, bench, state, results)
+
+    def result(row):
+        return ("diverged" if row.get("diverged") else
+                f"valid {row['valid_accuracy']:.2f}% test {row['test_accuracy']:.2f}%") + f" ({row['train_seconds']:.0f} s)"
+
+    if train:
+        sweeps.run(f"vision benchmark {name}", lambda: [n for n in state.needed if n[1] in candidates],
+                   lambda n: run_row(bench, name, root, n[1], n[2], n[3], n[4], True, data_dir),
+                   lambda n: f"{n[1]} {n[2]} lr {n[3]:g} seed {n[4]}", result, after, poll_s)
+    return summary
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m vision benchmark", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--benchmark", choices=list(BENCHMARKS), default="fmnist-resnet")
+    parser.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=None)
+    parser.add_argument("--no-train", dest="train", action="store_false", help="only rewrite the results from the rows")
+    parser.add_argument("--data-dir", default=None, help="CIFAR-10: the folder holding cifar-10-batches-py")
+    parser.add_argument("--root", type=Path, default=Path("."))
+    args = parser.parse_args(argv)
+    summary = run_benchmark(args.benchmark, args.root, args.candidates, args.train, args.data_dir)
+    print((args.root / "results" / "vision" / args.benchmark / "results.md").read_text(), file=sys.stdout)
+    return summary
