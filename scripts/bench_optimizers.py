@@ -40,9 +40,10 @@ from optim_plugins import build_optimizer
 # and the state. AdaShift reduce "none": Adam's 28 (S in place of m) plus reading the slot leaving
 # the window and writing g_t; "max"/"mean": 28, v being one scalar per tensor. O(1) paths such as
 # our default; the reference path reads all n slots, 4n more. With beta1 = 0 ("none", lean) S is
-# gone: read p, g, v, the slot; write p, v, the slot.
+# gone: read p, g, v, the slot; write p, v, the slot. With beta1 = 0 and max/mean (lean, reduced) the
+# state is a few scalars per tensor: read p, g; write p.
 TRAFFIC = {"adam": 28, "amsgrad": 36, "adamal": 28, "adamnc": 28, "adopt": 28, "adashift": 36,
-           "adashift-reduced": 28, "adashift-lean-none": 28}
+           "adashift-reduced": 28, "adashift-lean-none": 28, "adashift-lean-reduced": 12}
 
 
 # Speed targets: the most a candidate's ratio may be, from the issues that set them (issue 7, 15, 16).
@@ -179,7 +180,7 @@ def run_size(size: int, args) -> dict:
         rule = "adam" if kind == "torch-adam" and "amsgrad" not in label else \
             "amsgrad" if kind == "torch-adam" else kind
         if rule == "adashift" and optimizer.param_groups[0]["reduce"] != "none":
-            rule = "adashift-reduced"
+            rule = "adashift-lean-reduced" if optimizer.param_groups[0]["betas"][0] == 0 else "adashift-reduced"
         elif rule == "adashift" and optimizer.param_groups[0]["betas"][0] == 0:
             rule = "adashift-lean-none"
         traffic = TRAFFIC[rule] * numel

@@ -28,7 +28,15 @@ def demo(tmp_path_factory) -> Path:
                             cwd=REPO, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "tensorboard --logdir" in result.stdout
+    (root / "demo.log").write_text(result.stdout + result.stderr)  # what `make demo > log` would hold
     return root
+
+
+@pytest.mark.slow
+def test_the_demos_log_has_no_progress_bar_refreshes(demo):
+    """Off a terminal every long step (theory, fairseq, the GAN) logs plain lines, no carriage returns."""
+    log = (demo / "demo.log").read_text()
+    assert log.strip() and "\r" not in log
 
 
 def outputs_dir(demo: Path) -> Path:

@@ -230,7 +230,7 @@ def test_the_lstm_schedule_is_constant_then_halving_in_fairseqs_own_step_schedul
         cfg.lr_scheduler, optim.build_optimizer(cfg.optimizer, [torch.nn.Parameter(torch.zeros(2))]))
     lrs = [scheduler.step_update(t) for t in range(1500)]
     assert set(lrs[:450]) == {1e-4}  # constant for 400 updates and the first 50-update interval
-    assert lrs[450] == 5e-5 and lrs[500] == 2.5e-5 and lrs[1499] == pytest.approx(1e-4 * 0.5**22)
+    assert lrs[450] == 5e-5 and lrs[500] == 2.5e-5 and lrs[1499] == pytest.approx(1e-4 * 0.5**21)
 
 
 @pytest.mark.slow
