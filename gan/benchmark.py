@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from suite_results import claims, locks, rundir, sweeps
+from suite_results import claims, rundir, sweeps
 from suite_results import tensorboard as tb
 from suite_results.cli import command_line, run_cli
 from suite_results.files import atomic_write_text
@@ -108,18 +108,10 @@ def run_row(bench: Benchmark, name: str, optimizer: str, lr: float, seed: int, r
                   **{k: v for k, v in dataclasses.asdict(config).items() if k not in ("out", "device")}}
     results = root / "results" / "gan" / name / "runs"
     path = results / f"{optimizer}-lr{lr:.3g}-s{seed}-{rundir.config_key(key_config)}.json"
-    if path.exists():
-        return read_row(path, ROW_KEYS)
-    if not train:
-        return None
     run_dir = root / "runs" / "gan" / "bench" / name / path.stem
-    with locks.try_hold(run_dir) as mine:
-        if not mine:
-            return LOCKED
-        if path.exists():
-            return read_row(path, ROW_KEYS)
-        config.out = str(run_dir)
-        return _train_row(bench, optimizer, lr, seed, config, path)
+    config.out = str(run_dir)
+    return sweeps.committed_or_trained(path, run_dir, lambda p: read_row(p, ROW_KEYS),
+                                       lambda: _train_row(bench, optimizer, lr, seed, config, path), train)
 
 
 def _train_row(bench, optimizer, lr, seed, config, path) -> dict:

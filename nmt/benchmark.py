@@ -37,7 +37,7 @@ import platform
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from suite_results import locks, rundir, sweeps
+from suite_results import rundir, sweeps
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.walk import State
@@ -237,17 +237,9 @@ def run_row(bench: Benchmark, name: str, data: Path, runs: Path, results: Path, 
     (None for a missing row when ``train`` is False; LOCKED when another process is training it)."""
     config = row_config(bench, name, candidate, phase, lr, seed)
     path = _row_path(results, config)
-    if path.exists():
-        return load_row(path)
-    if not train:
-        return None
     run_dir = runs / path.stem
-    with locks.try_hold(run_dir) as mine:
-        if not mine:
-            return LOCKED
-        if path.exists():  # another process finished it meanwhile
-            return load_row(path)
-        return _train_row(bench, data, run_dir, results, path, config)
+    return sweeps.committed_or_trained(path, run_dir, load_row,
+                                       lambda: _train_row(bench, data, run_dir, results, path, config), train)
 
 
 def _train_row(bench, data, run_dir, results, path, config) -> dict:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Callable
+
+from . import locks
 
 LOCKED = "locked"  # train_one's answer for a row another process is training
 
@@ -42,3 +45,20 @@ def run(prog: str, todo: Callable[[], list], train_one: Callable, label: Callabl
         if row is LOCKED:
             time.sleep(poll_s)  # every row left is another process's: wait for its results
         after(row is not LOCKED)
+
+
+def committed_or_trained(path: Path, run_dir: Path, read: Callable[[Path], dict], make: Callable[[], dict],
+                         train: bool = True):
+    """One row of a benchmark: the committed row at ``path`` when there is one; else None when
+    ``train`` is False; else :data:`LOCKED` while another process holds ``run_dir``; else ``make()``
+    (which trains it and writes ``path``), under that directory's lock."""
+    if path.exists():
+        return read(path)
+    if not train:
+        return None
+    with locks.try_hold(run_dir) as mine:
+        if not mine:
+            return LOCKED
+        if path.exists():  # another process finished it meanwhile
+            return read(path)
+        return make()

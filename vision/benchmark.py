@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from suite_results import claims, locks, rundir, sweeps
+from suite_results import claims, rundir, sweeps
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.cli import portable_command, run_cli
@@ -124,16 +124,9 @@ def run_row(bench: Benchmark, name: str, root: Path, candidate: str, phase: str,
     key = row_config(bench, name, candidate, phase, lr, seed)
     results = root / "results" / "vision" / name
     path = _row_path(results, key)
-    if path.exists():
-        return read_row(path, ROW_KEYS)
-    if not train:
-        return None
     run_dir = root / "runs" / "vision" / "bench" / name / path.stem
-    with locks.try_hold(run_dir) as mine:
-        if not mine:
-            return sweeps.LOCKED
-        if path.exists():
-            return read_row(path, ROW_KEYS)
+
+    def make() -> dict:
         config = bench.config(candidate, lr, seed, key["epochs"], str(run_dir), data_dir)
         result = run(config)
         reached = next((h["epoch"] for h in result["curve"] if h["valid_accuracy"] >= bench.target_valid_accuracy),
@@ -144,6 +137,8 @@ def run_row(bench: Benchmark, name: str, root: Path, candidate: str, phase: str,
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(row, allow_nan=False))
         return row
+
+    return sweeps.committed_or_trained(path, run_dir, lambda p: read_row(p, ROW_KEYS), make, train)
 
 
 def _flags(config: VisionConfig) -> list[str]:
