@@ -252,7 +252,8 @@ def write_results(name, bench, state: dict, root: Path) -> dict:
     grid, authors, best = ({o: rows for o, rows in state[k].items() if rows} for k in ("grid", "authors", "best"))
     tunings = state["tunings"]
     out = root / "results" / "gan" / name
-    all_rows = [read_row(p, ROW_KEYS) for p in sorted((out / "runs").glob("*.json"))] if (out / "runs").is_dir() else []
+    row_paths = sorted((out / "runs").glob("*.json")) if (out / "runs").is_dir() else []
+    all_rows = [read_row(p, ROW_KEYS) for p in row_paths]
     summary = {"benchmark": name, "definition": asdict(bench), "protocol": __doc__.split("\n\n")[2],
                "tuning_protocol": asdict(PROTOCOL),
                "command": f"python -m gan.benchmark --benchmark {name}",
@@ -312,7 +313,8 @@ def write_results(name, bench, state: dict, root: Path) -> dict:
                                      [[v["claim"], v["measured"], v["verdict"]] for v in summary["verdicts"]])
     doc.write(out / "results.md")
     plot(summary, out / "critic_loss.png")
-    tb.write_runs(out / "tensorboard", [tensorboard_run(bench, row) for row in all_rows])
+    tb.write_runs(out / "tensorboard", [tensorboard_run(bench, row) for row in all_rows],
+                  [p.stem.rsplit("-", 1)[-1] for p in row_paths])
     return summary
 
 

@@ -464,7 +464,8 @@ def write_results(name, bench, prepared, state: State, results: Path, lookup) ->
     atomic_write_text(results / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
     document(summary).write(results / "results.md")
     plot_curves(summary, results / "valid_loss.png")
-    tb.write_runs(results / "tensorboard", [tensorboard_run(row) for row in distinct.values()])
+    tb.write_runs(results / "tensorboard", [tensorboard_run(row) for row in distinct.values()],
+                  [path.stem.rsplit("-", 1)[-1] for path in distinct])
     return summary
 
 

@@ -23,6 +23,7 @@ works for ``--logdir results`` across several benchmarks with different hyperpar
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from dataclasses import dataclass, field
@@ -101,9 +102,17 @@ def encode(run: Run) -> bytes:
     return buffer.getvalue()
 
 
-def write_runs(folder: Path, runs: list[Run]) -> list[Path]:
+def write_runs(folder: Path, runs: list[Run], keys: list[str] | None = None) -> list[Path]:
     """Write each run's event file under ``folder`` (only where its bytes changed) and remove this
-    module's files of runs no longer listed (nothing else in ``folder`` is touched)."""
+    module's files of runs no longer listed (nothing else in ``folder`` is touched). ``keys``: one
+    per run (its row's configuration key); runs whose names collide (rows of an earlier benchmark
+    definition beside the current ones) get ``-<key>`` appended, so every row stays a run."""
+    if keys is not None:
+        counts = {}
+        for run in runs:
+            counts[run.name] = counts.get(run.name, 0) + 1
+        runs = [dataclasses.replace(run, name=f"{run.name}-{key}") if counts[run.name] > 1 else run
+                for run, key in zip(runs, keys)]
     names = [run.name for run in runs]
     if len(set(names)) != len(names):
         raise ValueError(f"two TensorBoard runs share a name in {folder}: "

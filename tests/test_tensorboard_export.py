@@ -59,6 +59,9 @@ def test_writing_is_deterministic_and_removes_only_its_own_stale_runs(tmp_path):
     assert not first[1].exists() and (tmp_path / "notes.txt").read_text() == "a user's file"
     with pytest.raises(ValueError, match="share a name"):
         tb.write_runs(tmp_path, runs[:1] * 2)
+    # rows of an earlier benchmark definition beside the current ones: both stay runs, told apart by key
+    both = tb.write_runs(tmp_path, runs[:1] * 2 + runs[1:], keys=["aaaa", "bbbb", "cccc"])
+    assert [p.parent.name for p in both] == ["lr0.1-seed0-aaaa", "lr0.1-seed0-bbbb", "lr0.1-seed1"]
 
 
 def test_the_bytes_do_not_depend_on_the_process():

@@ -199,8 +199,8 @@ def write_results(name: str, bench: Benchmark, state, results: Path) -> dict:
                          "test_accuracy": spread([r["test_accuracy"] for r in rows]),
                          "valid_accuracy": spread([r["valid_accuracy"] for r in rows]),
                          "reached_target": f"{sum(r.get('epochs_to_target') is not None for r in rows)}/{len(rows)}"}
-    distinct = [read_row(p, ROW_KEYS) for p in sorted((results / "runs").glob("*.json"))] \
-        if (results / "runs").is_dir() else []
+    row_paths = sorted((results / "runs").glob("*.json")) if (results / "runs").is_dir() else []
+    distinct = [read_row(p, ROW_KEYS) for p in row_paths]
     summary = {"benchmark": name, "definition": asdict(bench), "protocol": __doc__.split("\n\n")[2],
                "command": f"python -m vision benchmark --benchmark {name}",
                "tuning": {c: t.as_dict() for c, t in state.tunings.items()}, "chosen_lr": dict(state.chosen),
@@ -232,7 +232,8 @@ def write_results(name: str, bench: Benchmark, state, results: Path) -> dict:
                                      [[v["claim"], v["measured"], v["verdict"]] for v in summary["verdicts"]])
     doc.write(results / "results.md")
     plot(summary, results / "test_accuracy.png")
-    tb.write_runs(results / "tensorboard", [tensorboard_run(r) for r in distinct])
+    tb.write_runs(results / "tensorboard", [tensorboard_run(r) for r in distinct],
+                  [p.stem.rsplit("-", 1)[-1] for p in row_paths])
     return summary
 
 
