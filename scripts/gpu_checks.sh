@@ -16,3 +16,7 @@ $PY scripts/bench_optimizers.py --device cuda --params 2e6 --rounds 30
 for twin in ${GPU_TWINS-bible-lstm-gpu bible-gpu}; do
   $PY -m nmt benchmark --benchmark "$twin"
 done
+# The image-classification twin needs CIFAR-10 (not downloadable here): CIFAR10_DIR=folder holding cifar-10-batches-py
+if [ -n "${CIFAR10_DIR:-}" ]; then
+  $PY -m vision benchmark --benchmark cifar10-resnet18-gpu --data-dir "$CIFAR10_DIR"
+fi
