@@ -48,7 +48,7 @@ from suite_results.tuning import Outcome, Protocol, tune
 
 from .train import GANConfig, Trainer, TrainingDiverged
 
-PROTOCOL = Protocol(promote=0, max_values=7)  # one rung; at most 4 values past the 3 of the definition
+PROTOCOL = Protocol(promote=0, max_values=9)  # one rung; at most 6 values past the 3 (AdamAL needed more than 4)
 LOCKED = sweeps.LOCKED  # run_row's answer for a row another process is training
 ROW_KEYS = ("optimizer", "lr", "seed", "final_smoothed_loss", "steps", "smoothed_loss", "train_seconds")
 
