@@ -86,12 +86,14 @@ class AdamNC(AdaptiveOptimizer):
 
     def load_state_dict(self, state_dict: dict) -> None:
         """As the base class's; a group saved with the older ``beta1`` key is read as ``betas=(beta1,)``."""
+        def old(group):
+            return isinstance(group, dict) and "beta1" in group and "betas" not in group
+
         groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
-        if isinstance(groups, (list, tuple)) and any(isinstance(g, dict) and "beta1" in g and "betas" not in g
-                                                      for g in groups):
-            upgraded = [{**{k: v for k, v in g.items() if k != "beta1"}, "betas": (g["beta1"],)}
-                        if isinstance(g, dict) and "beta1" in g and "betas" not in g else g for g in groups]
-            state_dict = {**state_dict, "param_groups": upgraded}
+        if isinstance(groups, (list, tuple)) and any(map(old, groups)):
+            state_dict = {**state_dict, "param_groups": [
+                {**{k: v for k, v in g.items() if k != "beta1"}, "betas": (g["beta1"],)} if old(g) else g
+                for g in groups]}
         super().load_state_dict(state_dict)
 
     def _init_state(self, param, state, group):

@@ -26,6 +26,7 @@ import dataclasses
 import json
 import os
 import platform
+import shlex
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ import torch
 from suite_results import claims, rundir, sweeps
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
-from suite_results.cli import portable_command, run_cli
+from suite_results.cli import command_line, portable_command, run_cli
 from suite_results.files import atomic_write_text
 from suite_results.rows import read_row
 from suite_results.stats import edge_note, format_spread, spread
@@ -132,24 +133,13 @@ def run_row(bench: Benchmark, name: str, root: Path, candidate: str, phase: str,
         reached = next((h["epoch"] for h in result["curve"] if h["valid_accuracy"] >= bench.target_valid_accuracy),
                        None)
         row = {"candidate": candidate, "phase": phase, "lr": lr, "seed": seed, **result, "epochs_to_target": reached,
-               "command": portable_command(["python", "-m", "vision", "train", *_flags(config)], root),
+               "command": portable_command(shlex.split(command_line("python -m vision train", config)), root),
                "run_dir": portable_command([str(run_dir)], root)}
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(row, allow_nan=False))
         return row
 
     return sweeps.committed_or_trained(path, run_dir, lambda p: read_row(p, ROW_KEYS), make, train)
-
-
-def _flags(config: VisionConfig) -> list[str]:
-    words = []
-    for field in dataclasses.fields(config):
-        value = getattr(config, field.name)
-        if value is None:
-            continue
-        words += ["--" + field.name.replace("_", "-"), *([str(v) for v in value] if isinstance(value, tuple)
-                                                         else [str(value)])]
-    return words
 
 
 def outcome(row) -> Outcome | None:
