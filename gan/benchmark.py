@@ -314,7 +314,7 @@ def write_results(name, bench, state: dict, root: Path) -> dict:
     doc.write(out / "results.md")
     plot(summary, out / "critic_loss.png")
     tb.write_runs(out / "tensorboard", [tensorboard_run(bench, row) for row in all_rows],
-                  [p.stem.rsplit("-", 1)[-1] for p in row_paths])
+                  row_paths)
     return summary
 
 

@@ -465,7 +465,7 @@ def write_results(name, bench, prepared, state: State, results: Path, lookup) ->
     document(summary).write(results / "results.md")
     plot_curves(summary, results / "valid_loss.png")
     tb.write_runs(results / "tensorboard", [tensorboard_run(row) for row in distinct.values()],
-                  [path.stem.rsplit("-", 1)[-1] for path in distinct])
+                  list(distinct))
     return summary
 
 

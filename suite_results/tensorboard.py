@@ -102,12 +102,14 @@ def encode(run: Run) -> bytes:
     return buffer.getvalue()
 
 
-def write_runs(folder: Path, runs: list[Run], keys: list[str] | None = None) -> list[Path]:
+def write_runs(folder: Path, runs: list[Run], row_paths: list[Path] | None = None) -> list[Path]:
     """Write each run's event file under ``folder`` (only where its bytes changed) and remove this
-    module's files of runs no longer listed (nothing else in ``folder`` is touched). ``keys``: one
-    per run (its row's configuration key); runs whose names collide (rows of an earlier benchmark
-    definition beside the current ones) get ``-<key>`` appended, so every row stays a run."""
-    if keys is not None:
+    module's files of runs no longer listed (nothing else in ``folder`` is touched). ``row_paths``:
+    each run's result-row file (named ``...-<configuration key>.json``); runs whose names collide
+    (rows of an earlier benchmark definition beside the current ones) get ``-<key>`` appended, so
+    every row stays a run."""
+    if row_paths is not None:
+        keys = [Path(p).stem.rsplit("-", 1)[-1] for p in row_paths]
         counts = {}
         for run in runs:
             counts[run.name] = counts.get(run.name, 0) + 1

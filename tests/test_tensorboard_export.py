@@ -60,7 +60,8 @@ def test_writing_is_deterministic_and_removes_only_its_own_stale_runs(tmp_path):
     with pytest.raises(ValueError, match="share a name"):
         tb.write_runs(tmp_path, runs[:1] * 2)
     # rows of an earlier benchmark definition beside the current ones: both stay runs, told apart by key
-    both = tb.write_runs(tmp_path, runs[:1] * 2 + runs[1:], keys=["aaaa", "bbbb", "cccc"])
+    rows = [Path(f"lr0.1-s0-{key}.json") for key in ("aaaa", "bbbb", "cccc")]
+    both = tb.write_runs(tmp_path, runs[:1] * 2 + runs[1:], row_paths=rows)
     assert [p.parent.name for p in both] == ["lr0.1-seed0-aaaa", "lr0.1-seed0-bbbb", "lr0.1-seed1"]
 
 

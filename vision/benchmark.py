@@ -223,7 +223,7 @@ def write_results(name: str, bench: Benchmark, state, results: Path) -> dict:
     doc.write(results / "results.md")
     plot(summary, results / "test_accuracy.png")
     tb.write_runs(results / "tensorboard", [tensorboard_run(r) for r in distinct],
-                  [p.stem.rsplit("-", 1)[-1] for p in row_paths])
+                  row_paths)
     return summary
 
 
