@@ -88,9 +88,10 @@ class Benchmark:
 
 
 BENCHMARKS = {
-    # ResNet-8 (16-32-64) on 20,000 of the 55,000 training images: sized for ~10 minutes a run on one
-    # CPU thread (the sweep's budget: 7 candidates, ~8 CPU hours). Re-measure on an idle machine
-    # before the sweep starts: the definition keys every run, so it is fixed once rows exist.
+    # ResNet-8 (16-32-64) on 20,000 of the 55,000 training images, sized by measurement (2026-12-03,
+    # 1 thread beside one other 1-thread sweep): an epoch 49 s of training, 79 s with evaluation and
+    # start, so a full run ~9-10 minutes, a grid run ~2.5; the sweep (7 candidates x ~5 grid runs,
+    # 2 promoted, 2 more seeds) ~5.5 CPU hours. Fixed: the definition keys every run.
     "fmnist-resnet": Benchmark(dataset="fashion-mnist", arch="resnet8", epochs=8, grid_epochs=2,
                                target_valid_accuracy=88.0, train_limit=20_000),
     # the AdamAL paper's CIFAR-10 protocol (ResNet-18, 80 epochs, batch 128), for a GPU machine
