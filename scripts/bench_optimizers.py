@@ -51,14 +51,16 @@ TRAFFIC = {"adam": 28, "amsgrad": 36, "adamal": 28, "adamnc": 28, "adopt": 28, "
            "adashift-reduced": 28, "adashift-lean-none": 28, "adashift-lean-reduced": 12}
 
 
-# Speed targets: the most a candidate's ratio may be, from the issues that set them (issue 7, 15, 16).
-# A pair (label, limit) is a ratio to another candidate instead of to fused Adam; at small models
-# (under 10M parameters) AdaShift n=10 none has its own, tighter target (bandwidth floor 1.29x).
+# Speed targets: the most a candidate's ratio may be, from the issues that set them (issue 7, 15, 16,
+# 34). A pair (label, limit) is a ratio to another candidate instead of to fused Adam. AdaShift n=10
+# none: 1.35 at every size (its bandwidth floor is 36/28 = 1.29x).
 TARGETS = {"Adam default (fused)": 1.1, "AMSGrad default (fused)": 1.1, "AdamAL default": 1.1,
-           "AdamNC default (fused)": 1.1, "ADOPT default": 1.1, "AdaShift n=10 none": 1.5,
+           "AdamNC default (fused)": 1.1, "ADOPT default": 1.1, "AdaShift n=10 none": 1.35,
            "AdaShift n=10 max": 1.3, "AdaShift n=40 max": ("AdaShift n=1 max", 1.15)}
-SMALL_MODEL_TARGETS = {"AdaShift n=10 none": 1.35}
-ROOFLINE_TARGET = 0.8  # fraction of the streaming limit every candidate must reach on models over 10M
+ROOFLINE_TARGET = 0.8  # fraction of the streaming limit every fast path must reach on models over 10M
+# multi-pass by design (one pass over memory per elementary operation): the float64-checked reference
+# formulas and torch's own foreach Adam, shown for comparison; the roofline target is not theirs
+ROOFLINE_EXEMPT = ("torch.Adam foreach", "Adam reference foreach", "AdaShift n=40 max reference")
 STREAM_BYTES = {"STREAM copy": 8, "STREAM triad": 12, "STREAM update": 12}  # per element, float32, the STREAM way
 
 
@@ -72,8 +74,7 @@ def stream_kernels(numel: int, device) -> dict:
 def target_check(rows: list[dict], numel: int) -> None:
     """Adds ``target`` (the limit, as text) and ``target_met`` to the rows that have a target."""
     by_label = {r["candidate"]: r for r in rows}
-    targets = {**TARGETS, **(SMALL_MODEL_TARGETS if numel < 10_000_000 else {})}
-    for label, target in targets.items():
+    for label, target in TARGETS.items():
         if label not in by_label:
             continue
         row = by_label[label]
@@ -87,7 +88,8 @@ def target_check(rows: list[dict], numel: int) -> None:
         row["target_ratio"], row["target_met"] = ratio, ratio <= limit
     if numel >= 10_000_000:
         for row in rows:
-            row["roofline_met"] = row["fraction_of_limit"] >= ROOFLINE_TARGET
+            if row["candidate"] not in ROOFLINE_EXEMPT:
+                row["roofline_met"] = row["fraction_of_limit"] >= ROOFLINE_TARGET
 
 
 def transformer_like_shapes(total: int) -> list[tuple[int, ...]]:
