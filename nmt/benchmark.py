@@ -33,11 +33,10 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from suite_results import rundir, sweeps
+from suite_results import provenance, rundir, sweeps
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.walk import State
@@ -346,32 +345,6 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
     return summary
 
 
-def _versions() -> dict:
-    from importlib import metadata
-
-    versions = {}
-    for package in ("torch", "fairseq-fixed", "sacrebleu", "sentencepiece"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    return versions
-
-
-def _machine() -> dict:
-    import os
-
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available()
-            else None, "python": platform.python_version()}
-
-
 STEP_SCALE_WHY = ("per-tensor max makes the steps 9-11x smaller than an elementwise v at the same lr "
                   "(530-550x on the shared embedding): results/nmt/bible-cpu/step_scale_*.md")
 
@@ -453,7 +426,8 @@ def write_results(name, bench, prepared, state: State, results: Path, lookup) ->
                             for c, rows in state.promoted_rows.items()},
                "tuning": {c: t.as_dict() for c, t in state.tunings.items()},
                "chosen_lr": dict(state.chosen),  # None until the candidate's tuning is complete
-               "optimizers": optimizers, "versions": _versions(), "machine": _machine(),
+               "optimizers": optimizers, "versions": provenance.versions(("torch", "fairseq-fixed", "sacrebleu", "sentencepiece")),
+               "machine": provenance.machine(),
                "command": f"python -m nmt benchmark --benchmark {name}",
                "cpu_hours": sum(r["wall_s"] for r in distinct.values()) / 3600}
     sanity = FIXED_LR["fairseq-adam"]

@@ -24,16 +24,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import platform
 import shlex
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import torch
-
-from suite_results import claims, rundir, sweeps
+from suite_results import claims, provenance, rundir, sweeps
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.cli import command_line, portable_command, run_cli
@@ -131,6 +127,7 @@ def run_row(bench: Benchmark, name: str, root: Path, candidate: str, phase: str,
     def make() -> dict:
         config = bench.config(candidate, lr, seed, key["epochs"], str(run_dir), data_dir)
         result = run(config)
+        result["wall_s"] = result["wall_seconds"]  # its epochs with their evaluation, over any resumes
         reached = next((h["epoch"] for h in result["curve"] if h["valid_accuracy"] >= bench.target_valid_accuracy),
                        None)
         row = {"candidate": candidate, "phase": phase, "lr": lr, "seed": seed, **result, "epochs_to_target": reached,
@@ -157,70 +154,120 @@ def walk(bench: Benchmark, name: str, candidates: list[str], lookup) -> protocol
                               bench.grid_seed, lookup, outcome, PROTOCOLS.get(name, Protocol()))
 
 
+ADAPTIVE = ("adam", "amsgrad", "adamal", "adopt", *ADASHIFT)
+
+
+def _why(a: str, b: str, by: dict) -> str:
+    """The evidence when a claim about a vs b fails: which one fits the training set better, and
+    whether the test-accuracy gap is one of optimisation or of generalisation."""
+    ea, eb = by[a], by[b]
+    la, lb = ea["train_loss"]["mean"], eb["train_loss"]["mean"]
+    ta, tb_ = ea["test_accuracy"]["mean"], eb["test_accuracy"]["mean"]
+    fits = f"{a} ends at training loss {la:.4f} ({ta:.2f}% test), {b} at {lb:.4f} ({tb_:.2f}%)"
+    if (la > lb) == (ta < tb_):
+        return f"{fits}: the one that fits the training set less tests worse (optimisation, not generalisation)"
+    return f"{fits}: the test gap does not follow the training loss (generalisation, not optimisation)"
+
+
 def verdicts(by: dict, seeds: int) -> list[dict]:
-    """The seeds' claims on the full rows at each candidate's chosen lr (paired by seed)."""
+    """The seeds' four claims on the full rows at each candidate's chosen lr, paired by seed
+    (suite_results.claims), with the evidence when one fails.
+
+    "AdaShift within 0.5 point of Adam" (the slides) takes the better of the two tuned AdaShift
+    variants, as the NMT benchmark's practical claim does. "AdamAL at least 1 point above Adam" (the
+    AdamAL paper) is reproduced when the paired interval lies above 0 and its mean is at least 1
+    point. "SGD generalizes at least as well as the best adaptive method": SGD's mean paired
+    difference to the tuned adaptive candidate with the best mean test accuracy is not negative."""
     def rows(c):
         return by.get(c, {}).get("runs", []) if by.get(c, {}).get("tuned_complete") else []
 
-    variants = [c for c in ADASHIFT if rows(c)]
-    best = max(variants, key=lambda c: by[c]["test_accuracy"]["mean"]) if len(variants) == len(ADASHIFT) else None
+    def best_of(names):
+        done = [c for c in names if len(rows(c)) >= seeds]
+        return max(done, key=lambda c: by[c]["test_accuracy"]["mean"]) if len(done) == len(names) else None
+
+    def pending(names):
+        return [("pending", "tuning or seeds under way: " + ", ".join(c for c in names if len(rows(c)) < seeds))]
+
+    def judged(text, results, a, b):
+        verdict = claims.claim(text, results)
+        if verdict["verdict"].startswith("not reproduced"):
+            verdict["why"] = _why(a, b, by)
+        return verdict
+
+    shift = best_of(ADASHIFT)
+    adaptive = best_of(ADAPTIVE)
+    gain = claims.beats("adamal", rows("adamal"), "adam", rows("adam"), "test_accuracy", seeds, True, "points")
+    d = claims.paired(rows("adamal"), rows("adam"), "test_accuracy")
+    if gain[0] == "reproduced" and d["mean"] < 1.0:
+        gain = (f"not reproduced (above Adam by {d['mean']:.2f} points, less than 1)", gain[1])
     return [
-        claims.claim("AdaShift is competitive with Adam: the best tuned AdaShift variant within 1 point of tuned "
-                     "Adam's test accuracy" + (f" (best: {best})" if best else ""),
-                     [claims.within(best, rows(best), "adam", rows("adam"), "test_accuracy", seeds, 1.0, "points")]
-                     if best else [("pending", "tuning under way: " + ", ".join(c for c in ADASHIFT if not rows(c)))]),
-        claims.claim("AdamAL above Adam in test accuracy (the AdamAL paper: about +1 point)",
-                     [claims.beats("adamal", rows("adamal"), "adam", rows("adam"), "test_accuracy", seeds, True,
-                                   "points")]),
-        claims.claim("AMSGrad below Adam in test accuracy (the AdamAL paper)",
-                     [claims.beats("adam", rows("adam"), "amsgrad", rows("amsgrad"), "test_accuracy", seeds, True,
-                                   "points")]),
+        judged("AdaShift within 0.5 point of Adam's test accuracy (the slides; the better tuned AdaShift variant"
+               + (f": {shift})" if shift else ")"),
+               [claims.within(shift, rows(shift), "adam", rows("adam"), "test_accuracy", seeds, 0.5, "points")]
+               if shift else pending(ADASHIFT), shift, "adam"),
+        judged("AdamAL at least 1 point above Adam in test accuracy (the AdamAL paper)", [gain], "adamal", "adam"),
+        judged("AMSGrad below Adam in test accuracy (the AdamAL paper)",
+               [claims.beats("adam", rows("adam"), "amsgrad", rows("amsgrad"), "test_accuracy", seeds, True,
+                             "points")], "adam", "amsgrad"),
+        judged("SGD (momentum 0.9) generalizes at least as well as the best adaptive method"
+               + (f" ({adaptive})" if adaptive else ""),
+               [claims.within("sgd", rows("sgd"), adaptive, rows(adaptive), "test_accuracy", seeds, 0.0, "points")]
+               if adaptive and rows("sgd") else pending(("sgd", *ADAPTIVE)), "sgd", adaptive),
     ]
 
 
 def write_results(name: str, bench: Benchmark, state, results: Path) -> dict:
-    candidates = {}
+    optimizers = {}
     for c, rows in state.full.items():
         if not rows:
             continue
         t = state.tunings.get(c)
-        candidates[c] = {"lr": state.chosen.get(c) or state.provisional.get(c), "provisional": c in state.provisional,
+        reached = [r["epochs_to_target"] for r in rows if r.get("epochs_to_target") is not None]
+        optimizers[c] = {"lr": state.chosen.get(c) or state.provisional.get(c), "provisional": c in state.provisional,
                          "settings": CANDIDATES[c][0], "tuned_complete": bool(t and t.complete),
                          "lr_at_grid_edge": t.edge if t else None, "seeds": [r["seed"] for r in rows], "runs": rows,
                          "test_accuracy": spread([r["test_accuracy"] for r in rows]),
                          "valid_accuracy": spread([r["valid_accuracy"] for r in rows]),
-                         "reached_target": f"{sum(r.get('epochs_to_target') is not None for r in rows)}/{len(rows)}"}
+                         "train_loss": spread([r["train_loss"] for r in rows]),
+                         "wall_s": spread([r["wall_s"] for r in rows]),
+                         "epochs_to_target": spread(reached) if reached else None,
+                         "reached_target": f"{len(reached)}/{len(rows)}"}
     row_paths = sorted((results / "runs").glob("*.json")) if (results / "runs").is_dir() else []
     distinct = [read_row(p, ROW_KEYS) for p in row_paths]
-    summary = {"benchmark": name, "definition": asdict(bench), "protocol": __doc__.split("\n\n")[2],
-               "command": f"python -m vision benchmark --benchmark {name}",
+    summary = {"benchmark": name, "definition": asdict(bench), "candidates": list(bench.candidates),
+               "protocol": __doc__.split("\n\n")[2], "command": f"python -m vision benchmark --benchmark {name}",
                "tuning": {c: t.as_dict() for c, t in state.tunings.items()}, "chosen_lr": dict(state.chosen),
-               "candidates": candidates, "verdicts": verdicts(candidates, len(bench.seeds)),
-               "cpu_hours": sum(r.get("train_seconds", 0.0) for r in distinct) / 3600,
-               "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"}
+               "optimizers": optimizers, "verdicts": verdicts(optimizers, len(bench.seeds)),
+               "cpu_hours": sum(r.get("wall_s", 0.0) for r in distinct) / 3600,
+               "versions": provenance.versions(("torch", "torchvision")), "machine": provenance.machine()}
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(results / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
-    d = bench
+    d, m = bench, summary["machine"]
     doc = Document().heading(f"Image-classification benchmark `{name}`").text(
         f"{d.dataset}, {d.arch}, {d.train_limit or 'all'} training images ({d.valid} held out for validation), "
         f"batch {d.batch_size}, {d.epochs} epochs (grid: {d.grid_epochs}), warmup {d.warmup_epochs} epochs then "
         f"cosine, decoupled weight decay {d.weight_decay:g} per step for every candidate. Test accuracy (%) on "
         f"the official test split after the last epoch: mean ± std [95% bootstrap interval] over seeds. Command: "
-        f"`{summary['command']}`. Training time so far: {summary['cpu_hours']:.2f} hours ({summary['machine']}).")
-    doc.table(["candidate", "lr", "seeds", "test accuracy", "validation accuracy", "reached target"],
+        f"`{summary['command']}`. Wall hours of the {len(distinct)} runs so far: {summary['cpu_hours']:.2f} "
+        f"({m['cpu']}, {m['cores']} cores, torch {summary['versions']['torch']}). Training speed: the final "
+        f"training loss, and the epochs until the validation accuracy first reaches {d.target_valid_accuracy:g}%.")
+    doc.table(["candidate", "lr", "seeds", "test accuracy", "validation accuracy", "final training loss",
+               f"epochs to {d.target_valid_accuracy:g}% (runs)", "wall s per run"],
               [[c + (" (provisional: tuning under way)" if e["provisional"] else ""),
                 f"{e['lr']:g}" + (edge_note(e["lr"], [g["lr"] for g in summary["tuning"][c]["grid"]])
                                   if c in summary["tuning"] else ""),
                 len(e["runs"]), format_spread(e["test_accuracy"]), format_spread(e["valid_accuracy"]),
-                e["reached_target"]] for c, e in candidates.items()])
+                format_spread(e["train_loss"]),
+                f"{e['epochs_to_target']['mean']:.1f} ({e['reached_target']})" if e["epochs_to_target"] else
+                f"- ({e['reached_target']})", f"{e['wall_s']['mean']:.0f}"] for c, e in optimizers.items()])
     doc.heading("Tuning (suite_results.tuning)", 2).table(
         ["candidate", f"grid ({d.grid_epochs} epochs): validation error", f"promoted ({d.epochs} epochs)", "chosen",
          "where the extension stopped"],
         [[c, ", ".join(f"{g['lr']:g}: " + ("diverged" if g["diverged"] else f"{g['score']:.2f}") for g in t["grid"]),
           ", ".join(f"{g['lr']:g}: " + ("diverged" if g["diverged"] else f"{g['score']:.2f}") for g in t["full"]),
           "-" if t["chosen"] is None else f"{t['chosen']:g}", t["note"]] for c, t in summary["tuning"].items()])
-    doc.heading("Verdicts", 2).table(["claim", "measured", "verdict"],
-                                     [[v["claim"], v["measured"], v["verdict"]] for v in summary["verdicts"]])
+    doc.heading("Verdicts", 2).table(["claim", "measured", "verdict", "why, when it fails"],
+                                     [[v["claim"], v["measured"], v["verdict"], v["why"]] for v in summary["verdicts"]])
     doc.write(results / "results.md")
     plot(summary, results / "test_accuracy.png")
     tb.write_runs(results / "tensorboard", [tensorboard_run(r) for r in distinct],
@@ -251,7 +298,7 @@ def plot(summary: dict, path: Path) -> None:
     import numpy as np
 
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
-    for c, e in summary["candidates"].items():
+    for c, e in summary["optimizers"].items():
         length = min(len(r["curve"]) for r in e["runs"])
         if not length:
             continue
@@ -260,7 +307,7 @@ def plot(summary: dict, path: Path) -> None:
         ax.plot(epochs, values.mean(0), label=f"{c} (lr {e['lr']:g}, {len(e['runs'])} seeds)")
         ax.fill_between(epochs, values.min(0), values.max(0), alpha=0.2)
     ax.set(xlabel="epoch", ylabel="test accuracy (%)", title=f"{summary['benchmark']}: mean over seeds, band min..max")
-    if summary["candidates"]:
+    if summary["optimizers"]:
         ax.legend(fontsize=7)
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -125,20 +125,21 @@ def _run(config: VisionConfig, out: Path) -> dict:
     decayed = [p for p in model.parameters() if p.dim() > 1]
     steps_per_epoch = math.ceil(len(train.labels) / config.batch_size)
     total, warmup = steps_per_epoch * config.epochs, round(config.warmup_epochs * steps_per_epoch)
-    history, seconds, epoch = [], 0.0, 0
+    history, seconds, wall, epoch = [], 0.0, 0.0, 0
     if (out / "last.pt").exists():
         state = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history, seconds, epoch = state["history"], state["seconds"], state["epoch"]
+        wall = state.get("wall_seconds", seconds)
     result = {"diverged": False}
     if epoch < config.epochs:
         from torch.utils.tensorboard import SummaryWriter  # noqa: PLC0415 - only when there is training
 
         writer = SummaryWriter(str(out))
         try:
-            epoch, seconds = _epochs(config, model, optimizer, decayed, train, valid, test, history, seconds, epoch,
-                                     steps_per_epoch, total, warmup, writer, out)
+            epoch, seconds, wall = _epochs(config, model, optimizer, decayed, train, valid, test, history,
+                                           (seconds, wall), epoch, steps_per_epoch, total, warmup, writer, out)
         except TrainingDiverged as error:
             result = {"diverged": True, "diverged_at": str(error)}
         finally:
@@ -147,14 +148,15 @@ def _run(config: VisionConfig, out: Path) -> dict:
     result.update({"epochs": epoch, "valid_accuracy": last.get("valid_accuracy"),
                    "test_accuracy": last.get("test_accuracy"), "train_loss": last.get("train_loss"),
                    "best_valid_accuracy": max((h["valid_accuracy"] for h in history), default=None),
-                   "curve": history, "train_seconds": seconds,
+                   "curve": history, "train_seconds": seconds, "wall_seconds": wall,
                    "parameters": sum(p.numel() for p in model.parameters())})
     atomic_write_text(out / "result.json", json.dumps(result, allow_nan=False))
     return result
 
 
-def _epochs(config, model, optimizer, decayed, train, valid, test, history, seconds, epoch, steps_per_epoch,
+def _epochs(config, model, optimizer, decayed, train, valid, test, history, clocks, epoch, steps_per_epoch,
             total, warmup, writer, out):
+    seconds, wall = clocks  # training time; and the whole epochs' time, evaluation included
     base_lrs = [g["lr"] for g in optimizer.param_groups]
     progress = tqdm(total=config.epochs * steps_per_epoch, initial=epoch * steps_per_epoch, disable=None,
                     desc=f"{config.dataset} {config.arch} {config.optimizer}", mininterval=1.0)
@@ -195,10 +197,11 @@ def _epochs(config, model, optimizer, decayed, train, valid, test, history, seco
         for key in ("valid_accuracy", "test_accuracy"):
             writer.add_scalar(key.replace("_", "/"), entry[key], epoch * steps_per_epoch)
         writer.flush()
+        wall += time.perf_counter() - started
         atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "history": history,
-                           "seconds": seconds, "epoch": epoch}, out / "last.pt")
+                           "seconds": seconds, "wall_seconds": wall, "epoch": epoch}, out / "last.pt")
     progress.close()
-    return epoch, seconds
+    return epoch, seconds, wall
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,0 +1,32 @@
+"""Where a benchmark's numbers were made: package versions and the machine, for its summary.json."""
+
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+
+
+def versions(packages) -> dict:
+    """The installed version of each package (None where it is not installed)."""
+    found = {}
+    for package in packages:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+def machine() -> dict:
+    """CPU model, core count, GPU (None without CUDA) and Python version."""
+    import torch  # noqa: PLC0415 - importing this module must not load torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available()
+            else None, "python": platform.python_version()}
