@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -349,10 +350,49 @@ STEP_SCALE_WHY = ("per-tensor max makes the steps 9-11x smaller than an elementw
                   "(530-550x on the shared embedding): results/nmt/bible-cpu/step_scale_*.md")
 
 
-def verdicts(summary: dict, sanity_rows: tuple = ()) -> list[dict]:
+# the LSTM benchmarks' Transformer counterparts, for the cross-architecture line
+TRANSFORMER_OF = {"bible-lstm-cpu": "bible-cpu", "bible-lstm-gpu": "bible-gpu", "bible-lstm-tiny": "bible-tiny"}
+
+
+def step_scale_why(name: str, results: Path) -> str:
+    """The evidence for a failed AdaShift claim: this benchmark's own step-scale analysis, where it exists."""
+    own = sorted(p.name for p in results.glob("step_scale_*.md")) if results.is_dir() else []
+    if name == "bible-cpu" or not own and name not in TRANSFORMER_OF:
+        return STEP_SCALE_WHY
+    if own:
+        return f"the step-scale analysis of this model: {', '.join(f'results/nmt/{name}/{o}' for o in own)}"
+    return ("the step-scale analysis of this model is still to run (python -m nmt step-scale on its checkpoints); "
+            f"on the Transformer, {STEP_SCALE_WHY}")
+
+
+def _claim_key(text: str) -> str:
+    return re.sub(r" \(best: [^)]*\)", "", text)
+
+
+def cross_architecture(own: list[dict], transformer: list[dict] | None, other: str, why: str = "") -> dict:
+    """Does this architecture change the Transformer benchmark's verdicts? Claim by claim (the sanity
+    row aside): the same verdict or a changed one; pending while either side is."""
+    text = f"cross-architecture: do these verdicts differ from the Transformer's ({other})?"
+    if transformer is None:
+        return {"claim": text, "verdict": "pending", "measured": f"no results/nmt/{other}/summary.json", "why": ""}
+    theirs = {_claim_key(v["claim"]): v["verdict"] for v in transformer}
+    pairs = [(_claim_key(v["claim"]), theirs[_claim_key(v["claim"])], v["verdict"]) for v in own
+             if not v["claim"].startswith(("sanity", "cross")) and _claim_key(v["claim"]) in theirs]
+    parts = [f"{label}: {'same' if a == b else 'changed'} (Transformer {a}; this model {b})" for label, a, b in pairs]
+    if not pairs or any(a.startswith("pending") or b.startswith("pending") for _, a, b in pairs):
+        verdict = "pending"
+    else:
+        changed = sum(a != b for _, a, b in pairs)
+        verdict = f"changed ({changed} of {len(pairs)})" if changed else "same verdicts"
+    return {"claim": text, "verdict": verdict, "measured": "; ".join(parts) or "no common claims",
+            "why": why if verdict.startswith("changed") else ""}
+
+
+def verdicts(summary: dict, sanity_rows: tuple = (), why: str = STEP_SCALE_WHY) -> list[dict]:
     """The claims in four groups (the paper's comparison at the authors' settings; the practical
     claim, best tuned AdaShift vs tuned Adam; the reproduction's "AMSGrad below Adam", at the
-    authors' settings and tuned; the sanity row), each from per-seed differences (suite_results.claims)."""
+    authors' settings and tuned; the sanity row), each from per-seed differences (suite_results.claims);
+    ``why``: the evidence quoted when an AdaShift claim fails."""
     from suite_results.claims import beats, claim, within  # noqa: PLC0415
 
     by, seeds = summary["optimizers"], len(summary["definition"]["seeds"])
@@ -363,7 +403,7 @@ def verdicts(summary: dict, sanity_rows: tuple = ()) -> list[dict]:
     out = [claim("(a) the paper's comparison: AdaShift beats Adam and AMSGrad at the authors' settings "
                  "(adashift-authors vs adam-authors, amsgrad-authors; untuned)",
                  [beats("adashift-authors", runs("adashift-authors"), b, runs(b), "bleu", seeds, True, "BLEU")
-                  for b in ("adam-authors", "amsgrad-authors")], why=STEP_SCALE_WHY)]
+                  for b in ("adam-authors", "amsgrad-authors")], why=why)]
     def done(c):
         return by.get(c, {}).get("tuned_complete", False)
 
@@ -374,7 +414,7 @@ def verdicts(summary: dict, sanity_rows: tuple = ()) -> list[dict]:
     out.append(claim("(b) the practical claim: the best tuned AdaShift variant within 1 BLEU of tuned Adam"
                      + (f" (best: {best})" if best else ""),
                      [within(best, runs(best), "adam", runs("adam"), "bleu", seeds, 1.0, "BLEU")] if best else
-                     [("pending", f"tuning under way: {', '.join(pending)}")], why=STEP_SCALE_WHY))
+                     [("pending", f"tuning under way: {', '.join(pending)}")], why=why))
     for where, (ams, adam) in (("at the authors' settings", ("amsgrad-authors", "adam-authors")),
                                ("each tuned", ("amsgrad", "adam"))):
         waiting = [c for c in (ams, adam) if by.get(c, {}).get("tuned") and not done(c)]
@@ -433,7 +473,12 @@ def write_results(name, bench, prepared, state: State, results: Path, lookup) ->
     sanity = FIXED_LR["fairseq-adam"]
     plugin = [r for r in (lookup("adam", "full", sanity, s) for s in bench.seeds) if r is not None]
     summary["verdicts"] = verdicts(summary, (plugin, state.full.get("fairseq-adam", []))
-                                   if "fairseq-adam" in summary["candidates"] else ())
+                                   if "fairseq-adam" in summary["candidates"] else (), step_scale_why(name, results))
+    if name in TRANSFORMER_OF:
+        other = results.parent / TRANSFORMER_OF[name] / "summary.json"
+        summary["verdicts"].append(cross_architecture(
+            summary["verdicts"], json.loads(other.read_text())["verdicts"] if other.exists() else None,
+            TRANSFORMER_OF[name], step_scale_why(name, results)))
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(results / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
     document(summary).write(results / "results.md")

@@ -201,6 +201,33 @@ def test_verdicts_give_the_per_seed_difference_in_four_groups():
     assert [v["verdict"] for v in benchmark.verdicts(summary)[1:]] == ["pending", "reproduced", "pending"]
 
 
+def test_the_lstm_verdicts_are_compared_claim_by_claim_with_the_transformers(tmp_path):
+    def verdict(claim, v):
+        return {"claim": claim, "verdict": v, "measured": "", "why": ""}
+
+    transformer = [verdict("(a) the paper's comparison", "not reproduced (adam-authors beats adashift-authors)"),
+                   verdict("(b) the practical claim (best: adashift-elementwise)", "reproduced"),
+                   verdict("sanity: plugin vs built-in", "reproduced")]
+    lstm = [verdict("(a) the paper's comparison", "reproduced"),
+            verdict("(b) the practical claim (best: adashift-paper)", "reproduced")]
+    line = benchmark.cross_architecture(lstm, transformer, "bible-cpu", "the step-scale analysis of this model")
+    assert line["verdict"] == "changed (1 of 2)" and line["why"] == "the step-scale analysis of this model"
+    assert "(a) the paper's comparison: changed (Transformer not reproduced (adam-authors beats adashift-authors); " \
+        "this model reproduced)" in line["measured"]
+    assert "(b) the practical claim: same" in line["measured"]  # the best variant may differ: the same claim
+    lstm[0]["verdict"] = transformer[0]["verdict"]
+    assert benchmark.cross_architecture(lstm, transformer, "bible-cpu", "why")["verdict"] == "same verdicts"
+    lstm[1]["verdict"] = "pending"
+    assert benchmark.cross_architecture(lstm, transformer, "bible-cpu")["verdict"] == "pending"
+    assert benchmark.cross_architecture(lstm, None, "bible-cpu")["measured"] == "no results/nmt/bible-cpu/summary.json"
+    # the evidence quoted for a failed AdaShift claim: the model's own step-scale analysis once it exists
+    assert "still to run" in benchmark.step_scale_why("bible-lstm-cpu", tmp_path)
+    (tmp_path / "step_scale_paper.md").write_text("x")
+    assert benchmark.step_scale_why("bible-lstm-cpu", tmp_path) == \
+        "the step-scale analysis of this model: results/nmt/bible-lstm-cpu/step_scale_paper.md"
+    assert benchmark.step_scale_why("bible-cpu", tmp_path) == benchmark.STEP_SCALE_WHY
+
+
 def test_fields_added_to_the_definition_leave_the_checked_in_run_keys_unchanged():
     """bible-cpu's rows were made before the LSTM fields existed: their keys must still match."""
     bench = benchmark.BENCHMARKS["bible-cpu"]
@@ -245,3 +272,6 @@ def test_the_lstm_twin_trains_scores_and_writes_its_rows(tmp_path):
     out = tmp_path / "results" / "nmt" / "bible-lstm-tiny"
     assert len(list((out / "runs").glob("*.json"))) == 2 and "adam-authors" in (out / "results.md").read_text()
     assert len(list((out / "tensorboard").rglob("events.out.tfevents.*"))) == 2
+    cross = summary["verdicts"][-1]  # no bible-tiny results under tmp_path: nothing to compare with yet
+    assert cross["claim"].startswith("cross-architecture") and cross["verdict"] == "pending"
+    assert "cross-architecture" in (out / "results.md").read_text()
