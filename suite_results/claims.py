@@ -50,10 +50,12 @@ def within(a: str, a_rows: list, b: str, b_rows: list, key: str, seeds: int, mar
 
 
 def claim(text: str, results: list[tuple[str, str]], why: str = "") -> dict:
-    """One claim from its comparisons: the worst verdict, every measurement, and ``why`` (the evidence
-    when it fails)."""
+    """One claim from its comparisons: the worst verdict (a clear reversal before "no clear
+    difference"), every measurement, and ``why`` (the evidence when it fails)."""
     if not results:
         return {"claim": text, "verdict": "pending", "measured": "no runs", "why": why}
-    worst = min((v for v, _ in results), key=lambda v: next(i for i, o in enumerate(ORDER) if v.startswith(o)))
+    # the worst verdict; among equally bad ones a clear reversal ("B beats A") before "no clear difference"
+    worst = min((v for v, _ in results), key=lambda v: (next(i for i, o in enumerate(ORDER) if v.startswith(o)),
+                                                         "no clear difference" in v))
     return {"claim": text, "verdict": worst, "measured": "; ".join(m for _, m in results),
             "why": why if worst != "reproduced" and not worst.startswith("pending") else ""}

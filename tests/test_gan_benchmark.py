@@ -85,3 +85,13 @@ def test_verdicts_wait_for_every_seed_and_compare_seed_by_seed():
     # the evidence: 1 apart on the same seed on average (1, 1, 0), against a seed-to-seed std of ~400
     assert verdict["why"].startswith("on the same seed the 2 optimizers end 1 apart on average (max - min over 3 "
                                      "seeds), while one optimizer's loss moves by 400 (std)") and "lowest mean is amsgrad" in verdict["why"]
+
+
+def test_a_claim_names_the_clear_reversal_before_no_clear_difference():
+    rows = lambda *losses: [{"seed": seed, "final_smoothed_loss": v} for seed, v in enumerate(losses)]
+    # AdaShift ties with Adam (differences -1, +1, -0.5) but ADOPT is below it on every seed
+    table = {"adashift": rows(-100.0, -900.0, -500.0), "adam": rows(-99.0, -901.0, -499.5),
+             "adopt": rows(-110.0, -909.0, -511.0)}
+    first = benchmark.verdicts(table, seeds=3, where="x")[0]
+    assert first["verdict"] == "not reproduced (adopt below adashift)", first
+    assert "lowest mean is adopt's" in first["why"]
