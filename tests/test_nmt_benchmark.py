@@ -237,7 +237,7 @@ def test_fields_added_to_the_definition_leave_the_checked_in_run_keys_unchanged(
     assert path.name == "adam-full-lr0.003-s1-1b6fb2d53f.json"
     assert (Path(__file__).resolve().parent.parent / path).is_file()
     lstm = benchmark.BENCHMARKS["bible-lstm-cpu"].definition()
-    assert lstm["halving"] == (400, 50, 0.5) and lstm["label_smoothing"] == 0.0
+    assert lstm["halving"] == (1000, 50, 0.5) and lstm["label_smoothing"] == 0.0
 
 
 def test_the_lstm_schedule_is_constant_then_halving_in_fairseqs_own_step_scheduler():
@@ -256,8 +256,8 @@ def test_the_lstm_schedule_is_constant_then_halving_in_fairseqs_own_step_schedul
     scheduler = lr_scheduler.build_lr_scheduler(
         cfg.lr_scheduler, optim.build_optimizer(cfg.optimizer, [torch.nn.Parameter(torch.zeros(2))]))
     lrs = [scheduler.step_update(t) for t in range(1500)]
-    assert set(lrs[:450]) == {1e-4}  # constant for 400 updates and the first 50-update interval
-    assert lrs[450] == 5e-5 and lrs[500] == 2.5e-5 and lrs[1499] == pytest.approx(1e-4 * 0.5**21)
+    assert set(lrs[:1050]) == {1e-4}  # constant for 1000 updates and the first 50-update interval
+    assert lrs[1050] == 5e-5 and lrs[1100] == 2.5e-5 and lrs[1499] == pytest.approx(1e-4 * 0.5**9)
 
 
 @pytest.mark.slow
