@@ -1,0 +1,26 @@
+#!/bin/bash
+# Start benchmark sweeps in the background, one thread each (never more processes than cores), each
+# with its log in runs/<package>/sweep-<benchmark>.log; every sweep is resumable and shares its rows
+# with any other sweep of the same benchmark, so starting one again after a stop loses nothing:
+#     bash scripts/start_sweeps.sh "nmt benchmark --benchmark bible-cpu" "vision benchmark --benchmark fmnist-resnet"
+# Each argument is what follows `python -m`. Pause them for timing with scripts/with_sweeps_paused.sh;
+# stop them with `pkill -f -- "-m (nmt|gan|vision)[ .]benchmark"` (a killed run resumes from its last checkpoint).
+set -eu
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+cores=$(nproc)
+running=$(pgrep -fc -- "-m (nmt|gan|vision)[ .]benchmark" || true)  # the sweeps' python processes
+if [ $(( running + $# )) -gt "$cores" ]; then
+    echo "start_sweeps: $running sweep(s) already running and $# more asked for, on $cores cores: not starting" >&2
+    exit 2
+fi
+for sweep in "$@"; do
+    read -r package _ <<< "$sweep"
+    package=${package%%.*}  # gan.benchmark -> gan
+    name=$(sed -n 's/.*--benchmark[ =]\([^ ]*\).*/\1/p' <<< "$sweep")
+    mkdir -p "runs/$package"
+    log="runs/$package/sweep-${name:-default}.log"
+    # shellcheck disable=SC2086 # the argument is a command line, split on purpose
+    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nohup $PY -m $sweep >> "$log" 2>&1 &
+    echo "started: python -m $sweep (pid $!, log $log)"
+done
