@@ -474,13 +474,14 @@ def write_results(name, bench, prepared, state: State, results: Path, lookup) ->
                "cpu_hours": sum(r["wall_s"] for r in distinct.values()) / 3600}
     sanity = FIXED_LR["fairseq-adam"]
     plugin = [r for r in (lookup("adam", "full", sanity, s) for s in bench.seeds) if r is not None]
+    why = step_scale_why(name, results)
     summary["verdicts"] = verdicts(summary, (plugin, state.full.get("fairseq-adam", []))
-                                   if "fairseq-adam" in summary["candidates"] else (), step_scale_why(name, results))
+                                   if "fairseq-adam" in summary["candidates"] else (), why)
     if name in TRANSFORMER_OF:
         other = results.parent / TRANSFORMER_OF[name] / "summary.json"
         summary["verdicts"].append(cross_architecture(
             summary["verdicts"], json.loads(other.read_text())["verdicts"] if other.exists() else None,
-            TRANSFORMER_OF[name], step_scale_why(name, results)))
+            TRANSFORMER_OF[name], why))
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(results / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
     document(summary).write(results / "results.md")

@@ -128,7 +128,7 @@ def run_row(bench: Benchmark, name: str, root: Path, candidate: str, phase: str,
     def make() -> dict:
         config = bench.config(candidate, lr, seed, key["epochs"], str(run_dir), data_dir)
         result = run(config)
-        result["wall_s"] = result["wall_seconds"]  # its epochs with their evaluation, over any resumes
+        result["wall_s"] = result.pop("wall_seconds")  # its epochs with their evaluation, over any resumes
         reached = next((h["epoch"] for h in result["curve"] if h["valid_accuracy"] >= bench.target_valid_accuracy),
                        None)
         row = {"candidate": candidate, "phase": phase, "lr": lr, "seed": seed, **result, "epochs_to_target": reached,
