@@ -44,6 +44,11 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "warning: chromium not installed (needs apt-get as root); the report rendering test will be skipped"
   fi
 fi
+# jemalloc for the long sweeps (scripts/start_sweeps.sh preloads it: fairseq runs ~1.4x faster on
+# CPU without glibc's page-fault churn); optional, like chromium.
+if [ ! -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  apt-get install -y -q libjemalloc2 >/dev/null 2>&1 || echo "warning: could not install libjemalloc2; sweeps will use glibc malloc"
+fi
 # Real data from Debian packages (apt-get download + dpkg -x under data/; no root-wide install).
 "$VENV/bin/python" -m suite_data fetch
 touch "$VENV/.installed"
