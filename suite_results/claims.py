@@ -28,15 +28,18 @@ def _measured(a: str, b: str, d: dict, unit: str) -> str:
 
 
 def beats(a: str, a_rows: list, b: str, b_rows: list, key: str, seeds: int, higher_is_better: bool,
-          unit: str = "", win: str = "beats") -> tuple[str, str]:
-    """(verdict, measured) of "a beats b" on ``key`` (``win``: the verb for the text, e.g. "below")."""
+          unit: str = "", win: str = "beats", by: float = 0.0) -> tuple[str, str]:
+    """(verdict, measured) of "a beats b" on ``key`` (``win``: the verb for the text, e.g. "below");
+    ``by``: "a beats b by at least ``by``", which also needs the mean paired gain to reach it."""
     d = paired(a_rows, b_rows, key)
     if d is None or len(a_rows) < seeds or len(b_rows) < seeds:
         return "pending", f"{a} - {b}: {len(a_rows)} and {len(b_rows)} of {seeds} seeds"
     sign = 1 if higher_is_better else -1
     low, high = sorted((sign * d["ci_low"], sign * d["ci_high"]))
-    verdict = "reproduced" if low > 0 else f"not reproduced ({b} {win} {a})" if high < 0 else \
-        "not reproduced (no clear difference)"
+    gain = sign * d["mean"]
+    verdict = (f"not reproduced ({a} ahead of {b} by {gain:.2f}{' ' + unit if unit else ''}, less than {by:g})"
+               if low > 0 and gain < by else "reproduced" if low > 0 else
+               f"not reproduced ({b} {win} {a})" if high < 0 else "not reproduced (no clear difference)")
     return verdict, _measured(a, b, d, unit)
 
 

@@ -87,3 +87,30 @@ def test_document_renders_the_same_cells_as_markdown_and_html(tmp_path):
     assert "<td>max |dx| &lt; 1</td>" in html and "<td><b>not reproduced</b></td>" in html
     with pytest.raises(ValueError, match="cells"):
         Document().table(["a", "b"], [["only one"]])
+
+
+def _rows(values):
+    return [{"seed": s, "bleu": v} for s, v in enumerate(values, 1)]
+
+
+def test_a_claim_compares_seed_by_seed_and_names_the_winner_margin_or_missing_seeds():
+    from suite_results.claims import beats, claim, within
+
+    adam, better = _rows([30.0, 31.0, 29.0]), _rows([31.1, 32.2, 30.3])  # +1.1, +1.2, +1.3 on each seed
+    assert beats("x", better, "adam", adam, "bleu", 3, True)[0] == "reproduced"
+    assert beats("adam", adam, "x", better, "bleu", 3, True)[0] == "not reproduced (x beats adam)"
+    # lower is better (a loss): the same numbers read the other way round, with the verb given
+    assert beats("x", better, "adam", adam, "bleu", 3, False, win="below")[0] == "not reproduced (adam below x)"
+    # "by at least": a clear gain smaller than the margin is not the claim
+    assert beats("x", better, "adam", adam, "bleu", 3, True, by=1.0)[0] == "reproduced"
+    assert beats("x", better, "adam", adam, "bleu", 3, True, "BLEU", by=1.5)[0] == \
+        "not reproduced (x ahead of adam by 1.20 BLEU, less than 1.5)"
+    noisy = _rows([31.0, 30.0, 29.5])  # +1, -1, +0.5: the interval holds 0
+    assert beats("x", noisy, "adam", adam, "bleu", 3, True)[0] == "not reproduced (no clear difference)"
+    assert beats("x", better[:2], "adam", adam, "bleu", 3, True) == ("pending", "x - adam: 2 and 3 of 3 seeds")
+    assert within("adam", adam, "x", better, "bleu", 3, 1.0)[0] == "not reproduced"  # 1.2 behind
+    assert within("adam", adam, "x", better, "bleu", 3, 1.5)[0] == "reproduced"
+    # a claim of several comparisons takes the worst; a clear reversal before "no clear difference"
+    both = claim("x beats both", [beats("x", noisy, "adam", adam, "bleu", 3, True),
+                                  beats("x", noisy, "y", better, "bleu", 3, True)], why="evidence")
+    assert both["verdict"] == "not reproduced (y beats x)" and both["why"] == "evidence"

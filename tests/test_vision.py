@@ -126,7 +126,7 @@ def test_the_four_image_claims_follow_their_margins_and_say_why_they_fail():
     # the better AdaShift (elementwise, -0.23 points on average) is within 0.5 of Adam
     assert "adashift-elementwise" in shift["claim"] and shift["verdict"] == "reproduced" and not shift["why"]
     # AdamAL above Adam on every seed, but by 0.4 points: not the paper's 1 point
-    assert adamal["verdict"] == "not reproduced (above Adam by 0.40 points, less than 1)"
+    assert adamal["verdict"] == "not reproduced (adamal ahead of adam by 0.40 points, less than 1)"
     assert "adamal ends at training loss 0.1900" in adamal["why"]
     # AMSGrad above Adam on every seed: the claim fails the other way
     assert amsgrad["verdict"] == "not reproduced (amsgrad beats adam)" and "amsgrad" in amsgrad["why"]
