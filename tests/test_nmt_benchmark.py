@@ -272,6 +272,13 @@ def test_the_lstm_twin_trains_scores_and_writes_its_rows(tmp_path):
     out = tmp_path / "results" / "nmt" / "bible-lstm-tiny"
     assert len(list((out / "runs").glob("*.json"))) == 2 and "adam-authors" in (out / "results.md").read_text()
     assert len(list((out / "tensorboard").rglob("events.out.tfevents.*"))) == 2
+    # the step-scale analysis reads this model's checkpoints too (the LSTM's parameters line up with its state)
+    from nmt.step_scale import step_scale  # noqa: PLC0415
+
+    rows = step_scale(Path(entry["runs"][0]["run_dir"]) / "checkpoints" / "checkpoint_best.pt")
+    names = [r["name"] for r in rows]
+    assert any("encoder.lstm" in n for n in names) and any("attention" in n for n in names)
+    assert all(r["shrink"] >= 1.0 for r in rows)
     cross = summary["verdicts"][-1]  # no bible-tiny results under tmp_path: nothing to compare with yet
     assert cross["claim"].startswith("cross-architecture") and cross["verdict"] == "pending"
     assert "cross-architecture" in (out / "results.md").read_text()
