@@ -200,6 +200,8 @@ def _interior_note(lr: float, grid: dict) -> str:
     i = values.index(lr)
     sides = []
     for j, side in ((i - 1, "below"), (i + 1, "above")):
-        o = grid[values[j]]
-        sides.append(f"{values[j]:g} {'diverged' if o.diverged else 'is worse'} {side}")
+        o, mine = grid[values[j]], grid[lr]
+        tie = not o.diverged and not mine.diverged and o.score == mine.score  # best() keeps the smaller lr
+        sides.append(f"{values[j]:g} {'diverged' if o.diverged else 'ties (the smaller lr kept)' if tie else 'is worse'} "
+                     f"{side}")
     return "interior: " + ", ".join(sides)

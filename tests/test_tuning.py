@@ -103,3 +103,10 @@ def test_missing_runs_are_listed_and_the_walk_stops_where_it_depends_on_them():
 def test_best_breaks_ties_towards_the_smaller_lr_and_ignores_divergence():
     assert best({1e-3: Outcome.of(1.0), 3e-3: Outcome.of(1.0), 1e-2: Outcome(None)}) == 1e-3
     assert best({1e-2: Outcome(None)}) is None
+
+
+def test_a_tie_with_the_larger_neighbour_is_reported_as_a_tie_not_as_worse():
+    scores = {3e-4: 19.0, 1e-3: 13.7, 3e-3: 11.6, 1e-2: 11.1, 3e-2: 11.1, 1e-1: 12.0}
+    t = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(scores[lr]), protocol=Protocol(promote=0))
+    assert t.chosen == 1e-2  # the smaller of the tied lrs
+    assert t.note == "interior: 0.003 is worse below, 0.03 ties (the smaller lr kept) above"
