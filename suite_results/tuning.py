@@ -188,20 +188,28 @@ def tune(initial: list[float], rung1: Callable[[float], Outcome | None],
             lrs.sort()
             extra.add(nxt)
             continue
-        note = _interior_note(chosen, grid) if nxt is None else \
+        note = _interior_note(chosen, grid, full) if nxt is None else \
             limited or f"the full budget chose the grid's edge and the grid holds {len(lrs)} values (the limit)"
         return Tuning(grid, full, [], chosen=chosen, grid_best=grid_best, promoted=promoted, note=note)
 
 
-def _interior_note(lr: float, grid: dict) -> str:
+def _interior_note(lr: float, grid: dict, full: dict | None = None) -> str:
+    """Why ``lr`` is interior: each neighbour in the grid is worse (or diverged), at the full budget
+    where both ran it (the rung that chose), else at the grid's budget."""
     values = sorted(grid)
     if len(values) < 2:
         return "a one-value grid"
     i = values.index(lr)
     sides = []
     for j, side in ((i - 1, "below"), (i + 1, "above")):
-        o, mine = grid[values[j]], grid[lr]
-        tie = not o.diverged and not mine.diverged and o.score == mine.score  # best() keeps the smaller lr
-        sides.append(f"{values[j]:g} {'diverged' if o.diverged else 'ties (the smaller lr kept)' if tie else 'is worse'} "
-                     f"{side}")
+        other = values[j]
+        rung = full if full and other in full and lr in full else grid
+        o, mine = rung[other], rung[lr]
+        if o.diverged:
+            said = "diverged"
+        elif not mine.diverged and o.score == mine.score:
+            said = "ties (the smaller lr kept)"  # best() keeps the smaller lr
+        else:
+            said = "is worse"
+        sides.append(f"{other:g} {said}{' at the full budget' if rung is full else ''} {side}")
     return "interior: " + ", ".join(sides)

@@ -110,3 +110,12 @@ def test_a_tie_with_the_larger_neighbour_is_reported_as_a_tie_not_as_worse():
     t = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(scores[lr]), protocol=Protocol(promote=0))
     assert t.chosen == 1e-2  # the smaller of the tied lrs
     assert t.note == "interior: 0.003 is worse below, 0.03 ties (the smaller lr kept) above"
+
+
+def test_the_interior_note_compares_at_the_rung_that_chose():
+    # rung 1 prefers 0.3, the full budget 1; 3 (added past the full-budget winner) is worse there too
+    grid = {0.03: 13.9, 0.1: 11.9, 0.3: 11.5, 1.0: 11.7, 3.0: 12.4}
+    full = {0.3: 7.66, 1.0: 7.60, 3.0: 8.46}
+    t = tune([0.03, 0.1, 0.3], lambda lr: Outcome.of(grid[lr]), lambda lr: Outcome.of(full[lr]))
+    assert t.chosen == 1.0 and t.changed_between_rungs and t.edge is None
+    assert t.note == "interior: 0.3 is worse at the full budget below, 3 is worse at the full budget above"
