@@ -8,7 +8,7 @@ promotion to the full budget, the choice, and the edge flag.
    its last finite loss), so a best value beside a diverged one is interior.
 2. **Rung 2 (promotion; successive halving, Jamieson & Talwalkar 2016, as in Hyperband).** The
    ``promote`` best lrs of rung 1 run the full budget on the grid seed, and the lr is chosen by
-   the full-budget score: the lr that wins a short budget need not win the full one (short-horizon
+   the full-budget score among them (a value promoted before the grid grew stays in the comparison): the lr that wins a short budget need not win the full one (short-horizon
    bias, Wu et al. 2018), so the decision is made at the budget that is reported. Should the
    rung-2 winner sit at the grid's edge (the runner-up of rung 1 may), the grid is extended past
    it and the new value promoted too, so the choice is interior in the grid as well.
@@ -169,7 +169,10 @@ def tune(initial: list[float], rung1: Callable[[float], Outcome | None],
         if not two_rungs:
             return Tuning(grid, full, [], chosen=grid_best, grid_best=grid_best,
                           note=limited or _interior_note(grid_best, grid))
-        promoted = sorted(set(ranked(grid)[:protocol.promote]) | (extra - {lr for lr, o in grid.items() if o.diverged}))
+        # a value promoted before the grid grew (its best moving further out) stays in rung 2: it must
+        # not drop out of the comparison it may have won
+        promoted = sorted(set(ranked(grid)[:protocol.promote]) | set(full)
+                          | (extra - {lr for lr, o in grid.items() if o.diverged}))
         needed = _fill(full, promoted, rung2, "full")
         if needed:
             return Tuning(grid, full, needed, grid_best=grid_best, promoted=promoted,

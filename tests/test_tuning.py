@@ -119,3 +119,14 @@ def test_the_interior_note_compares_at_the_rung_that_chose():
     t = tune([0.03, 0.1, 0.3], lambda lr: Outcome.of(grid[lr]), lambda lr: Outcome.of(full[lr]))
     assert t.chosen == 1.0 and t.changed_between_rungs and t.edge is None
     assert t.note == "interior: 0.3 is worse at the full budget below, 3 is worse at the full budget above"
+
+
+def test_a_value_promoted_before_the_grid_grew_stays_in_the_full_budget_comparison():
+    # rung 1 ties 1e-2 and 3e-2; the full budget prefers 3e-2 (the edge), so 1e-1 is added and, being
+    # the grid's new best, promoted with 1e-2: 3e-2 ran the full budget and must still win there
+    grid = {3e-4: 19.0, 1e-3: 13.7, 3e-3: 11.6, 1e-2: 11.1, 3e-2: 11.1, 1e-1: 11.06, 3e-1: 12.1}
+    full = {1e-2: 7.24, 3e-2: 7.02, 1e-1: 7.58}
+    t = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(grid[lr]), lambda lr: Outcome.of(full.get(lr, math.nan))
+             if lr in full else None)
+    assert t.complete and t.chosen == 3e-2 and t.promoted == [1e-2, 3e-2, 1e-1]
+    assert t.note == "interior: 0.01 is worse at the full budget below, 0.1 is worse at the full budget above"
