@@ -20,8 +20,8 @@ fi
 # bible-cpu sweep itself (2026-12-04, 1 thread beside a vision sweep): 86k page faults/s and a quarter
 # of the process's CPU time in the kernel with glibc; 500 faults/s, no kernel time and 0.33 -> 0.47
 # updates/s with this. Memory stays at the run's peak (about 2 GB a Transformer run). Numbers unchanged.
-# The vision sweep had no such churn (a few hundred faults/s) and its runs took ~12% longer with
-# jemalloc (5 runs, 940-1034 s against 821-966 s before), so only the NMT sweeps get it.
+# The vision sweep has no such churn (a few hundred faults/s), nothing to gain, so only the NMT
+# sweeps get it (vision runs took 940-1034 s with it, 1075-1102 s after without it: no effect seen).
 JEMALLOC=${JEMALLOC-/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}
 if [ -n "$JEMALLOC" ] && [ ! -e "$JEMALLOC" ]; then
     echo "start_sweeps: no jemalloc at '$JEMALLOC' (apt-get install libjemalloc2): glibc malloc, NMT runs ~1.4x slower" >&2
