@@ -8,7 +8,9 @@ An output folder belongs to one set of options: ``prepare`` records them in ``.n
 first and refuses another set naming the differing ones (a finished folder is reused only for the
 same options). It deletes only what it made itself: ``raw/``, ``bpe/`` and ``bin/`` of a folder
 holding its own marker (an interrupted earlier run with the same options); where those folders
-exist without it, it refuses and touches nothing.
+exist without it, it refuses and touches nothing. One process prepares a folder at a time
+(``suite_results.locks.wait_hold``): two sweeps started together share one preparation, the second
+waiting for the first.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 import sentencepiece as spm
 
 from suite_data.debian import fetch_deb
-from suite_results import rundir
+from suite_results import locks, rundir
 from suite_results.files import atomic_write_text
 
 from .corpora import bible_pairs, dictionary_sentence_pairs
@@ -89,6 +91,14 @@ def prepare(corpus: str, out: Path, valid: int = 500, test: int = 1000, max_trai
     out = Path(out)
     options = {"corpus": corpus, "valid": valid, "test": test, "max_train": max_train,
                "vocab_size": vocab_size, "seed": seed}
+    with locks.wait_hold(out, waiting=lambda message: print(f"nmt prepare: {message}", file=sys.stderr)):
+        return _prepare(corpus, out, options, workers)
+
+
+def _prepare(corpus: str, out: Path, options: dict, workers: int) -> dict:
+    """prepare() while this process holds ``out``."""
+    valid, test, max_train = options["valid"], options["test"], options["max_train"]
+    vocab_size, seed = options["vocab_size"], options["seed"]
     ours = (out / MARKER).exists()
     if not ours:
         foreign = [str(out / f) for f in (*MADE_HERE, "prepared.json") if (out / f).exists()]

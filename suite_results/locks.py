@@ -7,7 +7,9 @@ untouched. A ``kill -9`` of the holder frees the lock with its process, so a loc
 stuck: the file stays behind, but an unlocked file means nothing.
 
 Sweeps use :func:`try_hold` instead: a row another process is training is skipped (it is that
-process's work), so two sweeps on one root share the rows instead of training one twice.
+process's work), so two sweeps on one root share the rows instead of training one twice. Shared
+inputs that every process needs (a prepared data folder) use :func:`wait_hold`: the second process
+waits for the first to finish making them, then finds them made.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from pathlib import Path
 
 from .cli import UserError
@@ -94,6 +97,21 @@ def try_hold(run_dir: Path):
     finally:
         if handle is not None:
             _release(handle)
+
+
+@contextlib.contextmanager
+def wait_hold(run_dir: Path, poll_s: float = 1.0, waiting=None):
+    """Hold ``run_dir`` for this process, waiting (``poll_s`` between tries) while another holds it;
+    ``waiting(message)`` is told once when it has to wait."""
+    while (handle := _acquire(run_dir)) is None:
+        if waiting is not None:
+            waiting(f"{run_dir} is in use by {_holder(Path(run_dir) / LOCK_FILE)}: waiting for it")
+            waiting = None
+        time.sleep(poll_s)
+    try:
+        yield
+    finally:
+        _release(handle)
 
 
 def is_held(run_dir: Path) -> bool:

@@ -56,3 +56,17 @@ def test_the_lock_is_reentrant_in_one_process_and_released_at_the_end(tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")], capture_output=True, text=True,
                          cwd=os.path.dirname(os.path.dirname(__file__)), timeout=60)
     assert out.stdout.strip() == "True", out.stderr
+
+
+def test_wait_hold_waits_for_the_holder_then_holds(tmp_path):
+    import threading
+
+    process = holder(tmp_path / "run")
+    said = []
+    threading.Timer(0.5, process.kill).start()  # the holder dies while we wait: its lock goes with it
+    with locks.wait_hold(tmp_path / "run", poll_s=0.05, waiting=said.append):
+        assert process.poll() is not None  # entered only once the holder was gone
+        assert (tmp_path / "run" / ".lock").read_text().strip() == str(os.getpid())
+    process.wait()
+    assert said == [f"{tmp_path / 'run'} is in use by process {process.pid}: waiting for it"]
+    assert not locks.is_held(tmp_path / "run")
