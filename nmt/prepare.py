@@ -91,20 +91,25 @@ def prepare(corpus: str, out: Path, valid: int = 500, test: int = 1000, max_trai
     out = Path(out)
     options = {"corpus": corpus, "valid": valid, "test": test, "max_train": max_train,
                "vocab_size": vocab_size, "seed": seed}
+    _refuse_foreign(out)  # before the lock: a folder we refuse gets not even a lock file
     with locks.wait_hold(out, waiting=lambda message: print(f"nmt prepare: {message}", file=sys.stderr)):
         return _prepare(corpus, out, options, workers)
+
+
+def _refuse_foreign(out: Path) -> None:
+    """ValueError when ``out`` holds what prepare makes, without its marker (not made by prepare)."""
+    if not (out / MARKER).exists():
+        foreign = [str(out / f) for f in (*MADE_HERE, "prepared.json") if (out / f).exists()]
+        if foreign:
+            raise ValueError(f"{', '.join(foreign)} already exist and were not made by nmt prepare; nothing was "
+                             f"changed. Choose an empty or new --out")
 
 
 def _prepare(corpus: str, out: Path, options: dict, workers: int) -> dict:
     """prepare() while this process holds ``out``."""
     valid, test, max_train = options["valid"], options["test"], options["max_train"]
     vocab_size, seed = options["vocab_size"], options["seed"]
-    ours = (out / MARKER).exists()
-    if not ours:
-        foreign = [str(out / f) for f in (*MADE_HERE, "prepared.json") if (out / f).exists()]
-        if foreign:
-            raise ValueError(f"{', '.join(foreign)} already exist and were not made by nmt prepare; nothing was "
-                             f"changed. Choose an empty or new --out")
+    _refuse_foreign(out)  # again, now that no other process is making it
     rundir.claim(out, options, filename=MARKER)
     summary_path = out / "prepared.json"
     if summary_path.exists():
