@@ -113,24 +113,28 @@ def test_a_damaged_row_stops_the_summary_with_one_line_naming_the_file(tmp_path,
 
 
 def test_a_second_gan_train_on_one_out_is_refused_and_the_first_goes_on(tmp_path):
+    # the first run is far longer than the test (it is killed at the end): a short one could finish
+    # while the second was still importing torch on a fast machine, and the second would then resume it
     out = tmp_path / "run"
-    args = [sys.executable, "-m", "gan.train", "--dataset", "8gaussians", "--iterations", "400", "--width", "16",
-            "--batch-size", "32", "--log-every", "10", "--eval-every", "400", "--eval-samples", "200", "--out", str(out)]
+    args = [sys.executable, "-m", "gan.train", "--dataset", "8gaussians", "--iterations", "10000000", "--width", "16",
+            "--batch-size", "32", "--log-every", "10", "--eval-every", "1000000", "--eval-samples", "200",
+            "--out", str(out)]
     first = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         from suite_results import locks
         import time
 
-        deadline = time.time() + 120
+        deadline = time.time() + 300  # generous: a busy machine (sweeps beside) is slow to import torch
         while not locks.is_held(out) and time.time() < deadline and first.poll() is None:
             time.sleep(0.2)
+        assert locks.is_held(out), first.stderr.read() if first.poll() is not None else "the first never held its out"
         second = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
-        assert second.returncode == 2 and "Traceback" not in second.stderr
+        assert second.returncode == 2 and "Traceback" not in second.stderr, second.stderr
         assert f"{out} is in use by process {first.pid}" in second.stderr
+        assert first.poll() is None and locks.is_held(out)  # the first goes on, still the writer
     finally:
-        stdout, stderr = first.communicate(timeout=900)  # generous: a busy machine (sweeps beside) is slow
-    assert first.returncode == 0, stderr
-    assert json.loads(stdout.strip().splitlines()[-1])["iteration"] == 400
+        first.kill()
+        first.communicate(timeout=60)
 
 
 def test_a_finished_gan_run_invoked_again_writes_no_new_events_file(tmp_path):
