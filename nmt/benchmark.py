@@ -381,11 +381,12 @@ def cross_architecture(own: list[dict], transformer: list[dict] | None, other: s
     theirs = {_claim_key(v["claim"]): v["verdict"] for v in transformer}
     pairs = [(_claim_key(v["claim"]), theirs[_claim_key(v["claim"])], v["verdict"]) for v in own
              if not v["claim"].startswith(("sanity", "cross")) and _claim_key(v["claim"]) in theirs]
-    def word(a, b):
-        return "pending" if a.startswith("pending") or b.startswith("pending") else "same" if a == b else "changed"
+    def pending(a, b):
+        return a.startswith("pending") or b.startswith("pending")
 
-    parts = [f"{label}: {word(a, b)} (Transformer {a}; this model {b})" for label, a, b in pairs]
-    if not pairs or any(a.startswith("pending") or b.startswith("pending") for _, a, b in pairs):
+    parts = [f"{label}: {'pending' if pending(a, b) else 'same' if a == b else 'changed'} (Transformer {a}; "
+             f"this model {b})" for label, a, b in pairs]
+    if not pairs or any(pending(a, b) for _, a, b in pairs):
         verdict = "pending"
     else:
         changed = sum(a != b for _, a, b in pairs)
@@ -435,7 +436,7 @@ def verdicts(summary: dict, sanity_rows: tuple = (), why: str = STEP_SCALE_WHY) 
                      + (f" (best: {best})" if best else ""),
                      [within(best, runs(best), "adam", runs("adam"), "bleu", seeds, 1.0, "BLEU")] if best else
                      [("pending", f"tuning under way: {', '.join(pending)}")],
-                     why=why if best in PER_TENSOR else _optimisation_why(best, by, variants) if best else ""))
+                     why=_optimisation_why(best, by, variants) if best and best not in PER_TENSOR else why))
     for where, (ams, adam) in (("at the authors' settings", ("amsgrad-authors", "adam-authors")),
                                ("each tuned", ("amsgrad", "adam"))):
         waiting = [c for c in (ams, adam) if by.get(c, {}).get("tuned") and not done(c)]

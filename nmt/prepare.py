@@ -89,11 +89,9 @@ def prepare(corpus: str, out: Path, valid: int = 500, test: int = 1000, max_trai
         _check_count(name, value)
     _check_count("max_train", max_train, allow_none=True)
     out = Path(out)
-    options = {"corpus": corpus, "valid": valid, "test": test, "max_train": max_train,
-               "vocab_size": vocab_size, "seed": seed}
     _refuse_foreign(out)  # before the lock: a folder we refuse gets not even a lock file
     with locks.wait_hold(out, waiting=lambda message: print(f"nmt prepare: {message}", file=sys.stderr)):
-        return _prepare(corpus, out, options, workers)
+        return _prepare(corpus, out, valid, test, max_train, vocab_size, seed, workers)
 
 
 def _refuse_foreign(out: Path) -> None:
@@ -105,10 +103,11 @@ def _refuse_foreign(out: Path) -> None:
                              f"changed. Choose an empty or new --out")
 
 
-def _prepare(corpus: str, out: Path, options: dict, workers: int) -> dict:
+def _prepare(corpus: str, out: Path, valid: int, test: int, max_train: int | None, vocab_size: int, seed: int,
+             workers: int) -> dict:
     """prepare() while this process holds ``out``."""
-    valid, test, max_train = options["valid"], options["test"], options["max_train"]
-    vocab_size, seed = options["vocab_size"], options["seed"]
+    options = {"corpus": corpus, "valid": valid, "test": test, "max_train": max_train,
+               "vocab_size": vocab_size, "seed": seed}
     _refuse_foreign(out)  # again, now that no other process is making it
     rundir.claim(out, options, filename=MARKER)
     summary_path = out / "prepared.json"
