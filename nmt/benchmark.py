@@ -409,6 +409,28 @@ def _optimisation_why(best: str, by: dict, variants: list) -> str:
             f"separate. The per-tensor variants end lower still (BLEU {others})")
 
 
+def _authors_why(by: dict, why: str) -> str:
+    """Why AdaShift loses at the authors' settings: each authors' run's validation loss, its best and
+    its last (a rise after the best: the lr is too large for this model), then the step-scale evidence."""
+    def curve(c):
+        runs = [r["valid_curve"] for r in by.get(c, {}).get("runs", []) if r.get("valid_curve")]
+        if not runs:
+            return None
+        best = spread([min(loss for _, loss in r) for r in runs])["mean"]
+        last = spread([r[-1][1] for r in runs])["mean"]
+        at = sorted(min(r, key=lambda p: p[1])[0] for r in runs)[len(runs) // 2]
+        return best, last, at, len(runs)
+
+    parts = []
+    for c in ("adashift-authors", "adam-authors", "amsgrad-authors"):
+        if (found := curve(c)) is not None:
+            best, last, at, n = found
+            shape = ("at the end (still falling)" if last - best < 0.05 else f"at update {at}, {last:.2f} at "
+                     "the end" + (" (rising: unstable at this lr)" if last - best > 0.5 else ""))
+            parts.append(f"{c} ({n} seed{'s' * (n > 1)}): best validation loss {best:.2f} {shape}")
+    return "; ".join(parts) + (f". Step scale: {why}" if why else "") if parts else why
+
+
 def verdicts(summary: dict, sanity_rows: tuple = (), why: str = STEP_SCALE_WHY) -> list[dict]:
     """The claims in four groups (the paper's comparison at the authors' settings; the practical
     claim, best tuned AdaShift vs tuned Adam; the reproduction's "AMSGrad below Adam", at the
@@ -424,7 +446,7 @@ def verdicts(summary: dict, sanity_rows: tuple = (), why: str = STEP_SCALE_WHY) 
     out = [claim("(a) the paper's comparison: AdaShift beats Adam and AMSGrad at the authors' settings "
                  "(adashift-authors vs adam-authors, amsgrad-authors; untuned)",
                  [beats("adashift-authors", runs("adashift-authors"), b, runs(b), "bleu", seeds, True, "BLEU")
-                  for b in ("adam-authors", "amsgrad-authors")], why=why)]
+                  for b in ("adam-authors", "amsgrad-authors")], why=_authors_why(by, why))]
     def done(c):
         return by.get(c, {}).get("tuned_complete", False)
 

@@ -284,3 +284,21 @@ def test_the_lstm_twin_trains_scores_and_writes_its_rows(tmp_path):
     cross = summary["verdicts"][-1]  # no bible-tiny results under tmp_path: nothing to compare with yet
     assert cross["claim"].startswith("cross-architecture") and cross["verdict"] == "pending"
     assert "cross-architecture" in (out / "results.md").read_text()
+
+
+def test_a_failed_authors_comparison_says_how_each_validation_loss_went():
+    def fixed(curves, *bleus):
+        rows = [{"seed": s, "bleu": b, "valid_curve": c} for s, (b, c) in enumerate(zip(bleus, curves), 1)]
+        return {"bleu": spread(bleus), "runs": rows, "tuned": False, "tuned_complete": False}
+
+    unstable = [[100, 10.7], [300, 9.5], [1500, 11.6]]
+    falling = [[100, 11.3], [300, 9.4], [1500, 7.6]]
+    summary = {"definition": {"seeds": [1, 2]}, "optimizers": {
+        "adashift-authors": fixed([unstable, [[100, 10.5], [200, 9.7], [1500, 11.4]]], 0.2, 0.3),
+        "adam-authors": fixed([falling, falling], 6.5, 6.7), "amsgrad-authors": fixed([falling, falling], 6.0, 6.1)}}
+    a = benchmark.verdicts(summary, why="the step-scale page")[0]
+    assert a["verdict"].startswith("not reproduced")
+    assert a["why"] == ("adashift-authors (2 seeds): best validation loss 9.60 at update 300, 11.50 at the end "
+                        "(rising: unstable at this lr); adam-authors (2 seeds): best validation loss 7.60 at the end "
+                        "(still falling); amsgrad-authors (2 seeds): best validation loss 7.60 at the end (still "
+                        "falling). Step scale: the step-scale page")
