@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import statistics
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -418,7 +419,7 @@ def _authors_why(by: dict, why: str) -> str:
             return None
         best = spread([min(loss for _, loss in r) for r in runs])["mean"]
         last = spread([r[-1][1] for r in runs])["mean"]
-        at = sorted(min(r, key=lambda p: p[1])[0] for r in runs)[len(runs) // 2]
+        at = statistics.median_high(min(r, key=lambda p: p[1])[0] for r in runs)
         return best, last, at, len(runs)
 
     parts = []
@@ -428,7 +429,9 @@ def _authors_why(by: dict, why: str) -> str:
             shape = ("at the end (still falling)" if last - best < 0.05 else f"at update {at}, {last:.2f} at "
                      "the end" + (" (rising: unstable at this lr)" if last - best > 0.5 else ""))
             parts.append(f"{c} ({n} seed{'s' * (n > 1)}): best validation loss {best:.2f} {shape}")
-    return "; ".join(parts) + (f". Step scale: {why}" if why else "") if parts else why
+    if not parts:
+        return why
+    return "; ".join(parts) + (f". Step scale: {why}" if why else "")
 
 
 def verdicts(summary: dict, sanity_rows: tuple = (), why: str = STEP_SCALE_WHY) -> list[dict]:
