@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -99,8 +100,22 @@ def fairseq_train(data: Path, run_dir: Path, flags: list[str], config: dict) -> 
             output = log.read()
         if DIVERGED in output:  # fairseq's own check: a non-finite gradient norm ends the run
             return {**trained, "diverged": True}
-        raise UserError(f"fairseq-train failed (exit {result.returncode}); see {run_dir / 'train.log'}")
+        raise UserError(f"fairseq-train failed ({_exit_reason(result.returncode)}); see {run_dir / 'train.log'}")
     return trained
+
+
+def _exit_reason(code: int) -> str:
+    """A child's exit status in words: a negative one is the signal that killed it (SIGKILL with no
+    message in train.log is most often the kernel's out-of-memory killer; `dmesg` says). Rerunning
+    resumes the run from its last checkpoint."""
+    if code >= 0:
+        return f"exit {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    hint = ": out of memory? (dmesg); rerunning resumes from the last checkpoint" if name == "SIGKILL" else ""
+    return f"killed by {name}{hint}"
 
 
 def evaluate(data: Path, run_dir: Path, beam: int = 4) -> dict:

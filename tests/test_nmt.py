@@ -293,3 +293,18 @@ def test_a_resumed_run_reports_the_seconds_of_its_earlier_part(tmp_path, monkeyp
     write_resumed_run(run)  # what the earlier invocations logged: spans of 20 s and 10 s
     resumed = experiment.fairseq_train(tmp_path / "data", run, ["--lr", "0.1"], {"lr": 0.1})
     assert 30 <= resumed["wall_s"] < 35
+
+
+def test_a_killed_fairseq_train_names_its_signal(tmp_path, monkeypatch):
+    import subprocess
+
+    from nmt import experiment
+    from suite_results.cli import UserError
+
+    (tmp_path / "data" / "bin").mkdir(parents=True)
+    monkeypatch.setattr(experiment.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, -9))
+    with pytest.raises(UserError, match=r"killed by SIGKILL: out of memory\? \(dmesg\); rerunning resumes"):
+        experiment.fairseq_train(tmp_path / "data", tmp_path / "run", ["--lr", "0.1"], {"lr": 0.1})
+    monkeypatch.setattr(experiment.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 3))
+    with pytest.raises(UserError, match=r"failed \(exit 3\)"):
+        experiment.fairseq_train(tmp_path / "data", tmp_path / "run2", ["--lr", "0.1"], {"lr": 0.1})
