@@ -30,11 +30,17 @@ fi
 for sweep in "$@"; do
     read -r package _ <<< "$sweep"
     package=${package%%.*}  # gan.benchmark -> gan
+    name=$(sed -n 's/.*--benchmark[ =]\([^ ]*\).*/\1/p' <<< "$sweep")
+    # The LSTM benchmarks' batches vary in shape far more: with memory never handed back a run grew
+    # to 5.2 GB within 6 minutes (adashift-authors, full) and a diverged grid run to 12.5 GB, OOM-killed
+    # beside another (2026-12-05, bible-lstm-cpu). jemalloc's own 10 s decay kept a diverged run at 1.4 GB, at the price of
+    # ~14% of its CPU time in page faults (stime, measured beside the other sweep): safe first.
+    decay=-1
+    case "$name" in *lstm*) decay=10000 ;; esac
     preload=()
     if [ "$package" = nmt ] && [ -n "$JEMALLOC" ]; then
-        preload=(env "LD_PRELOAD=$JEMALLOC${LD_PRELOAD:+:$LD_PRELOAD}" "MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1")
+        preload=(env "LD_PRELOAD=$JEMALLOC${LD_PRELOAD:+:$LD_PRELOAD}" "MALLOC_CONF=dirty_decay_ms:$decay,muzzy_decay_ms:$decay")
     fi
-    name=$(sed -n 's/.*--benchmark[ =]\([^ ]*\).*/\1/p' <<< "$sweep")
     mkdir -p "runs/$package"
     log="runs/$package/sweep-${name:-default}.log"
     # shellcheck disable=SC2086 # the argument is a command line, split on purpose
