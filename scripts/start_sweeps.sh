@@ -32,9 +32,10 @@ for sweep in "$@"; do
     package=${package%%.*}  # gan.benchmark -> gan
     name=$(sed -n 's/.*--benchmark[ =]\([^ ]*\).*/\1/p' <<< "$sweep")
     # The LSTM benchmarks' batches vary in shape far more: with memory never handed back a run grew
-    # to 5.2 GB within 6 minutes (adashift-authors, full) and a diverged grid run to 12.5 GB, OOM-killed
-    # beside another (2026-12-05, bible-lstm-cpu). jemalloc's own 10 s decay kept a diverged run at 1.4 GB, at the price of
-    # ~14% of its CPU time in page faults (stime, measured beside the other sweep): safe first.
+    # to 5.2 GB within 6 minutes (adashift-authors, full) and a diverged grid run to 12.5 GB, which
+    # was OOM-killed beside another (2026-12-05, bible-lstm-cpu). jemalloc's own 10 s decay kept a
+    # diverged run at 1.4 GB, at the price of ~14% of its CPU time in page faults (stime, measured
+    # beside the other sweep): safe first.
     decay=-1
     case "$name" in *lstm*) decay=10000 ;; esac
     preload=()
