@@ -302,3 +302,10 @@ def test_a_failed_authors_comparison_says_how_each_validation_loss_went():
                         "(rising: unstable at this lr); adam-authors (2 seeds): best validation loss 7.60 at the end "
                         "(still falling); amsgrad-authors (2 seeds): best validation loss 7.60 at the end (still "
                         "falling). Step scale: the step-scale page")
+    # a win among untuned runs keeps the curves beside it: a baseline still falling was cut short by the budget
+    summary["optimizers"]["adam-authors"] = fixed([falling, falling], 0.1, 0.2)
+    summary["optimizers"]["amsgrad-authors"] = fixed([falling, falling], 0.0, 0.1)
+    a = benchmark.verdicts(summary, why="the step-scale page")[0]
+    assert a["verdict"] == "reproduced" and a["why"].startswith("caveat, untuned at this budget: adashift-authors")
+    assert "adam-authors (2 seeds): best validation loss 7.60 at the end (still falling)" in a["why"]
+    assert "Step scale" not in a["why"]
