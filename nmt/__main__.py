@@ -6,6 +6,7 @@
     python -m nmt sweep --data outputs/nmt/bible --optimizers adam amsgrad adashift adamal sgd --seeds 1 2
     python -m nmt benchmark --benchmark bible-cpu      # the fair multi-seed protocol (nmt/benchmark.py)
     python -m nmt step-scale RUN/checkpoints/checkpoint_last.pt --reduced ADASHIFT_RUN/...  (nmt/step_scale.py)
+    python -m nmt step-size RUN/checkpoints/checkpoint_last.pt                               (nmt/step_size.py)
 """
 
 from __future__ import annotations
@@ -83,6 +84,9 @@ def main(argv=None) -> int:
     c.add_argument("elementwise", type=Path, help="a checkpoint of an Adam-family run (a v per element)")
     c.add_argument("--reduced", type=Path, default=None, help="a checkpoint of a reduce max/mean AdaShift run")
     c.add_argument("--out", type=Path, default=None, help="also write the Markdown here")
+    z = steps.add_parser("step-size", help="the last update's size per element and unit lr (nmt/step_size.py)")
+    z.add_argument("checkpoint", type=Path, help="a checkpoint of an Adam, AMSGrad or AdaShift run")
+    z.add_argument("--out", type=Path, default=None, help="also write the Markdown here")
     args = parser.parse_args(argv)
     if args.step == "sweep":
         try:
@@ -97,13 +101,18 @@ def _run(args) -> int:
         summary = run_benchmark(args.benchmark, args.root, args.candidates, args.train, args.tune_only)
         print((args.root / "results" / "nmt" / args.benchmark / "results.md").read_text())
         return 0 if summary["optimizers"] else 1
-    if args.step == "step-scale":
+    if args.step in ("step-scale", "step-size"):
         from suite_results.files import atomic_write_text
 
-        from .step_scale import report, step_scale
-        command = " ".join(["python -m nmt step-scale", str(args.elementwise),
-                            *(["--reduced", str(args.reduced)] if args.reduced else [])])
-        text = report(step_scale(args.elementwise, args.reduced), command)
+        if args.step == "step-scale":
+            from .step_scale import report, step_scale
+            command = " ".join(["python -m nmt step-scale", str(args.elementwise),
+                                *(["--reduced", str(args.reduced)] if args.reduced else [])])
+            text = report(step_scale(args.elementwise, args.reduced), command)
+        else:
+            from . import step_size
+            text = step_size.report(*step_size.step_sizes(args.checkpoint),
+                                    f"python -m nmt step-size {args.checkpoint}")
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(args.out, text)
