@@ -26,16 +26,23 @@ class Tied(torch.nn.Module):
         return self.out(torch.tanh(self.hidden(self.embed(tokens))))
 
 
-def checkpoint(tmp_path, name, make_optimizer, steps=7):
-    torch.manual_seed(0)
-    model = Tied()
-    optimizer = make_optimizer(model.parameters())
+def train(model, optimizer, steps):
+    """``steps`` steps on fixed toy batches; each parameter as it was before the last step."""
     for step in range(steps):
         tokens = torch.randint(0, 40, (16,), generator=torch.Generator().manual_seed(step))
         loss = torch.nn.functional.cross_entropy(model(tokens), tokens.roll(1))
         optimizer.zero_grad()
         loss.backward()
+        before = [p.detach().clone() for p in optimizer.param_groups[0]["params"]]
         optimizer.step()
+    return before
+
+
+def checkpoint(tmp_path, name, make_optimizer, steps=7):
+    torch.manual_seed(0)
+    model = Tied()
+    optimizer = make_optimizer(model.parameters())
+    train(model, optimizer, steps)
     path = tmp_path / name
     torch.save({"model": model.state_dict(), "last_optimizer_state": optimizer.state_dict()}, path)
     return path, optimizer

@@ -11,7 +11,7 @@ from nmt import step_size
 from optim_plugins import AdaShift, Adam, AMSGrad
 from suite_results.cli import run_cli
 
-from test_nmt_step_scale import Tied  # the same tied toy model
+from test_nmt_step_scale import Tied, train  # the same tied toy model and batches
 
 LR = 1e-2
 
@@ -21,13 +21,7 @@ def checkpoint(tmp_path, make_optimizer, steps=7):
     torch.manual_seed(0)
     model = Tied().double()
     optimizer = make_optimizer(model.parameters())
-    for step in range(steps):
-        tokens = torch.randint(0, 40, (16,), generator=torch.Generator().manual_seed(step))
-        loss = torch.nn.functional.cross_entropy(model(tokens), tokens.roll(1))
-        optimizer.zero_grad()
-        loss.backward()
-        before = [p.detach().clone() for p in optimizer.param_groups[0]["params"]]
-        optimizer.step()
+    before = train(model, optimizer, steps)
     change = [(b - p.detach()).abs().flatten() / LR for b, p in zip(before, optimizer.param_groups[0]["params"])]
     path = tmp_path / "checkpoint.pt"
     torch.save({"model": model.state_dict(), "last_optimizer_state": optimizer.state_dict()}, path)
