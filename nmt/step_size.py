@@ -53,7 +53,7 @@ def last_step(state: dict, group: dict, name: str, path: Path) -> torch.Tensor:
     else:
         raise ValueError(f"{path}: {name}'s optimizer state ({', '.join(sorted(state))}) is neither Adam/AMSGrad "
                          "(exp_avg) nor AdaShift (active_since)")
-    return size.expand(m.shape).flatten()
+    return size.flatten()  # m's shape: v and the gate broadcast against it
 
 
 def step_sizes(path: Path) -> tuple[list[dict], dict]:
@@ -63,8 +63,8 @@ def step_sizes(path: Path) -> tuple[list[dict], dict]:
         size = last_step(state, group, name, path)
         bound = 1 / math.sqrt(1 - group["betas"][1])
         rows.append({"name": name, **statistics(size, bound)})
-        sizes.append(size.float())
-    return rows, {"name": "all elements", **statistics(torch.cat(sizes).double(), bound), "bound": bound}
+        sizes.append(size)
+    return rows, {"name": "all elements", **statistics(torch.cat(sizes), bound), "bound": bound}
 
 
 def statistics(size: torch.Tensor, bound: float) -> dict:

@@ -43,8 +43,8 @@ def test_the_recomputed_step_is_the_step_the_optimizer_took(tmp_path, name):
     path, change = checkpoint(tmp_path, OPTIMIZERS[name])
     rows, total = step_size.step_sizes(path)
     assert [r["name"] for r in rows] == ["embed.weight", "hidden.weight", "hidden.bias"]
-    sizes = [step_size.last_step(*entry, path) for entry in
-             [(s, g, n) for n, s, g in step_size.parameters(step_size.load(path), path)]]
+    sizes = [step_size.last_step(state, group, name, path)
+             for name, state, group in step_size.parameters(step_size.load(path), path)]
     for size, moved in zip(sizes, change):
         torch.testing.assert_close(size, moved, rtol=1e-9, atol=1e-12)
     everything = torch.cat(change)
