@@ -35,12 +35,23 @@ for sweep in "$@"; do
     # to 5.2 GB within 6 minutes (adashift-authors, full) and a diverged grid run to 12.5 GB, which
     # was OOM-killed beside another (2026-12-05, bible-lstm-cpu). jemalloc's own 10 s decay kept a
     # diverged run at 1.4 GB, at the price of ~14% of its CPU time in page faults (stime, measured
-    # beside the other sweep): safe first.
-    decay=-1
-    case "$name" in *lstm*) decay=10000 ;; esac
+    # beside the other sweep): safe first. That decay cost far more in healthy runs: two
+    # bible-lstm-cpu runs side by side spent 36% of their CPU time in the kernel (130k page faults/s,
+    # 0.24 updates/s; 2026-12-06). jemalloc 5.3 hands a freed extent of 8 MiB or more back at once
+    # (MADV_DONTNEED) whenever both decays are set, and its "huge" arena for such allocations runs
+    # with decay 0; the LSTM's backward (oneDNN) frees 8-16 MiB buffers tens of times a second and
+    # faulted each one in zeroed again (seen with strace and perf; raising oversize_threshold alone
+    # changed nothing). So the LSTM runs keep the 10 s dirty decay but never force pages out:
+    # muzzy_decay_ms:-1 turns the eager purge off and oversize_threshold:0 the huge arena, so a
+    # freed page goes lazy (MADV_FREE) after 10 s; the kernel takes such pages back when memory runs
+    # short, and reusing one it did not take costs no fault. Measured beside the other run: 1.1k
+    # faults/s, under 1% of the CPU in the kernel, 3.1 GB resident (0.9 GB of it lazy) and flat
+    # after 5 minutes, where never handing memory back had grown to 11.7 GB in 27 minutes.
+    conf=dirty_decay_ms:-1,muzzy_decay_ms:-1
+    case "$name" in *lstm*) conf=dirty_decay_ms:10000,muzzy_decay_ms:-1,oversize_threshold:0 ;; esac
     preload=()
     if [ "$package" = nmt ] && [ -n "$JEMALLOC" ]; then
-        preload=(env "LD_PRELOAD=$JEMALLOC${LD_PRELOAD:+:$LD_PRELOAD}" "MALLOC_CONF=dirty_decay_ms:$decay,muzzy_decay_ms:$decay")
+        preload=(env "LD_PRELOAD=$JEMALLOC${LD_PRELOAD:+:$LD_PRELOAD}" "MALLOC_CONF=$conf")
     fi
     mkdir -p "runs/$package"
     log="runs/$package/sweep-${name:-default}.log"
