@@ -259,7 +259,8 @@ def _train_row(bench, data, run_dir, results, path, config) -> dict:
            "best_valid_loss": None if diverged else min(finite, default=None),
            "valid_curve": valid_curve, "updates_to_target": reached[0],
            "seconds_to_target": reached[1], "wall_s": trained["wall_s"], "command": trained["command"],
-           "run_dir": str(run_dir), "diagnostics": decorrelation(run_dir)}
+           "run_dir": str(run_dir), "diagnostics": decorrelation(run_dir),
+           "machine": provenance.machine()}  # wall_s is this machine's (rows of one sweep may differ)
     if diverged:
         row.update({"diverged": True, "last_finite_valid_loss": finite[-1] if finite else None})
     if phase == "full" and (run_dir / "checkpoints" / "checkpoint_best.pt").exists():
@@ -575,7 +576,7 @@ def document(summary: dict) -> Document:
              f"{summary['data']['train_pairs']} training pairs, all {d['test']} test sentences scored (beam {d.get('beam', 4)}); "
              f"{d['full_updates']} updates per run, lr tuned on a {d['grid_updates']}-update grid (seed "
              f"{d['grid_seed']}), {_schedule(d)}, clip-norm {d['clip_norm']}. "
-             f"Command: `{summary['command']}`. Wall hours of the runs so far (this machine, 2 cores): "
+             f"Command: `{summary['command']}`. Wall hours of the runs so far (summed over the rows, each on its own machine): "
              f"{summary['cpu_hours']:.2f}.").text("BLEU and chrF: mean ± std [95% bootstrap interval] over seeds.")
     rows = []
     for c, e in summary["optimizers"].items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,7 @@ def test_every_test_sentence_is_scored_and_the_summary_equals_the_runs(tiny):
         bleus = []
         for row in entry["runs"]:
             assert row["sentences"] == 23  # not a multiple of fairseq's default batch multiple 8
+            assert row["machine"]["cores"] == os.cpu_count() and row["machine"]["cpu"]  # where wall_s was spent
             scores = json.loads((Path(row["run_dir"]) / "scores.json").read_text())
             assert scores["bleu"] == row["bleu"] and scores["sentences"] == 23
             bleus.append(row["bleu"])
