@@ -28,15 +28,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import platform
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from suite_results import claims, rundir, sweeps
+from suite_results import claims, provenance, rundir, sweeps
 from suite_results import tensorboard as tb
 from suite_results.cli import command_line, run_cli
 from suite_results.files import atomic_write_text
@@ -129,6 +126,7 @@ def _train_row(bench, optimizer, lr, seed, config, path) -> dict:
            # the seconds between the first and the last logged step, so a resumed run counts its whole time
            "train_seconds": events[-1].wall_time - events[0].wall_time if events else 0.0,
            "iterations_per_second": fitted.get("iterations_per_second"), "run_dir": config.out,
+           "machine": provenance.machine(),  # where its train_seconds were spent
            "command": command_line("python -m gan.train", config, skip=("device",))}
     if diverged:
         row.update({"diverged": diverged, "last_finite_smoothed_loss": float(smoothed[-1]) if len(smoothed) else None})
@@ -286,7 +284,9 @@ def write_results(name, bench, state: dict, root: Path) -> dict:
                    {o: rows for o, rows in best.items() if tunings[o].complete}, len(bench.seeds),
                    "each optimizer at its interior-optimal lr"),
                "wall_hours": sum(r["train_seconds"] for r in all_rows) / 3600, "distinct_runs": len(all_rows),
-               "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"}
+               "versions": provenance.versions(("torch",)),
+               "machine": provenance.machine(),  # where this summary was written
+               "run_machines": provenance.machines_of(all_rows)}  # where the runs' wall time was spent
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
     doc = Document().heading(f"WGAN critic benchmark `{name}`").text(
@@ -296,7 +296,7 @@ def write_results(name, bench, state: dict, root: Path) -> dict:
         f"real from generated images further; the loss is unbounded below); mean ± std [95% bootstrap interval] "
         f"over seeds. Command: `{summary['command']}`. Training time of the "
         f"{summary['distinct_runs']} distinct runs: {summary['wall_hours']:.2f} wall hours "
-        f"({summary['machine']}).")
+        f"({summary['run_machines']}; torch {summary['versions']['torch']}).")
     for title, table in (("At the authors' lr", summary["at_authors_lr"]), ("At the grid's best lr",
                                                                             summary["at_best_grid_lr"])):
         doc.heading(title, 2).table(

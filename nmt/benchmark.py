@@ -518,9 +518,10 @@ def write_results(name, bench, prepared, state: State, results: Path, lookup) ->
                "tuning": {c: t.as_dict() for c, t in state.tunings.items()},
                "chosen_lr": dict(state.chosen),  # None until the candidate's tuning is complete
                "optimizers": optimizers, "versions": provenance.versions(("torch", "fairseq-fixed", "sacrebleu", "sentencepiece")),
-               "machine": provenance.machine(),
+               "machine": provenance.machine(),  # where this summary was written
                "command": f"python -m nmt benchmark --benchmark {name}",
-               "cpu_hours": sum(r["wall_s"] for r in distinct.values()) / 3600}
+               "cpu_hours": sum(r["wall_s"] for r in distinct.values()) / 3600,
+               "run_machines": provenance.machines_of(distinct.values())}  # where the runs' wall time was spent
     sanity = FIXED_LR["fairseq-adam"]
     plugin = [r for r in (lookup("adam", "full", sanity, s) for s in bench.seeds) if r is not None]
     why = step_scale_why(name, results)
@@ -576,8 +577,8 @@ def document(summary: dict) -> Document:
              f"{summary['data']['train_pairs']} training pairs, all {d['test']} test sentences scored (beam {d.get('beam', 4)}); "
              f"{d['full_updates']} updates per run, lr tuned on a {d['grid_updates']}-update grid (seed "
              f"{d['grid_seed']}), {_schedule(d)}, clip-norm {d['clip_norm']}. "
-             f"Command: `{summary['command']}`. Wall hours of the runs so far (summed over the rows, each on its own machine): "
-             f"{summary['cpu_hours']:.2f}.").text("BLEU and chrF: mean ± std [95% bootstrap interval] over seeds.")
+             f"Command: `{summary['command']}`. Wall hours of the runs so far, summed over the rows "
+             f"({summary['run_machines']}): {summary['cpu_hours']:.2f}.").text("BLEU and chrF: mean ± std [95% bootstrap interval] over seeds.")
     rows = []
     for c, e in summary["optimizers"].items():
         target = e["updates_to_target"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+from collections import Counter
 from importlib import metadata
 
 
@@ -30,3 +31,14 @@ def machine() -> dict:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available()
             else None, "python": platform.python_version()}
+
+
+def machines_of(rows) -> str:
+    """Where the rows' wall time was spent, for a results page: each recorded CPU model with its
+    number of runs, then the runs that recorded none (rows written before rows carried ``machine``).
+    A sweep carries across sessions and hosts, so one machine for a whole summary would be a guess."""
+    counts = Counter(r["machine"].get("cpu") if isinstance(r.get("machine"), dict) else None for r in rows)
+    parts = [f"{n} on {cpu}" for cpu, n in counts.most_common() if cpu]
+    if counts[None]:
+        parts.append(f"{counts[None]} with no machine recorded")
+    return "; ".join(parts) or "no runs"

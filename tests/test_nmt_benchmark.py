@@ -60,6 +60,10 @@ def test_every_test_sentence_is_scored_and_the_summary_equals_the_runs(tiny):
             assert row["command"].count("--lr ") == 1 and f"--lr {entry['lr']!r}" in row["command"]
         assert entry["bleu"] == spread(bleus)
         assert all("--optimizer-diagnostics 10" in row["command"] for row in entry["runs"])
+    runs = len(list((root / "results" / "nmt" / "bible-tiny" / "runs").glob("*.json")))
+    cpu = row["machine"]["cpu"]
+    assert on_disk["run_machines"] == f"{runs} on {cpu}"  # what the page says about where wall hours were spent
+    assert on_disk["run_machines"] in (root / "results" / "nmt" / "bible-tiny" / "results.md").read_text()
     assert (root / "results" / "nmt" / "bible-tiny" / "valid_loss.png").stat().st_size > 10_000
     table = (root / "results" / "nmt" / "bible-tiny" / "results.md").read_text()
     assert "| adam |" in table and "Verdicts" in table

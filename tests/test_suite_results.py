@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
+from suite_results.provenance import machines_of
 from suite_results.scalars import read_scalar, read_scalars
 from suite_results.stats import edge_note, format_spread, grid_edge, spread
 
@@ -114,3 +115,10 @@ def test_a_claim_compares_seed_by_seed_and_names_the_winner_margin_or_missing_se
     both = claim("x beats both", [beats("x", noisy, "adam", adam, "bleu", 3, True),
                                   beats("x", noisy, "y", better, "bleu", 3, True)], why="evidence")
     assert both["verdict"] == "not reproduced (y beats x)" and both["why"] == "evidence"
+
+
+def test_machines_of_counts_runs_per_recorded_cpu_and_those_that_recorded_none():
+    epyc, xeon = {"cpu": "AMD EPYC 9B14", "cores": 2}, {"cpu": "Intel Xeon", "cores": 2}
+    rows = [{"machine": epyc}, {"machine": xeon}, {"machine": epyc}, {}, {"machine": "damaged"}]
+    assert machines_of(rows) == "2 on AMD EPYC 9B14; 1 on Intel Xeon; 2 with no machine recorded"
+    assert machines_of([]) == "no runs"

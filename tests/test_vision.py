@@ -107,6 +107,8 @@ def test_the_tiny_benchmark_tunes_promotes_and_writes_rows_pages_and_tensorboard
     assert entry["wall_s"]["mean"] == pytest.approx(sum(r["wall_s"] for r in entry["runs"]) / 2)
     assert all(r["wall_s"] >= r["train_seconds"] > 0 for r in entry["runs"])
     assert summary["candidates"] == ["adam"] and summary["versions"]["torch"] and summary["machine"]["cores"] >= 1
+    cpu = entry["runs"][0]["machine"]["cpu"]  # each row records where its wall_s was spent
+    assert summary["run_machines"] == f"{len(rows)} on {cpu}" and summary["run_machines"] in (out / "results.md").read_text()
     assert [v["verdict"] for v in summary["verdicts"]] == ["pending"] * 4
 
 

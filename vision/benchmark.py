@@ -133,6 +133,7 @@ def run_row(bench: Benchmark, name: str, root: Path, candidate: str, phase: str,
         reached = next((h["epoch"] for h in result["curve"] if h["valid_accuracy"] >= bench.target_valid_accuracy),
                        None)
         row = {"candidate": candidate, "phase": phase, "lr": lr, "seed": seed, **result, "epochs_to_target": reached,
+               "machine": provenance.machine(),  # where its wall_s was spent
                "command": portable_command(shlex.split(command_line("python -m vision train", config)), root),
                "run_dir": portable_command([str(run_dir)], root)}
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -239,17 +240,19 @@ def write_results(name: str, bench: Benchmark, state, results: Path) -> dict:
                "tuning": {c: t.as_dict() for c, t in state.tunings.items()}, "chosen_lr": dict(state.chosen),
                "optimizers": optimizers, "verdicts": verdicts(optimizers, len(bench.seeds)),
                "cpu_hours": sum(r.get("wall_s", 0.0) for r in distinct) / 3600,
-               "versions": provenance.versions(("torch", "torchvision")), "machine": provenance.machine()}
+               "versions": provenance.versions(("torch", "torchvision")),
+               "machine": provenance.machine(),  # where this summary was written
+               "run_machines": provenance.machines_of(distinct)}  # where the runs' wall time was spent
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(results / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
-    d, m = bench, summary["machine"]
+    d = bench
     doc = Document().heading(f"Image-classification benchmark `{name}`").text(
         f"{d.dataset}, {d.arch}, {d.train_limit or 'all'} training images ({d.valid} held out for validation), "
         f"batch {d.batch_size}, {d.epochs} epochs (grid: {d.grid_epochs}), warmup {d.warmup_epochs} epochs then "
         f"cosine, decoupled weight decay {d.weight_decay:g} per step for every candidate. Test accuracy (%) on "
         f"the official test split after the last epoch: mean ± std [95% bootstrap interval] over seeds. Command: "
         f"`{summary['command']}`. Wall hours of the {len(distinct)} runs so far: {summary['cpu_hours']:.2f} "
-        f"({m['cpu']}, {m['cores']} cores, torch {summary['versions']['torch']}). Training speed: the final "
+        f"({summary['run_machines']}; torch {summary['versions']['torch']}). Training speed: the final "
         f"training loss, and the epochs until the validation accuracy first reaches {d.target_valid_accuracy:g}%.")
     doc.table(["candidate", "lr", "seeds", "test accuracy", "validation accuracy", "final training loss",
                f"epochs to {d.target_valid_accuracy:g}% (runs)", "wall s per run"],
