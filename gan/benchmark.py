@@ -37,7 +37,7 @@ from suite_results import claims, provenance, rundir, sweeps
 from suite_results import tensorboard as tb
 from suite_results.cli import command_line, run_cli
 from suite_results.files import atomic_write_text
-from suite_results.rows import read_row
+from suite_results.rows import read_row, write_row
 from suite_results.scalars import read_scalar
 from suite_results.stats import edge_note, format_spread, spread
 from suite_results.tables import Document
@@ -126,13 +126,10 @@ def _train_row(bench, optimizer, lr, seed, config, path) -> dict:
            # the seconds between the first and the last logged step, so a resumed run counts its whole time
            "train_seconds": events[-1].wall_time - events[0].wall_time if events else 0.0,
            "iterations_per_second": fitted.get("iterations_per_second"), "run_dir": config.out,
-           "machine": provenance.machine(),  # where its train_seconds were spent
            "command": command_line("python -m gan.train", config, skip=("device",))}
     if diverged:
         row.update({"diverged": diverged, "last_finite_smoothed_loss": float(smoothed[-1]) if len(smoothed) else None})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(row, allow_nan=False))
-    return row
+    return write_row(path, row)  # with the machine its train_seconds were spent on
 
 
 def _outcome(row) -> Outcome | None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -34,12 +33,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from optim_plugins import OPTIMIZERS  # noqa: E402
-from suite_results import rundir, stats  # noqa: E402
+from suite_results import provenance, rundir, stats  # noqa: E402
 from suite_results import tensorboard as tb  # noqa: E402
 from suite_results.scalars import read_scalar  # noqa: E402
 from suite_results.cli import check_choices, command_line  # noqa: E402
 from suite_results.files import atomic_write_text, write_csv  # noqa: E402
-from suite_results.rows import read_row  # noqa: E402
+from suite_results.rows import read_row, write_row  # noqa: E402
 from suite_results.stats import format_spread  # noqa: E402
 from suite_results.tables import Document  # noqa: E402
 from suite_results.cli import run_cli  # noqa: E402
@@ -142,9 +141,7 @@ def run_one(protocol: str, optimizer: str, seed: int, args: SweepConfig) -> dict
         row.update(final_kernel_distance=float(kid[-1]), best_kernel_distance=float(kid.min()))
     if (out / "samples.png").exists():
         row["samples"] = str(out / "samples.png")
-    saved.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(saved, json.dumps(row, allow_nan=False))
-    return row
+    return write_row(saved, row)  # with the machine its train_seconds were spent on
 
 
 def iterations_per_second(events) -> float | None:
@@ -187,7 +184,7 @@ def write_outputs(rows: list[dict], out: Path, dataset: str, config: SweepConfig
     if config is not None:
         doc.text(f"Command: `{command_line('python -m gan.sweep', config)}`. Training time: "
                  f"{sum(r.get('train_seconds', 0) for r in rows) / 3600:.2f} wall hours "
-                 f"({os.cpu_count()} CPU cores, torch {torch.__version__}).")
+                 f"({provenance.machines_of(rows)}; torch {torch.__version__}).")
     doc.write(out / "results.md")
     samples = []
     for (protocol, optimizer), group in groups.items():  # the first seed's last samples, kept beside the results

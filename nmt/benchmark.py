@@ -43,6 +43,7 @@ from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.walk import State
 from suite_results.files import atomic_write_text
+from suite_results.rows import read_row, write_row
 from suite_results.scalars import read_scalars
 from suite_results.stats import edge_note, format_spread, spread
 from suite_results.tables import Document
@@ -226,8 +227,6 @@ def row_config(bench: Benchmark, name: str, candidate: str, phase: str, lr: floa
 
 def load_row(path: Path) -> dict:
     """A checked-in row, or a one-line error naming the file and what is wrong with it."""
-    from suite_results.rows import read_row  # noqa: PLC0415
-
     return read_row(path, required=("candidate", "phase", "lr", "seed", "best_valid_loss", "valid_curve"),
                     full_required=("bleu", "chrf", "sentences") if "-full-" in Path(path).name else ())
 
@@ -259,8 +258,7 @@ def _train_row(bench, data, run_dir, results, path, config) -> dict:
            "best_valid_loss": None if diverged else min(finite, default=None),
            "valid_curve": valid_curve, "updates_to_target": reached[0],
            "seconds_to_target": reached[1], "wall_s": trained["wall_s"], "command": trained["command"],
-           "run_dir": str(run_dir), "diagnostics": decorrelation(run_dir),
-           "machine": provenance.machine()}  # wall_s is this machine's (rows of one sweep may differ)
+           "run_dir": str(run_dir), "diagnostics": decorrelation(run_dir)}
     if diverged:
         row.update({"diverged": True, "last_finite_valid_loss": finite[-1] if finite else None})
     if phase == "full" and (run_dir / "checkpoints" / "checkpoint_best.pt").exists():
@@ -270,9 +268,7 @@ def _train_row(bench, data, run_dir, results, path, config) -> dict:
         row.update({k: scores[k] for k in ("bleu", "chrf", "sentences", "bleu_signature", "chrf_signature")})
     elif phase == "full":
         row.update({"bleu": 0.0, "chrf": 0.0, "sentences": 0})  # diverged before its first checkpoint
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(row, indent=1, allow_nan=False))
-    return row
+    return write_row(path, row)  # with the machine its wall_s was spent on
 
 
 def decorrelation(run_dir: Path) -> dict:

@@ -1,5 +1,9 @@
-"""Reading checked-in result rows: a damaged row is one clear error naming its file, never a raw
-traceback or a silently dropped row.
+"""Writing and reading checked-in result rows: a damaged row is one clear error naming its file,
+never a raw traceback or a silently dropped row.
+
+Every benchmark writes its rows with :func:`write_row`, which stamps the machine the run was made
+on (``suite_results.provenance.machine``): a sweep crosses sessions and hosts, so a row's wall time
+means something only beside its machine (``provenance.machines_of`` counts them for a page).
 
 A benchmark's summary is made from every row there is; a row that cannot be read stops it with
 :class:`DamagedRow` (a ``ValueError``: the CLIs print it as one line and exit 2), naming the file and
@@ -12,6 +16,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from .files import atomic_write_text
+from .provenance import machine
+
+
+def write_row(path: Path, row: dict) -> dict:
+    """``row`` with the machine it was made on, written atomically to ``path`` as JSON (no NaN:
+    a row holds numbers a later summary averages); the stamped row is returned."""
+    row = {**row, "machine": machine()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(row, indent=1, allow_nan=False))
+    return row
 
 
 class DamagedRow(ValueError):

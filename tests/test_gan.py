@@ -201,6 +201,8 @@ def test_image_sweep_keeps_rows_kid_and_sample_grids_beside_its_results(tmp_path
     assert all(np.isfinite(r["final_kernel_distance"]) and r["train_seconds"] >= 0 for r in rows)
     out = tmp_path / "out"
     assert "final KID" in (out / "results.md").read_text()
+    cpu = rows[0]["machine"]["cpu"]  # each row records where its train_seconds were spent; the page counts them
+    assert all(r["machine"]["cpu"] == cpu for r in rows) and f"(2 on {cpu};" in (out / "results.md").read_text()
     assert (out / "samples_full_adam.png").stat().st_size > 5_000
     summary = json.loads((out / "summary.json").read_text())
     assert summary["samples"] == ["samples_full_adam.png"] and len(summary["rows"]) == 2

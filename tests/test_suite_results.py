@@ -9,6 +9,7 @@ import pytest
 from torch.utils.tensorboard import SummaryWriter
 
 from suite_results.provenance import machines_of
+from suite_results.rows import read_row, write_row
 from suite_results.scalars import read_scalar, read_scalars
 from suite_results.stats import edge_note, format_spread, grid_edge, spread
 
@@ -122,3 +123,12 @@ def test_machines_of_counts_runs_per_recorded_cpu_and_those_that_recorded_none()
     rows = [{"machine": epyc}, {"machine": xeon}, {"machine": epyc}, {}, {"machine": "damaged"}]
     assert machines_of(rows) == "2 on AMD EPYC 9B14; 1 on Intel Xeon; 2 with no machine recorded"
     assert machines_of([]) == "no runs"
+
+
+def test_write_row_stamps_the_machine_and_writes_a_row_read_row_reads_back(tmp_path):
+    path = tmp_path / "results" / "runs" / "adam-lr0.001-s1.json"  # its folder does not exist yet
+    row = write_row(path, {"lr": 1e-3, "seed": 1})
+    assert row["machine"]["cores"] >= 1 and row["machine"]["cpu"]
+    assert read_row(path, ("lr", "seed", "machine")) == row and not list(path.parent.glob("*.part"))
+    with pytest.raises(ValueError):
+        write_row(tmp_path / "nan.json", {"loss": float("nan")})  # a row never holds NaN

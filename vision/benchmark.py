@@ -34,7 +34,7 @@ from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.cli import command_line, portable_command, run_cli
 from suite_results.files import atomic_write_text
-from suite_results.rows import read_row
+from suite_results.rows import read_row, write_row
 from suite_results.stats import edge_note, format_spread, spread
 from suite_results.tables import Document
 from suite_results.tuning import Outcome, Protocol
@@ -133,12 +133,9 @@ def run_row(bench: Benchmark, name: str, root: Path, candidate: str, phase: str,
         reached = next((h["epoch"] for h in result["curve"] if h["valid_accuracy"] >= bench.target_valid_accuracy),
                        None)
         row = {"candidate": candidate, "phase": phase, "lr": lr, "seed": seed, **result, "epochs_to_target": reached,
-               "machine": provenance.machine(),  # where its wall_s was spent
                "command": portable_command(shlex.split(command_line("python -m vision train", config)), root),
                "run_dir": portable_command([str(run_dir)], root)}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(row, allow_nan=False))
-        return row
+        return write_row(path, row)  # with the machine its wall_s was spent on
 
     return sweeps.committed_or_trained(path, run_dir, lambda p: read_row(p, ROW_KEYS), make, train)
 
