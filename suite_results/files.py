@@ -9,7 +9,10 @@ from pathlib import Path
 
 
 def _partial(path: Path) -> Path:
-    return path.with_name(path.name + ".part")
+    # One name per process: two sweeps of one benchmark share its results folder and may write its
+    # summary at the same moment; with one shared ``.part`` the second's ``os.replace`` found the
+    # first's already moved away and that sweep died (2026-12-06, bible-lstm-cpu).
+    return path.with_name(f"{path.name}.{os.getpid()}.part")
 
 
 def atomic_write_text(path: Path, text: str) -> None:

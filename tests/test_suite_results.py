@@ -132,3 +132,29 @@ def test_write_row_stamps_the_machine_and_writes_a_row_read_row_reads_back(tmp_p
     assert read_row(path, ("lr", "seed", "machine")) == row and not list(path.parent.glob("*.part"))
     with pytest.raises(ValueError):
         write_row(tmp_path / "nan.json", {"loss": float("nan")})  # a row never holds NaN
+
+
+
+def test_a_second_process_writing_between_the_first_ones_write_and_rename_breaks_neither(tmp_path, monkeypatch):
+    # Two sweeps of one benchmark write its summary; with one shared temporary name the second's
+    # write-and-rename, landing between the first's write and rename, moved the first's file away and
+    # the first died (2026-12-06). Played here in one process: the other writer has another pid.
+    import os  # noqa: PLC0415
+
+    import suite_results.files as files  # noqa: PLC0415
+
+    path = tmp_path / "summary.json"
+    real_replace, real_getpid = os.replace, os.getpid
+    interleaved = []
+
+    def replace_after_the_other_writer(src, dst):
+        if not interleaved:
+            interleaved.append(src)
+            monkeypatch.setattr(files.os, "getpid", lambda: real_getpid() + 1)
+            files.atomic_write_text(path, "second")
+            monkeypatch.setattr(files.os, "getpid", real_getpid)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", replace_after_the_other_writer)
+    files.atomic_write_text(path, "first")
+    assert interleaved and path.read_text() == "first" and not list(tmp_path.glob("*.part"))
