@@ -32,7 +32,7 @@ from pathlib import Path
 from suite_results import claims, provenance, rundir, sweeps
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
-from suite_results.cli import command_line, portable_command, run_cli
+from suite_results.cli import command_line, portable_command
 from suite_results.files import atomic_write_text
 from suite_results.rows import read_row, write_row
 from suite_results.stats import edge_note, format_spread, spread
