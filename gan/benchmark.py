@@ -36,7 +36,7 @@ import numpy as np
 from suite_results import claims, provenance, rundir, sweeps
 from suite_results import tensorboard as tb
 from suite_results.cli import command_line, run_cli
-from suite_results.files import atomic_write_text
+from suite_results.files import atomic_savefig, atomic_write_text
 from suite_results.rows import read_row, write_row
 from suite_results.scalars import read_scalar
 from suite_results.stats import edge_note, format_spread, spread
@@ -367,7 +367,7 @@ def plot(summary: dict, path: Path) -> None:
         if table:
             ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    atomic_savefig(fig, path, dpi=110)
     plt.close(fig)
 
 

@@ -37,7 +37,7 @@ from suite_results import provenance, rundir, stats  # noqa: E402
 from suite_results import tensorboard as tb  # noqa: E402
 from suite_results.scalars import read_scalar  # noqa: E402
 from suite_results.cli import check_choices, command_line  # noqa: E402
-from suite_results.files import atomic_write_text, write_csv  # noqa: E402
+from suite_results.files import atomic_savefig, atomic_write_text, write_csv  # noqa: E402
 from suite_results.rows import read_row, write_row  # noqa: E402
 from suite_results.stats import format_spread  # noqa: E402
 from suite_results.tables import Document  # noqa: E402
@@ -210,7 +210,7 @@ def write_outputs(rows: list[dict], out: Path, dataset: str, config: SweepConfig
         ax.set(title=f"{dataset}, {protocol}", xlabel="iteration", ylabel="critic loss (smoothed)")
         ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "critic_loss.png", dpi=110)
+    atomic_savefig(fig, out / "critic_loss.png", dpi=110)
     plt.close(fig)
     tb.write_runs(out / "tensorboard", [tensorboard_run(row) for row in rows])
 

@@ -37,6 +37,7 @@ from optim_plugins import OPTIMIZERS, build_optimizer, optimizer_kwargs
 from optim_plugins.diagnostics import DecorrelationProbe
 from suite_results import locks, rundir
 from suite_results.cli import UserError, run_cli
+from suite_results.files import atomic_savefig
 from suite_results.files import atomic_torch_save, finite_or_none
 
 from .data import DATASETS, DataSource
@@ -375,7 +376,7 @@ class Trainer:
         for extra, extra_value in self.quality.extras.items():
             writer.add_scalar(f"quality/{extra}", extra_value, self.iteration)
         figure = sample_figure(self, generated)
-        figure.savefig(self.out / "samples.png", dpi=90)  # the latest samples, beside the checkpoints
+        atomic_savefig(figure, self.out / "samples.png", dpi=90)  # the latest samples, beside the checkpoints
         writer.add_figure("samples", figure, self.iteration)
         return value
 

@@ -42,7 +42,7 @@ from suite_results import provenance, rundir, sweeps
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.walk import State
-from suite_results.files import atomic_write_text
+from suite_results.files import atomic_savefig, atomic_write_text
 from suite_results.rows import read_row, write_row
 from suite_results.scalars import read_scalars
 from suite_results.stats import edge_note, format_spread, spread
@@ -642,5 +642,5 @@ def plot_curves(summary: dict, path: Path) -> None:
     if ax.get_legend_handles_labels()[0]:  # none before the first full run
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    atomic_savefig(fig, path, dpi=110)
     plt.close(fig)

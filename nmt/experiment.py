@@ -30,7 +30,7 @@ import torch
 from suite_results import locks, rundir, stats
 from suite_results.cli import UserError, check_choices, portable_command
 from suite_results.scalars import read_scalar, read_segments
-from suite_results.files import write_csv
+from suite_results.files import atomic_savefig, write_csv
 from suite_results.stats import format_spread
 from suite_results.tables import Document
 
@@ -269,5 +269,5 @@ def write_sweep_outputs(rows: list[dict], out: Path, title: str) -> None:
     ax.set(xlabel="updates", ylabel="validation loss (label-smoothed, base 2)", title=title[:80])
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "valid_loss.png", dpi=110)
+    atomic_savefig(fig, out / "valid_loss.png", dpi=110)
     plt.close(fig)

@@ -38,6 +38,15 @@ def atomic_torch_save(obj, path: Path) -> None:
     os.replace(partial, path)
 
 
+def atomic_savefig(fig, path: Path, **options) -> None:
+    """``fig.savefig(path, **options)``, written atomically: two sweeps of one benchmark redraw its
+    plot, and a reader never sees half an image."""
+    path = Path(path)
+    data = io.BytesIO()
+    fig.savefig(data, format=path.suffix.lstrip(".") or "png", **options)
+    atomic_write_bytes(path, data.getvalue())
+
+
 def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
     """``rows`` as CSV with a header of ``columns`` (keys not in it are left out), written atomically."""
     text = io.StringIO()

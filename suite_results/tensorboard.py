@@ -130,5 +130,5 @@ def write_runs(folder: Path, runs: list[Run], row_paths: list[Path] | None = Non
     keep = set(written)
     for stale in folder.rglob(FILE) if folder.exists() else ():
         if stale not in keep:
-            stale.unlink()
+            stale.unlink(missing_ok=True)  # another sweep of the benchmark may have removed it first
     return written

@@ -158,3 +158,21 @@ def test_a_second_process_writing_between_the_first_ones_write_and_rename_breaks
     monkeypatch.setattr(files.os, "replace", replace_after_the_other_writer)
     files.atomic_write_text(path, "first")
     assert interleaved and path.read_text() == "first" and not list(tmp_path.glob("*.part"))
+
+
+def test_atomic_savefig_writes_the_figure_in_the_format_its_name_says_and_no_partial_file(tmp_path):
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    from suite_results.files import atomic_savefig  # noqa: PLC0415
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    atomic_savefig(fig, tmp_path / "curve.png", dpi=40)
+    atomic_savefig(fig, tmp_path / "curve.svg")
+    plt.close(fig)
+    assert (tmp_path / "curve.png").read_bytes().startswith(b"\x89PNG")
+    assert b"<svg" in (tmp_path / "curve.svg").read_bytes()
+    assert not list(tmp_path.glob("*.part"))

@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from torch.utils.tensorboard import SummaryWriter  # noqa: E402
 
 from suite_results.cli import run_cli  # noqa: E402
-from suite_results.files import write_csv  # noqa: E402
+from suite_results.files import atomic_savefig, write_csv  # noqa: E402
 from suite_results.tables import Document  # noqa: E402
 
 from .analysis import critical_c_map, sequential_closed_form_factors, simulated_net_update_factors  # noqa: E402
@@ -109,7 +109,7 @@ def sequential(cfg, out: Path, writer: SummaryWriter, claims: list, results: dic
         claims.append(Claim(f"sequential {kind}", "torch path == NumPy path",
                             f"max |dx| {worst:.1e} over {cfg['torch_steps']} steps", worst < 1e-9))
     fig.tight_layout()
-    fig.savefig(out / "sequential.png", dpi=110)
+    atomic_savefig(fig, out / "sequential.png", dpi=110)
     plt.close(fig)
 
 
@@ -131,7 +131,7 @@ def stochastic(cfg, out: Path, writer: SummaryWriter, claims: list, results: dic
            xlabel="step t", ylabel="theta_t (right direction: down)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "stochastic.png", dpi=110)
+    atomic_savefig(fig, out / "stochastic.png", dpi=110)
     plt.close(fig)
     results["stochastic"] = finals
     mean = {k: float(np.mean(v)) for k, v in finals.items()}
@@ -157,7 +157,7 @@ def phase_map(cfg, out: Path, writer: SummaryWriter, claims: list, results: dict
     ax.set(xlabel="beta2", ylabel="beta1", title="critical C: Adam's expected step turns wrong")
     fig.colorbar(image, label="log10 critical C")
     fig.tight_layout()
-    fig.savefig(out / "critical_c_map.png", dpi=110)
+    atomic_savefig(fig, out / "critical_c_map.png", dpi=110)
     plt.close(fig)
     results["critical_c"] = {"beta1s": cfg["beta1s"], "beta2s": cfg["beta2s"], "grid": grid.tolist()}
     for i, b1 in enumerate(cfg["beta1s"]):
@@ -202,7 +202,7 @@ def beta2_map(cfg, out: Path, writer: SummaryWriter, claims: list, results: dict
     bar.ax.set_yticklabels([f"{t:+g}" if t else "0" for t in sorted(ticks)])
     bar.ax.minorticks_off()
     fig.tight_layout()
-    fig.savefig(out / "beta2_map.png", dpi=110)
+    atomic_savefig(fig, out / "beta2_map.png", dpi=110)
     plt.close(fig)
     results["beta2_map"] = {"beta2s": cfg["map_beta2s"], "optimizers": labels, "mean_final_theta": final.tolist(),
                             "std_final_theta": spread.tolist(), "steps": cfg["stochastic_steps"], "runs": runs}
@@ -295,7 +295,7 @@ def decorrelation(cfg, out: Path, writer: SummaryWriter, claims: list, results: 
     axes[1].set(xlabel="hidden unit", ylabel="class")
     fig.colorbar(image, ax=axes[1])
     fig.tight_layout()
-    fig.savefig(out / "decorrelation.png", dpi=110)
+    atomic_savefig(fig, out / "decorrelation.png", dpi=110)
     plt.close(fig)
     results["decorrelation"] = {"median_corr": medians,
                                 "amsgrad_held_fraction_mean": float(held["held_fraction"].mean()),

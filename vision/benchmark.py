@@ -33,7 +33,7 @@ from suite_results import claims, provenance, rundir, sweeps
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.cli import command_line, portable_command
-from suite_results.files import atomic_write_text
+from suite_results.files import atomic_savefig, atomic_write_text
 from suite_results.rows import read_row, write_row
 from suite_results.stats import edge_note, format_spread, spread
 from suite_results.tables import Document
@@ -309,7 +309,7 @@ def plot(summary: dict, path: Path) -> None:
     ax.set(xlabel="epoch", ylabel="test accuracy (%)", title=f"{summary['benchmark']}: mean over seeds, band min..max")
     if summary["optimizers"]:
         ax.legend(fontsize=7)
-    fig.savefig(path, dpi=110)
+    atomic_savefig(fig, path, dpi=110)
     plt.close(fig)
 
 
