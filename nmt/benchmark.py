@@ -370,27 +370,40 @@ def _claim_key(text: str) -> str:
     return re.sub(r" \(best: [^)]*\)", "", text)
 
 
+def _verdict_head(verdict: str) -> str:
+    """"not reproduced (amsgrad beats adam)" -> "not reproduced": the verdict without its detail."""
+    return verdict.split(" (", 1)[0]
+
+
 def cross_architecture(own: list[dict], transformer: list[dict] | None, other: str, why: str = "") -> dict:
     """Does this architecture change the Transformer benchmark's verdicts? Claim by claim (the sanity
-    row aside): the same verdict or a changed one; pending while either side is."""
+    row aside): the same verdict ("reproduced", "not reproduced", ...; both verdicts' details are
+    shown, a different detail alone is no change) or a changed one; pending while either side is. A
+    changed line's why quotes each changed claim's own reason on both models, then ``why``."""
     text = f"cross-architecture: do these verdicts differ from the Transformer's ({other})?"
     if transformer is None:
         return {"claim": text, "verdict": "pending", "measured": f"no results/nmt/{other}/summary.json", "why": ""}
-    theirs = {_claim_key(v["claim"]): v["verdict"] for v in transformer}
-    pairs = [(_claim_key(v["claim"]), theirs[_claim_key(v["claim"])], v["verdict"]) for v in own
+    theirs = {_claim_key(v["claim"]): v for v in transformer}
+    pairs = [(_claim_key(v["claim"]), theirs[_claim_key(v["claim"])], v) for v in own
              if not v["claim"].startswith(("sanity", "cross")) and _claim_key(v["claim"]) in theirs]
-    def pending(a, b):
-        return a.startswith("pending") or b.startswith("pending")
 
-    parts = [f"{label}: {'pending' if pending(a, b) else 'same' if a == b else 'changed'} (Transformer {a}; "
-             f"this model {b})" for label, a, b in pairs]
-    if not pairs or any(pending(a, b) for _, a, b in pairs):
+    def status(a, b):
+        if a.startswith("pending") or b.startswith("pending"):
+            return "pending"
+        return "same" if _verdict_head(a) == _verdict_head(b) else "changed"
+
+    statuses = [status(t["verdict"], o["verdict"]) for _, t, o in pairs]
+    parts = [f"{label}: {s} (Transformer {t['verdict']}; this model {o['verdict']})"
+             for (label, t, o), s in zip(pairs, statuses)]
+    if not pairs or "pending" in statuses:
         verdict = "pending"
     else:
-        changed = sum(a != b for _, a, b in pairs)
+        changed = statuses.count("changed")
         verdict = f"changed ({changed} of {len(pairs)})" if changed else "same verdicts"
+    reasons = [f"{label.split(':')[0]}: this model: {o['why'] or '-'}; the Transformer: {t['why'] or '-'}"
+               for (label, t, o), s in zip(pairs, statuses) if s == "changed"]
     return {"claim": text, "verdict": verdict, "measured": "; ".join(parts) or "no common claims",
-            "why": why if verdict.startswith("changed") else ""}
+            "why": " | ".join(reasons + ([why] if why else [])) if verdict.startswith("changed") else ""}
 
 
 def _optimisation_why(best: str, by: dict, variants: list) -> str:

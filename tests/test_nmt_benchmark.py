@@ -208,21 +208,30 @@ def test_verdicts_give_the_per_seed_difference_in_four_groups():
 
 
 def test_the_lstm_verdicts_are_compared_claim_by_claim_with_the_transformers(tmp_path):
-    def verdict(claim, v):
-        return {"claim": claim, "verdict": v, "measured": "", "why": ""}
+    def verdict(claim, v, why=""):
+        return {"claim": claim, "verdict": v, "measured": "", "why": why}
 
-    transformer = [verdict("(a) the paper's comparison", "not reproduced (adam-authors beats adashift-authors)"),
+    transformer = [verdict("(a) the paper's comparison", "not reproduced (adam-authors beats adashift-authors)",
+                           "adashift-authors rising: unstable at this lr"),
                    verdict("(b) the practical claim (best: adashift-elementwise)", "reproduced"),
+                   verdict("(c) AMSGrad below Adam (each tuned)", "not reproduced (amsgrad beats adam)"),
                    verdict("sanity: plugin vs built-in", "reproduced")]
-    lstm = [verdict("(a) the paper's comparison", "reproduced"),
-            verdict("(b) the practical claim (best: adashift-paper)", "reproduced")]
+    lstm = [verdict("(a) the paper's comparison", "reproduced", "caveat: all still falling"),
+            verdict("(b) the practical claim (best: adashift-paper)", "reproduced"),
+            verdict("(c) AMSGrad below Adam (each tuned)", "not reproduced (no clear difference)")]
     line = benchmark.cross_architecture(lstm, transformer, "bible-cpu", "the step-scale analysis of this model")
-    assert line["verdict"] == "changed (1 of 2)" and line["why"] == "the step-scale analysis of this model"
+    assert line["verdict"] == "changed (1 of 3)"
+    assert line["why"] == ("(a) the paper's comparison: this model: caveat: all still falling; the Transformer: "
+                           "adashift-authors rising: unstable at this lr | the step-scale analysis of this model")
     assert "(a) the paper's comparison: changed (Transformer not reproduced (adam-authors beats adashift-authors); " \
         "this model reproduced)" in line["measured"]
     assert "(b) the practical claim: same" in line["measured"]  # the best variant may differ: the same claim
+    # the same verdict for another reason is no change; both details are shown
+    assert "(c) AMSGrad below Adam (each tuned): same (Transformer not reproduced (amsgrad beats adam); " \
+        "this model not reproduced (no clear difference))" in line["measured"]
     lstm[0]["verdict"] = transformer[0]["verdict"]
-    assert benchmark.cross_architecture(lstm, transformer, "bible-cpu", "why")["verdict"] == "same verdicts"
+    line = benchmark.cross_architecture(lstm, transformer, "bible-cpu", "why")
+    assert line["verdict"] == "same verdicts" and line["why"] == ""
     lstm[1]["verdict"] = "pending"
     line = benchmark.cross_architecture(lstm, transformer, "bible-cpu")
     assert line["verdict"] == "pending"
