@@ -403,7 +403,8 @@ def cross_architecture(own: list[dict], transformer: list[dict] | None, other: s
     reasons = [f"{label.split(':')[0]}: this model: {o['why'] or '-'}; the Transformer: {t['why'] or '-'}"
                for (label, t, o), s in zip(pairs, statuses) if s == "changed"]
     return {"claim": text, "verdict": verdict, "measured": "; ".join(parts) or "no common claims",
-            "why": " | ".join(reasons + ([why] if why else [])) if verdict.startswith("changed") else ""}
+            "why": ". ".join(p[:1].upper() + p[1:] for p in reasons + ([why] if why else []))
+            if verdict.startswith("changed") else ""}
 
 
 def _optimisation_why(best: str, by: dict, variants: list) -> str:

@@ -222,7 +222,7 @@ def test_the_lstm_verdicts_are_compared_claim_by_claim_with_the_transformers(tmp
     line = benchmark.cross_architecture(lstm, transformer, "bible-cpu", "the step-scale analysis of this model")
     assert line["verdict"] == "changed (1 of 3)"
     assert line["why"] == ("(a) the paper's comparison: this model: caveat: all still falling; the Transformer: "
-                           "adashift-authors rising: unstable at this lr | the step-scale analysis of this model")
+                           "adashift-authors rising: unstable at this lr. The step-scale analysis of this model")
     assert "(a) the paper's comparison: changed (Transformer not reproduced (adam-authors beats adashift-authors); " \
         "this model reproduced)" in line["measured"]
     assert "(b) the practical claim: same" in line["measured"]  # the best variant may differ: the same claim
