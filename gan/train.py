@@ -37,8 +37,7 @@ from optim_plugins import OPTIMIZERS, build_optimizer, optimizer_kwargs
 from optim_plugins.diagnostics import DecorrelationProbe
 from suite_results import locks, rundir
 from suite_results.cli import UserError, run_cli
-from suite_results.files import atomic_savefig
-from suite_results.files import atomic_torch_save, finite_or_none
+from suite_results.files import atomic_savefig, atomic_torch_save, finite_or_none
 
 from .data import DATASETS, DataSource
 from .losses import LOSSES, critic_loss, generator_loss
