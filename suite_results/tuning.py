@@ -1,5 +1,5 @@
 """The tuning protocol of every benchmark, written once: a grid that reaches an interior optimum,
-promotion to the full budget, the choice, and the edge flag.
+promotion to the full budget, and a choice that is interior *at the full budget*.
 
 1. **Rung 1 (the grid).** Each candidate runs a log-spaced lr grid at the short budget. While the
    best value sits at the grid's edge, the grid is extended one step past that edge (factor ~3 on
@@ -7,18 +7,28 @@ promotion to the full budget, the choice, and the edge flag.
    sides. A diverged run counts as worse than any finished one (it is recorded as diverged, with
    its last finite loss), so a best value beside a diverged one is interior.
 2. **Rung 2 (promotion; successive halving, Jamieson & Talwalkar 2016, as in Hyperband).** The
-   ``promote`` best lrs of rung 1 run the full budget on the grid seed, and the lr is chosen by
-   the full-budget score among them (a value promoted before the grid grew stays in the comparison): the lr that wins a short budget need not win the full one (short-horizon
-   bias, Wu et al. 2018), so the decision is made at the budget that is reported. Should the
-   rung-2 winner sit at the grid's edge (the runner-up of rung 1 may), the grid is extended past
-   it and the new value promoted too, so the choice is interior in the grid as well.
-3. The chosen lr then runs on every seed (the promoted run at that lr is the grid seed's).
+   ``promote`` best lrs of the final grid run the full budget on the grid seed.
+3. **Interior at the deciding budget.** The lr that wins a short budget need not win the full one
+   (short-horizon bias, Wu et al. 2018), so a short-budget neighbour is no evidence at the full
+   budget. The choice is the best full-budget lr; while one of its two neighbours (the next grid
+   value on that side, or one ladder step past the grid's edge) has no full-budget run, that
+   neighbour runs the full budget too (the one that did better in the grid first: one run at a
+   time, each decided by the outcomes before it), and the best is taken again. The choice is final
+   when both neighbours ran the full budget and are worse or diverged. A neighbour that diverged in
+   the grid counts as diverged at the full budget too (the full run spends its first updates at
+   the short run's lrs or larger).
+4. The chosen lr then runs on every seed (the promoted run at that lr is the grid seed's).
+
+The walk is a function of the runs' outcomes alone: it asks for one run after another, each
+decided by the outcomes before it, and a row that exists but was not asked for (made under an
+older rule) plays no part, so no choice depends on the order in which rows landed.
 
 Scores are "lower is better" (validation loss, final critic loss, validation error). The protocol
 never trains anything itself: :func:`tune` walks it as far as the known outcomes allow and lists
 the runs it needs next, so a benchmark can train them, reuse checked-in rows, or only report.
-A grid never grows past ``max_values`` values: a candidate that reaches the limit with its best
-still at the edge keeps the edge flag, and the reason is in :attr:`Tuning.note`.
+A grid never grows past ``max_values`` values, nor the full budget past ``max_values`` runs: a
+candidate that reaches the limit with its best still at an edge keeps the edge flag, and the
+reason is in :attr:`Tuning.note`.
 """
 
 from __future__ import annotations
@@ -66,6 +76,7 @@ class Tuning:
     grid_best: float | None = None
     promoted: list = field(default_factory=list)
     note: str = ""
+    open_side: str | None = None  # two rungs: the side of the choice with no full-budget neighbour (a limit)
 
     @property
     def complete(self) -> bool:
@@ -73,8 +84,11 @@ class Tuning:
 
     @property
     def edge(self) -> str | None:
-        """'upper' / 'lower' when the chosen lr is the grid's largest / smallest value, else None."""
-        return grid_edge(self.chosen, self.grid) if self.chosen is not None else None
+        """'upper' / 'lower' when the choice is not interior at the budget that decided it (the
+        grid's edge with one rung; a side with no full-budget neighbour with two), else None."""
+        if self.chosen is None:
+            return None
+        return self.open_side if self.full else grid_edge(self.chosen, self.grid)
 
     @property
     def changed_between_rungs(self) -> bool:
@@ -148,7 +162,6 @@ def tune(initial: list[float], rung1: Callable[[float], Outcome | None],
     lrs = sorted({float(v) for v in initial})
     grid: dict = {}
     full: dict = {}
-    extra: set = set()  # values added past a rung-2 winner at the edge: promoted too
     two_rungs = rung2 is not None and protocol.promote > 0
     limited = ""  # why the grid stopped growing with its best at the edge
     while True:
@@ -168,51 +181,77 @@ def tune(initial: list[float], rung1: Callable[[float], Outcome | None],
             limited = f"{where}, and the grid holds {len(lrs)} values (the limit)"
         if not two_rungs:
             return Tuning(grid, full, [], chosen=grid_best, grid_best=grid_best,
-                          note=limited or _interior_note(grid_best, grid))
-        # a value promoted before the grid grew (its best moving further out) stays in rung 2: it must
-        # not drop out of the comparison it may have won
-        promoted = sorted(set(ranked(grid)[:protocol.promote]) | set(full)
-                          | (extra - {lr for lr, o in grid.items() if o.diverged}))
-        needed = _fill(full, promoted, rung2, "full")
-        if needed:
-            return Tuning(grid, full, needed, grid_best=grid_best, promoted=promoted,
-                          note="waiting for full-budget runs of the promoted lrs")
-        chosen = best({lr: full[lr] for lr in promoted})
-        if chosen is None:  # every promoted run diverged at the full budget: promote the next ones
-            rest = [lr for lr in ranked(grid) if lr not in full]
-            if not rest:
-                return Tuning(grid, full, [], grid_best=grid_best, promoted=promoted,
-                              note="every run diverged at the full budget")
-            extra.add(rest[0])
-            continue
-        nxt = _outward(chosen, lrs)
-        if nxt is not None and len(lrs) < protocol.max_values:
-            lrs.append(nxt)
-            lrs.sort()
-            extra.add(nxt)
-            continue
-        note = _interior_note(chosen, grid, full) if nxt is None else \
-            limited or f"the full budget chose the grid's edge and the grid holds {len(lrs)} values (the limit)"
-        return Tuning(grid, full, [], chosen=chosen, grid_best=grid_best, promoted=promoted, note=note)
+                          note=limited or _interior_note(grid_best, lrs, grid))
+        promoted = ranked(grid)[:protocol.promote]
+        if not promoted:  # every grid value diverged (and the grid cannot grow): nothing to promote
+            return Tuning(grid, full, [], grid_best=None, note=limited or "every grid value diverged")
+        return _rung2(grid, full, promoted, lrs, rung2, grid_best, protocol, limited)
 
 
-def _interior_note(lr: float, grid: dict, full: dict | None = None) -> str:
-    """Why ``lr`` is interior: each neighbour in the grid is worse (or diverged), at the full budget
-    where both ran it (the rung that chose), else at the grid's budget."""
+def neighbours(lr: float, grid) -> tuple[float, float]:
+    """The values below and above ``lr``: the next grid value on each side, or one ladder step past
+    the grid's edge."""
     values = sorted(grid)
-    if len(values) < 2:
+    below = [v for v in values if v < lr]
+    above = [v for v in values if v > lr]
+    return (below[-1] if below else step(lr, up=False)), (above[0] if above else step(lr, up=True))
+
+
+def _rung2(grid: dict, full: dict, promoted: list, lrs: list, rung2: Callable, grid_best: float,
+           protocol: Protocol, limited: str) -> Tuning:
+    """Rung 2 and the full-budget interior walk (module docstring, 2-3)."""
+    asked = list(promoted)
+
+    def worse_in_grid(lr):  # the order neighbours are tried in: better grid outcome first
+        o = grid.get(lr)
+        return (2, 0.0, lr) if o is None else (1, 0.0, lr) if o.diverged else (0, o.score, lr)
+
+    while True:
+        needed = _fill(full, asked, rung2, "full")
+        if needed:
+            return Tuning(grid, full, needed, grid_best=grid_best, promoted=sorted(promoted),
+                          note="waiting for full-budget runs")
+        chosen = best(full)
+        if chosen is None:  # every full-budget run diverged: the next best of the grid
+            rest = [lr for lr in ranked(grid) if lr not in full]
+            if not rest or len(full) >= protocol.max_values:
+                return Tuning(grid, full, [], grid_best=grid_best, promoted=sorted(promoted),
+                              note="every run diverged at the full budget")
+            asked.append(rest[0])
+            continue
+        open_sides = [n for n in neighbours(chosen, lrs)
+                      if n not in full and not (n in grid and grid[n].diverged)]
+        if not open_sides:
+            return Tuning(grid, full, [], chosen=chosen, grid_best=grid_best, promoted=sorted(promoted),
+                          note=_interior_note(chosen, lrs, grid, full))
+        if len(full) >= protocol.max_values:
+            side = "upper" if open_sides[0] > chosen else "lower"
+            return Tuning(grid, full, [], chosen=chosen, grid_best=grid_best, promoted=sorted(promoted),
+                          open_side=side, note=limited or f"the full budget's best has no full-budget run on its "
+                          f"{side} side and {len(full)} lrs ran the full budget (the limit)")
+        asked.append(min(open_sides, key=worse_in_grid))
+
+
+def _interior_note(lr: float, lrs, grid: dict, full: dict | None = None) -> str:
+    """Why ``lr`` is interior: each neighbour is worse (or diverged) at the full budget when the full
+    budget chose, else in the grid."""
+    if full is None and len(grid) < 2:
         return "a one-value grid"
-    i = values.index(lr)
     sides = []
-    for j, side in ((i - 1, "below"), (i + 1, "above")):
-        other = values[j]
-        rung = full if full and other in full and lr in full else grid
-        o, mine = rung[other], rung[lr]
+    for other, side in zip(neighbours(lr, lrs) if full is not None else _grid_neighbours(lr, grid), ("below", "above")):
+        at_full = full is not None and other in full
+        o, mine = (full[other], full[lr]) if at_full else (grid[other], grid[lr])
         if o.diverged:
-            said = "diverged"
+            said = "diverged" + ("" if at_full or full is None else " in the grid")
         elif not mine.diverged and o.score == mine.score:
             said = "ties (the smaller lr kept)"  # best() keeps the smaller lr
         else:
             said = "is worse"
-        sides.append(f"{other:g} {said}{' at the full budget' if rung is full else ''} {side}")
+        sides.append(f"{other:g} {said}{' at the full budget' if at_full else ''} {side}")
     return "interior: " + ", ".join(sides)
+
+
+def _grid_neighbours(lr: float, grid: dict) -> tuple[float, float]:
+    values = sorted(grid)
+    i = values.index(lr)
+    return values[i - 1], values[i + 1]

@@ -67,26 +67,66 @@ def test_the_grid_stops_at_its_limit_and_keeps_the_edge_flag():
 def test_promotion_takes_the_two_best_of_the_grid_and_the_full_budget_decides():
     # short budget prefers 1e-3 (then 3e-3); the full budget prefers 3e-3: the choice changes
     grid = {3e-4: 3.0, 1e-3: 1.0, 3e-3: 2.0, 1e-2: 5.0}
-    full = {1e-3: 0.9, 3e-3: 0.5}
-    promoted = []
-    t = tune(list(grid), lambda lr: Outcome.of(grid[lr]), scorer(lambda lr: full[lr], promoted))
-    assert sorted(promoted) == [1e-3, 3e-3] == t.promoted
+    full = {1e-3: 0.9, 3e-3: 0.5, 1e-2: 0.8}
+    asked = []
+    t = tune(list(grid), lambda lr: Outcome.of(grid[lr]), scorer(lambda lr: full[lr], asked))
+    assert asked == [1e-3, 3e-3, 1e-2] and t.promoted == [1e-3, 3e-3]
     assert t.grid_best == 1e-3 and t.chosen == 3e-3 and t.changed_between_rungs and t.edge is None
 
 
-def test_a_full_budget_winner_at_the_grid_edge_extends_the_grid_and_is_compared_there():
-    grid = {3e-4: 3.0, 1e-3: 1.0, 3e-3: 2.0, 1e-2: 4.0, 3e-2: 6.0}  # the grid's best is interior...
+def test_the_choice_is_interior_at_the_full_budget_not_only_in_the_grid():
+    # the full budget prefers the larger of the two promoted: its upper neighbour runs the full budget too
+    grid = {3e-4: 3.0, 1e-3: 1.0, 3e-3: 2.0, 1e-2: 4.0}
     full = {1e-3: 0.9, 3e-3: 0.5, 1e-2: 0.7}
     asked = []
     t = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(grid[lr]), scorer(lambda lr: full[lr], asked))
-    # ...so the grid is 3e-4..1e-2 after one extension, but the full budget chose 3e-3: interior
-    assert t.chosen == 3e-3 and t.edge is None
-    grid2 = {1e-3: 1.0, 3e-3: 2.0, 3e-4: 3.0}  # best 1e-3 interior; runner-up 3e-3 at the upper edge
-    full2 = {1e-3: 0.9, 3e-3: 0.5, 1e-2: 0.6}
-    grid2[1e-2] = 4.0
-    t2 = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(grid2[lr]), lambda lr: Outcome.of(full2[lr]))
-    assert 1e-2 in t2.grid and 1e-2 in t2.full  # extended past the full-budget winner and promoted
-    assert t2.chosen == 3e-3 and t2.edge is None
+    assert asked == [1e-3, 3e-3, 1e-2] and t.chosen == 3e-3 and t.edge is None
+    assert t.note == "interior: 0.001 is worse at the full budget below, 0.01 is worse at the full budget above"
+
+
+def test_the_full_budget_walks_past_the_grid_edge_when_its_optimum_lies_there():
+    grid = {3e-4: 3.0, 1e-3: 1.0, 3e-3: 2.0}  # the grid's best 1e-3 is interior; the runner-up 3e-3 is its edge
+    full = {1e-3: 0.9, 3e-3: 0.5, 1e-2: 0.4, 3e-2: 0.6}
+    asked = []
+    t = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(grid[lr]), scorer(lambda lr: full[lr], asked))
+    assert asked == [1e-3, 3e-3, 1e-2, 3e-2]  # one ladder step past the grid's edge at a time
+    assert sorted(t.grid) == [3e-4, 1e-3, 3e-3] and t.chosen == 1e-2 and t.edge is None
+
+
+def test_a_neighbour_that_diverged_in_the_grid_closes_its_side():
+    grid = {1e-3: 2.0, 3e-3: 1.0, 1e-2: 1.5, 3e-2: None}
+    full = {3e-3: 0.8, 1e-2: 0.5}
+    asked = []
+    t = tune(list(grid), lambda lr: Outcome.of(grid[lr]), scorer(lambda lr: full[lr], asked))
+    assert asked == [3e-3, 1e-2] and t.chosen == 1e-2 and t.edge is None
+    assert t.note == "interior: 0.003 is worse at the full budget below, 0.03 diverged in the grid above"
+
+
+def test_the_better_grid_neighbour_runs_first_and_the_walk_stops_as_soon_as_it_can():
+    # promoted 1e-2 and 1e-1 (the grid's two best); at the full budget 1e-2 wins; of its neighbours 3e-2
+    # did better in the grid than 3e-3, so it runs first, wins, and is then interior: 3e-3 never runs
+    grid = {3e-3: 11.6, 1e-2: 11.0, 3e-2: 11.2, 1e-1: 11.1, 3e-1: 12.1}
+    full = {1e-2: 7.24, 3e-2: 7.02, 1e-1: 7.58}
+    asked = []
+    t = tune(list(grid), lambda lr: Outcome.of(grid[lr]), scorer(lambda lr: full[lr], asked))
+    assert asked == [1e-2, 1e-1, 3e-2] and t.chosen == 3e-2 and t.edge is None
+
+
+def test_the_choice_depends_on_the_outcomes_not_on_which_other_rows_exist():
+    # a full-budget row nobody asked for (an older rule made it) plays no part
+    grid = {1e-3: 2.0, 3e-3: 1.0, 1e-2: 1.5}
+    full = {1e-3: 0.9, 3e-3: 0.5, 1e-2: 0.6}
+    with_extra = tune(list(grid), lambda lr: Outcome.of(grid[lr]), lambda lr: Outcome.of(full[lr]))
+    full[3e-2] = 0.1  # exists, but 3e-2 is nobody's neighbour
+    assert tune(list(grid), lambda lr: Outcome.of(grid[lr]), lambda lr: Outcome.of(full[lr])).as_dict() == \
+        with_extra.as_dict()
+
+
+def test_the_full_budget_walk_stops_at_the_limit_with_the_edge_flag():
+    grid = {1e-3: 2.0, 3e-3: 1.0, 1e-2: 1.5}
+    t = tune(list(grid), lambda lr: Outcome.of(grid[lr]), lambda lr: Outcome.of(-lr),  # larger always better
+             Protocol(promote=2, max_values=4))
+    assert len(t.full) == 4 and t.chosen == max(t.full) and t.edge == "upper" and "limit" in t.note
 
 
 def test_missing_runs_are_listed_and_the_walk_stops_where_it_depends_on_them():
@@ -98,6 +138,9 @@ def test_missing_runs_are_listed_and_the_walk_stops_where_it_depends_on_them():
     t = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(known[lr]) if lr in known else None, lambda lr: None)
     assert t.needed == [("full", 1e-3), ("full", 3e-3)] and t.promoted == [1e-3, 3e-3]
     assert t.as_dict()["needed"] == [["full", 1e-3], ["full", 3e-3]]
+    t = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(known[lr]) if lr in known else None,
+             lambda lr: Outcome.of({1e-3: 1.0, 3e-3: 0.5}[lr]) if lr in (1e-3, 3e-3) else None)
+    assert t.needed == [("full", 1e-2)] and not t.complete  # the full budget's best needs its upper neighbour
 
 
 def test_best_breaks_ties_towards_the_smaller_lr_and_ignores_divergence():
@@ -113,20 +156,9 @@ def test_a_tie_with_the_larger_neighbour_is_reported_as_a_tie_not_as_worse():
 
 
 def test_the_interior_note_compares_at_the_rung_that_chose():
-    # rung 1 prefers 0.3, the full budget 1; 3 (added past the full-budget winner) is worse there too
+    # rung 1 prefers 0.3, the full budget 1; 3 (its upper neighbour) is worse there too
     grid = {0.03: 13.9, 0.1: 11.9, 0.3: 11.5, 1.0: 11.7, 3.0: 12.4}
     full = {0.3: 7.66, 1.0: 7.60, 3.0: 8.46}
     t = tune([0.03, 0.1, 0.3], lambda lr: Outcome.of(grid[lr]), lambda lr: Outcome.of(full[lr]))
     assert t.chosen == 1.0 and t.changed_between_rungs and t.edge is None
     assert t.note == "interior: 0.3 is worse at the full budget below, 3 is worse at the full budget above"
-
-
-def test_a_value_promoted_before_the_grid_grew_stays_in_the_full_budget_comparison():
-    # rung 1 ties 1e-2 and 3e-2; the full budget prefers 3e-2 (the edge), so 1e-1 is added and, being
-    # the grid's new best, promoted with 1e-2: 3e-2 ran the full budget and must still win there
-    grid = {3e-4: 19.0, 1e-3: 13.7, 3e-3: 11.6, 1e-2: 11.1, 3e-2: 11.1, 1e-1: 11.06, 3e-1: 12.1}
-    full = {1e-2: 7.24, 3e-2: 7.02, 1e-1: 7.58}
-    t = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(grid[lr]), lambda lr: Outcome.of(full.get(lr, math.nan))
-             if lr in full else None)
-    assert t.complete and t.chosen == 3e-2 and t.promoted == [1e-2, 3e-2, 1e-1]
-    assert t.note == "interior: 0.01 is worse at the full budget below, 0.1 is worse at the full budget above"
