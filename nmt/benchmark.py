@@ -38,14 +38,15 @@ import statistics
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from suite_results import provenance, rundir, sweeps
+from suite_results import claims, provenance, rundir, sweeps
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.walk import State
 from suite_results.files import atomic_savefig, atomic_write_text
 from suite_results.rows import read_row, write_row
 from suite_results.scalars import read_scalars
-from suite_results.stats import edge_note, format_spread, spread
+from suite_results.claims import Design, Margin
+from suite_results.stats import INTERVAL, format_spread, spread
 from suite_results.tables import Document
 from suite_results.tuning import Outcome, Protocol
 
@@ -326,9 +327,13 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
     summary = write_results(name, bench, prepared, state, results, known)
 
     def todo():  # each candidate's needs depend on its own rows only: the shown state serves
-        return [n for n in state.needed if n[1] in candidates and (
+        protocol = [n for n in state.needed if n[1] in candidates and (
             not tune_only or n[2] == "tune" or (n[1] in state.tunings and n[4] == bench.grid_seed
                                                 and not state.tunings[n[1]].complete))]
+        # then the seeds Stein's design asks for (suite_results.claims), once the protocol has none left
+        design = [] if tune_only else [(9, c, "full", lr, seed) for c, lr, seed in claims.to_run(summary["verdicts"])
+                                        if c in candidates]
+        return protocol or design
 
     def result(row):
         done = f"BLEU {row['bleu']} chrF {row['chrf']}" if "bleu" in row else f"best valid loss {row['best_valid_loss']}"
@@ -371,40 +376,58 @@ def _claim_key(text: str) -> str:
 
 
 def _verdict_head(verdict: str) -> str:
-    """"not reproduced (amsgrad beats adam)" -> "not reproduced": the verdict without its detail."""
+    """The verdict word of a summary written before verdicts lost their details ("not reproduced
+    (amsgrad beats adam)" -> "not reproduced")."""
     return verdict.split(" (", 1)[0]
 
 
 def cross_architecture(own: list[dict], transformer: list[dict] | None, other: str, why: str = "") -> dict:
-    """Does this architecture change the Transformer benchmark's verdicts? Claim by claim (the sanity
-    row aside): the same verdict ("reproduced", "not reproduced", ...; both verdicts' details are
-    shown, a different detail alone is no change) or a changed one; pending while either side is. A
-    changed line's why quotes each changed claim's own reason on both models, then ``why``."""
-    text = f"cross-architecture: do these verdicts differ from the Transformer's ({other})?"
+    """"The Transformer benchmark's verdicts hold on this architecture", claim by claim (the sanity
+    row aside): a claim settled on both models (reproduced or not reproduced) is the same or changed;
+    one inconclusive on either model is unsettled; pending while either side is. The line is not
+    reproduced when any claim changed, inconclusive when none changed but some are unsettled,
+    reproduced when all are the same. A changed line's why quotes each changed claim's reason on both
+    models, then ``why``."""
+    text = f"cross-architecture: the Transformer's verdicts ({other}) hold on this model"
+    rule = ("each claim settled on both models compared; changed on any: not reproduced; any inconclusive "
+            "on either model: inconclusive")
     if transformer is None:
-        return {"claim": text, "verdict": "pending", "measured": f"no results/nmt/{other}/summary.json", "why": ""}
+        return {"claim": text, "verdict": "pending", "detail": "", "measured": f"no results/nmt/{other}/summary.json",
+                "why": "", "rule": "", "n": []}
     theirs = {_claim_key(v["claim"]): v for v in transformer}
     pairs = [(_claim_key(v["claim"]), theirs[_claim_key(v["claim"])], v) for v in own
              if not v["claim"].startswith(("sanity", "cross")) and _claim_key(v["claim"]) in theirs]
 
     def status(a, b):
-        if a.startswith("pending") or b.startswith("pending"):
+        a, b = _verdict_head(a), _verdict_head(b)
+        if "pending" in (a, b):
             return "pending"
-        return "same" if _verdict_head(a) == _verdict_head(b) else "changed"
+        if "inconclusive" in (a, b):
+            return "unsettled"
+        return "same" if a == b else "changed"
 
     statuses = [status(t["verdict"], o["verdict"]) for _, t, o in pairs]
-    parts = [f"{label}: {s} (Transformer {t['verdict']}; this model {o['verdict']})"
+    parts = [f"{label}: {s} (Transformer {t['verdict']}{_detail(t)}; this model {o['verdict']}{_detail(o)})"
              for (label, t, o), s in zip(pairs, statuses)]
+    changed = statuses.count("changed")
     if not pairs or "pending" in statuses:
-        verdict = "pending"
+        verdict, detail = "pending", ""
+    elif changed:
+        verdict, detail = "not reproduced", f"{changed} of {len(pairs)} claims changed"
+    elif "unsettled" in statuses:
+        verdict, detail = "inconclusive", f"{statuses.count('unsettled')} of {len(pairs)} claims unsettled on a model"
     else:
-        changed = statuses.count("changed")
-        verdict = f"changed ({changed} of {len(pairs)})" if changed else "same verdicts"
+        verdict, detail = "reproduced", f"all {len(pairs)} claims the same"
     reasons = [f"{label.split(':')[0]}: this model: {o['why'] or '-'}; the Transformer: {t['why'] or '-'}"
                for (label, t, o), s in zip(pairs, statuses) if s == "changed"]
-    return {"claim": text, "verdict": verdict, "measured": "; ".join(parts) or "no common claims",
+    return {"claim": text, "verdict": verdict, "detail": detail, "measured": "; ".join(parts) or "no common claims",
             "why": ". ".join(p[:1].upper() + p[1:] for p in reasons + ([why] if why else []))
-            if verdict.startswith("changed") else ""}
+            if verdict == "not reproduced" else "",
+            "rule": rule, "n": [], "comparisons": [{"alpha": claims.ALPHA}]}
+
+
+def _detail(v: dict) -> str:
+    return f" ({v['detail']})" if v.get("detail") else ""
 
 
 def _optimisation_why(best: str, by: dict, variants: list) -> str:
@@ -445,22 +468,25 @@ def _authors_why(by: dict, why: str) -> str:
     return "; ".join(parts) + (f". Step scale: {why}" if why else "")
 
 
+MARGIN = Margin(0.5, "BLEU", "half a BLEU point: under what a BLEU table is read as a difference; the "
+                "sanity row's tolerance")
+
+
 def verdicts(summary: dict, sanity_rows: tuple = (), why: str = STEP_SCALE_WHY) -> list[dict]:
     """The claims in four groups (the paper's comparison at the authors' settings; the practical
     claim, best tuned AdaShift vs tuned Adam; the reproduction's "AMSGrad below Adam", at the
-    authors' settings and tuned; the sanity row), each from per-seed differences (suite_results.claims);
-    ``why``: the evidence quoted when an AdaShift claim fails."""
-    from suite_results.claims import beats, claim, within  # noqa: PLC0415
-
-    by, seeds = summary["optimizers"], len(summary["definition"]["seeds"])
+    authors' settings and tuned; the sanity row), each from per-seed differences with the suite's
+    three outcomes (suite_results.claims, margin :data:`MARGIN`); ``why``: the evidence quoted when an
+    AdaShift claim fails."""
+    by, seeds = summary["optimizers"], tuple(summary["definition"]["seeds"])
 
     def runs(c):
         return by.get(c, {}).get("runs", [])
 
-    out = [claim("(a) the paper's comparison: AdaShift beats Adam and AMSGrad at the authors' settings "
-                 "(adashift-authors vs adam-authors, amsgrad-authors; untuned)",
-                 [beats("adashift-authors", runs("adashift-authors"), b, runs(b), "bleu", seeds, True, "BLEU")
-                  for b in ("adam-authors", "amsgrad-authors")], why=_authors_why(by, why))]
+    out = [claims.claim("(a) the paper's comparison: AdaShift beats Adam and AMSGrad at the authors' settings "
+                        "(adashift-authors vs adam-authors, amsgrad-authors; untuned)",
+                        [claims.beats("adashift-authors", runs("adashift-authors"), b, runs(b), "bleu", seeds, MARGIN)
+                         for b in ("adam-authors", "amsgrad-authors")], why=_authors_why(by, why))]
     if out[0]["verdict"] == "reproduced" and (curves := _authors_why(by, "")):
         # a win among untuned runs holds at this budget only: say how each one's validation loss went
         out[0]["why"] = f"caveat, untuned at this budget: {curves}"
@@ -471,27 +497,23 @@ def verdicts(summary: dict, sanity_rows: tuple = (), why: str = STEP_SCALE_WHY) 
     tuned = [c for c in variants if done(c)]
     pending = [c for c in (*variants, "adam") if not done(c)]
     best = max(tuned, key=lambda c: by[c]["bleu"]["mean"]) if tuned and not pending else None
-    out.append(claim("(b) the practical claim: the best tuned AdaShift variant within 1 BLEU of tuned Adam"
-                     + (f" (best: {best})" if best else ""),
-                     [within(best, runs(best), "adam", runs("adam"), "bleu", seeds, 1.0, "BLEU")] if best else
-                     [("pending", f"tuning under way: {', '.join(pending)}")],
-                     why=_optimisation_why(best, by, variants) if best and best not in PER_TENSOR else why))
+    out.append(claims.claim("(b) the practical claim: the best tuned AdaShift variant within 1 BLEU of tuned Adam"
+                            + (f" (best: {best})" if best else ""),
+                            [claims.within(best, runs(best), "adam", runs("adam"), "bleu", seeds, 1.0, MARGIN)]
+                            if best else [claims.pending(f"tuning under way: {', '.join(pending)}")],
+                            why=_optimisation_why(best, by, variants) if best and best not in PER_TENSOR else why))
     for where, (ams, adam) in (("at the authors' settings", ("amsgrad-authors", "adam-authors")),
                                ("each tuned", ("amsgrad", "adam"))):
         waiting = [c for c in (ams, adam) if by.get(c, {}).get("tuned") and not done(c)]
-        out.append(claim(f"(c) the reproduction's ordering: AMSGrad below Adam ({where})",
-                         [("pending", f"tuning under way: {', '.join(waiting)}")] if waiting else
-                         [beats(adam, runs(adam), ams, runs(ams), "bleu", seeds, True, "BLEU")]))
+        out.append(claims.claim(f"(c) the reproduction's ordering: AMSGrad below Adam ({where})",
+                                [claims.pending(f"tuning under way: {', '.join(waiting)}")] if waiting else
+                                [claims.beats(adam, runs(adam), ams, runs(ams), "bleu", seeds, MARGIN)]))
     if sanity_rows:
         plugin, builtin = sanity_rows
-        verdict = "pending" if len(plugin) < seeds or len(builtin) < seeds else None
-        mp = spread([r["bleu"] for r in plugin])["mean"] if plugin else None
-        mb = spread([r["bleu"] for r in builtin])["mean"] if builtin else None
-        if verdict is None:
-            verdict = "reproduced" if abs(mp - mb) <= 0.5 else "not reproduced"
-        out.append({"claim": f"sanity: our plugin_adam within 0.5 BLEU of fairseq's built-in adam (both at lr "
-                             f"{FIXED_LR['fairseq-adam']:g})", "verdict": verdict, "why": "",
-                    "measured": "runs missing" if None in (mp, mb) else f"plugin {mp:.2f} vs built-in {mb:.2f} BLEU"})
+        out.append(claims.claim(f"sanity: our plugin_adam within 0.5 BLEU of fairseq's built-in adam (both at lr "
+                                f"{FIXED_LR['fairseq-adam']:g})",
+                                [claims.equivalent("adam", plugin, "fairseq-adam", builtin, "bleu", seeds, 0.5,
+                                                   MARGIN)]))
     return out
 
 
@@ -533,7 +555,7 @@ def write_results(name, bench, prepared, state: State, results: Path, lookup) ->
                "cpu_hours": sum(r["wall_s"] for r in distinct.values()) / 3600,
                "run_machines": provenance.machines_of(distinct.values())}  # where the runs' wall time was spent
     sanity = FIXED_LR["fairseq-adam"]
-    plugin = [r for r in (lookup("adam", "full", sanity, s) for s in bench.seeds) if r is not None]
+    plugin = [r for r in (lookup("adam", "full", sanity, s) for s in Design().seed_order(bench.seeds)) if r is not None]
     why = step_scale_why(name, results)
     summary["verdicts"] = verdicts(summary, (plugin, state.full.get("fairseq-adam", []))
                                    if "fairseq-adam" in summary["candidates"] else (), why)
@@ -588,7 +610,7 @@ def document(summary: dict) -> Document:
              f"{d['full_updates']} updates per run, lr tuned on a {d['grid_updates']}-update grid (seed "
              f"{d['grid_seed']}), {_schedule(d)}, clip-norm {d['clip_norm']}. "
              f"Command: `{summary['command']}`. Wall hours of the runs so far, summed over the rows "
-             f"({summary['run_machines']}): {summary['cpu_hours']:.2f}.").text("BLEU and chrF: mean ± std [95% bootstrap interval] over seeds.")
+             f"({summary['run_machines']}): {summary['cpu_hours']:.2f}.").text(f"BLEU and chrF: mean ± std [{INTERVAL}] over seeds.")
     rows = []
     for c, e in summary["optimizers"].items():
         target = e["updates_to_target"]
@@ -605,19 +627,20 @@ def document(summary: dict) -> Document:
                   [[c, format_spread(p["corr"], 3) if "corr" in p else "-",
                     format_spread(p["net_update_ratio"], 3) if "net_update_ratio" in p else "-"]
                    for c, p in probed.items()])
-    doc.heading("Verdicts", 2).table(["claim", "measured", "verdict", "why it fails, or the caveat"],
-                                     [[v["claim"], v["measured"], v["verdict"], v.get("why", "")]
-                                      for v in summary["verdicts"]])
+    claims.verdict_section(doc, summary["verdicts"], MARGIN)
     doc.heading("Tuning (suite_results.tuning)", 2).text(
         f"Rung 1: best validation loss after {d['grid_updates']} updates (seed {d['grid_seed']}); the grid is "
         f"extended past its edge until its best value is interior (a diverged run counts as worse). Rung 2: the "
-        f"two best lrs of rung 1 at the full {d['full_updates']} updates (seed {d['grid_seed']}); the lr is "
-        f"chosen there. 'changed' flags a candidate whose choice differs between the rungs; 'edge' one whose "
-        f"choice is still at its grid's edge.").table(
-        ["optimizer", "rung 1: lr: best valid loss", "rung 2: lr: best valid loss", "chosen", "note"],
+        f"{summary['tuning_protocol']['promote']} best lrs of the final grid at the full {d['full_updates']} updates "
+        f"(seed {d['grid_seed']}). The choice is the best full-budget lr, and it is interior at the full budget: "
+        f"while a neighbour of it (the next grid value, or one ladder step past the grid's edge) has no full-budget "
+        f"run, that neighbour runs the full budget (the better one in the grid first), until both neighbours are "
+        f"worse or diverged there. 'changed' flags a candidate whose choice differs from the grid's best; 'edge' one "
+        f"whose choice is not interior at the full budget (a limit reached).").table(
+        ["optimizer", "rung 1: lr: best valid loss", "full budget: lr: best valid loss", "chosen", "note"],
         [[c, ", ".join(_outcome_cell(o) for o in t["grid"]), ", ".join(_outcome_cell(o) for o in t["full"]) or "-",
           (f"{t['chosen']:g}" + (" (changed)" if t["changed_between_rungs"] else "")
-           + edge_note(t["chosen"], [g["lr"] for g in t["grid"]]))
+           + (f" (edge: {t['at_grid_edge']})" if t["at_grid_edge"] else ""))
           if t["chosen"] is not None else "- (" + ", ".join(f"{p} {lr:g}" for p, lr in t["needed"]) + " to run)",
           t["note"]] for c, t in summary["tuning"].items() if t["grid"]])
     fixed = [c for c in summary["optimizers"] if not summary["optimizers"][c]["tuned"]]
@@ -640,7 +663,8 @@ def plot_curves(summary: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(9.5, 4.6))
+    colours = plt.get_cmap("tab20").colors  # one colour per candidate: a benchmark has up to 12 (tab10 repeats)
     for index, (c, e) in enumerate(summary["optimizers"].items()):
         curves = [dict(r["valid_curve"]) for r in e["runs"] if r["valid_curve"]]
         if not curves:
@@ -648,13 +672,15 @@ def plot_curves(summary: dict, path: Path) -> None:
         steps = sorted(set.intersection(*(set(curve) for curve in curves)))
         values = np.array([[curve[s] for s in steps] for curve in curves])
         mean = values.mean(0)
-        ax.plot(steps, mean, color=f"C{index}", label=f"{c} (lr {e['lr']:g}, {len(curves)} seeds)")
-        ax.fill_between(steps, values.min(0), values.max(0), color=f"C{index}", alpha=0.2)
+        colour = colours[(2 * index) % 20 + (index // 10) % 2]
+        ax.plot(steps, mean, color=colour, label=f"{c} (lr {e['lr']:g}, {len(curves)} seeds)")
+        ax.fill_between(steps, values.min(0), values.max(0), color=colour, alpha=0.2)
     ax.axhline(summary["definition"]["target_valid_loss"], color="grey", lw=0.6, ls="--")
-    ax.set(xlabel="updates", ylabel="validation loss (label-smoothed, base 2)",
-           title=f"{summary['benchmark']}: mean over seeds, band = min..max")
-    if ax.get_legend_handles_labels()[0]:  # none before the first full run
-        ax.legend(fontsize=7)
+    smoothing = summary["definition"].get("label_smoothing", 0.1)
+    ax.set(xlabel="updates", ylabel="validation loss (" + (f"label-smoothed {smoothing:g}, " if smoothing else "")
+           + "base 2)", title=f"{summary['benchmark']}: mean over seeds, band = min..max")
+    if ax.get_legend_handles_labels()[0]:  # none before the first full run; beside the axes, never on the curves
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     atomic_savefig(fig, path, dpi=110)
     plt.close(fig)

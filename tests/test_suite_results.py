@@ -33,9 +33,10 @@ def test_scalars_keep_the_last_value_of_a_repeated_step(tmp_path):
 def test_spread_mean_std_and_an_interval_around_the_mean():
     s = spread([1.0, 2.0, 3.0, 4.0])
     assert s["mean"] == pytest.approx(2.5) and s["std"] == pytest.approx(np.std([1, 2, 3, 4], ddof=1))
-    assert 1.0 <= s["ci_low"] < 2.5 < s["ci_high"] <= 4.0
-    assert spread([7.0]) == {"n": 1, "mean": 7.0, "std": 0.0, "ci_low": 7.0, "ci_high": 7.0}
-    assert format_spread(spread([7.0])) == "7.00 ± 0.00 [7.0, 7.0]"
+    half = 3.182446 * s["std"] / 2  # t(0.975, 3) sd / sqrt(4)
+    assert s["ci_low"] == pytest.approx(2.5 - half) and s["ci_high"] == pytest.approx(2.5 + half)
+    assert spread([7.0]) == {"n": 1, "mean": 7.0, "std": 0.0, "ci_low": None, "ci_high": None}
+    assert format_spread(spread([7.0])) == "7.00 (1 run)"
     with pytest.raises(ValueError):
         spread([])
 
@@ -96,26 +97,31 @@ def _rows(values):
 
 
 def test_a_claim_compares_seed_by_seed_and_names_the_winner_margin_or_missing_seeds():
-    from suite_results.claims import beats, claim, within
+    from suite_results.claims import Margin, beats, beats_by, claim, within
 
+    seeds, m = (1, 2, 3), Margin(0.5, "BLEU")
     adam, better = _rows([30.0, 31.0, 29.0]), _rows([31.1, 32.2, 30.3])  # +1.1, +1.2, +1.3 on each seed
-    assert beats("x", better, "adam", adam, "bleu", 3, True)[0] == "reproduced"
-    assert beats("adam", adam, "x", better, "bleu", 3, True)[0] == "not reproduced (x beats adam)"
+    assert beats("x", better, "adam", adam, "bleu", seeds, m)["verdict"] == "reproduced"
+    against = beats("adam", adam, "x", better, "bleu", seeds, m)
+    assert (against["verdict"], against["detail"]) == ("not reproduced", "x beats adam")
     # lower is better (a loss): the same numbers read the other way round, with the verb given
-    assert beats("x", better, "adam", adam, "bleu", 3, False, win="below")[0] == "not reproduced (adam below x)"
+    lower = beats("x", better, "adam", adam, "bleu", seeds, m, higher_is_better=False, win="below")
+    assert (lower["verdict"], lower["detail"]) == ("not reproduced", "adam below x")
     # "by at least": a clear gain smaller than the margin is not the claim
-    assert beats("x", better, "adam", adam, "bleu", 3, True, by=1.0)[0] == "reproduced"
-    assert beats("x", better, "adam", adam, "bleu", 3, True, "BLEU", by=1.5)[0] == \
-        "not reproduced (x ahead of adam by 1.20 BLEU, less than 1.5)"
-    noisy = _rows([31.0, 30.0, 29.5])  # +1, -1, +0.5: the interval holds 0
-    assert beats("x", noisy, "adam", adam, "bleu", 3, True)[0] == "not reproduced (no clear difference)"
-    assert beats("x", better[:2], "adam", adam, "bleu", 3, True) == ("pending", "x - adam: 2 and 3 of 3 seeds")
-    assert within("adam", adam, "x", better, "bleu", 3, 1.0)[0] == "not reproduced"  # 1.2 behind
-    assert within("adam", adam, "x", better, "bleu", 3, 1.5)[0] == "reproduced"
-    # a claim of several comparisons takes the worst; a clear reversal before "no clear difference"
-    both = claim("x beats both", [beats("x", noisy, "adam", adam, "bleu", 3, True),
-                                  beats("x", noisy, "y", better, "bleu", 3, True)], why="evidence")
-    assert both["verdict"] == "not reproduced (y beats x)" and both["why"] == "evidence"
+    assert beats_by("x", better, "adam", adam, "bleu", seeds, 1.0, m)["verdict"] == "reproduced"
+    short = beats_by("x", better, "adam", adam, "bleu", seeds, 1.5, m)
+    assert (short["verdict"], short["detail"]) == ("not reproduced", "x ahead of adam by less than 1.5 BLEU")
+    noisy = _rows([31.0, 30.0, 29.5])  # +1, -1, +0.5: the interval holds 0 and is wider than the margin
+    assert beats("x", noisy, "adam", adam, "bleu", seeds, m)["verdict"] == "inconclusive"
+    waiting = beats("x", better[:2], "adam", adam, "bleu", seeds, m)
+    assert waiting["verdict"] == "pending" and waiting["measured"] == "x - adam: 2 of the 3 pilot seeds"
+    assert within("adam", adam, "x", better, "bleu", seeds, 1.0, m)["verdict"] == "not reproduced"  # 1.2 behind
+    assert within("adam", adam, "x", better, "bleu", seeds, 1.5, m)["verdict"] == "reproduced"
+    # a claim of several comparisons: any reversal settles it, else the worst
+    both = claim("x beats both", [beats("x", noisy, "adam", adam, "bleu", seeds, m),
+                                  beats("x", noisy, "y", _rows([33.0, 32.1, 31.6]), "bleu", seeds, m)],
+                 why="evidence")
+    assert (both["verdict"], both["detail"], both["why"]) == ("not reproduced", "y beats x", "evidence")
 
 
 def test_machines_of_counts_runs_per_recorded_cpu_and_those_that_recorded_none():
