@@ -190,7 +190,7 @@ def test_verdicts_give_the_per_seed_difference_in_four_groups():
     entry = lambda *b: {"bleu": spread(b), "runs": runs(*b), "tuned": True, "tuned_complete": True}
     fixed = lambda *b: {"bleu": spread(b), "runs": runs(*b), "tuned": False, "tuned_complete": False}
     summary = {"definition": {"seeds": [1, 2, 3]}, "optimizers": {
-        "adam": entry(30.0, 29.0, 29.5), "amsgrad": entry(31.0, 30.5, 30.6), "adashift-paper": entry(28.0, 28.5, 28.0),
+        "adam": entry(30.0, 29.0, 29.5), "amsgrad": entry(31.0, 30.0, 30.6), "adashift-paper": entry(28.0, 27.0, 27.5),
         "adashift-transformer": entry(10.0, 10.5, 10.2), "adashift-elementwise": entry(29.5, 28.6, 29.1),
         "adam-authors": fixed(15.0, 16.0, 15.5), "amsgrad-authors": fixed(12.0, 13.0, 12.4),
         "adashift-authors": fixed(20.0, 21.0, 20.6)}}
