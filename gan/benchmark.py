@@ -29,6 +29,7 @@ import argparse
 import dataclasses
 import json
 from dataclasses import asdict, dataclass
+from types import SimpleNamespace
 from pathlib import Path
 
 import numpy as np
@@ -299,10 +300,21 @@ def write_results(name, bench, state: dict, root: Path) -> dict:
                "run_machines": provenance.machines_of(all_rows)}  # where the runs' wall time was spent
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
+    document(summary).write(out / "results.md")
+    plot(summary, out / "critic_loss.png")
+    tb.write_runs(out / "tensorboard", [tensorboard_run(bench, row) for row in all_rows],
+                  row_paths)
+    return summary
+
+
+def document(summary: dict) -> Document:
+    """The page of a summary (``results.md``): a function of the summary alone, so a checked-in page
+    can be checked against its summary (tests/test_overview.py)."""
+    d, name = SimpleNamespace(**summary["definition"]), summary["benchmark"]
     doc = Document().heading(f"WGAN critic benchmark `{name}`").text(
-        f"{bench.dataset}, fixed generator, loss {bench.loss}, batch {bench.batch_size}, {bench.iterations} "
-        f"critic steps, betas {bench.betas}, AdaShift keep_num {bench.keep_num} reduce {bench.reduce}. Final "
-        f"loss: the last value of the {bench.smoothing}-step box-smoothed critic loss (lower: the critic separates "
+        f"{d.dataset}, fixed generator, loss {d.loss}, batch {d.batch_size}, {d.iterations} "
+        f"critic steps, betas {tuple(d.betas)}, AdaShift keep_num {d.keep_num} reduce {d.reduce}. Final "
+        f"loss: the last value of the {d.smoothing}-step box-smoothed critic loss (lower: the critic separates "
         f"real from generated images further; the loss is unbounded below); mean ± std [{INTERVAL}] "
         f"over seeds. Command: `{summary['command']}`. Training time of the "
         f"{summary['distinct_runs']} distinct runs: {summary['wall_hours']:.2f} wall hours "
@@ -313,7 +325,8 @@ def write_results(name, bench, state: dict, root: Path) -> dict:
             ["optimizer", "lr", "seeds", "final smoothed critic loss"],
             [[o + (" (provisional: grid still growing)" if e.get("provisional") else ""), f"{e['lr']:.3g}",
               len(e["runs"]), format_spread(e["final_smoothed_loss"], significant=4)] for o, e in table.items()])
-    for where, table in (("authors' lrs", authors), ("each at its grid's best lr", best)):
+    for where, table in (("authors' lrs", {o: e["runs"] for o, e in summary["at_authors_lr"].items()}),
+                         ("each at its grid's best lr", {o: e["runs"] for o, e in summary["at_best_grid_lr"].items()})):
         differences = {o: paired(table, o, "adam") for o in table if o != "adam"} if "adam" in table else {}
         if not any(differences.values()):
             continue
@@ -323,7 +336,7 @@ def write_results(name, bench, state: dict, root: Path) -> dict:
             ["optimizer", "seeds", "final loss minus Adam's, mean ± std [95% t interval]"],
             [[o, d["n"], format_spread(d, significant=4)]
              for o, d in differences.items() if d])
-    doc.heading("lr grid (seed {}; suite_results.tuning)".format(bench.seeds[0]), 2).text(
+    doc.heading("lr grid (seed {}; suite_results.tuning)".format(d.seeds[0]), 2).text(
         "The grid starts at the authors' lr x 1/3, 1, 3 and is extended past its edge until its best value is "
         "interior: the critic loss is unbounded below, so 'interior' means a larger lr no longer lowers the "
         "final smoothed loss, or diverges.").table(
@@ -336,11 +349,7 @@ def write_results(name, bench, state: dict, root: Path) -> dict:
               f"{lr:.3g}" for _, lr in summary["tuning"][o]["needed"]) + " to run)",
           summary["tuning"][o]["note"]] for o in summary["tuning"]])
     claims.verdict_section(doc, summary["verdicts"], MARGIN)
-    doc.write(out / "results.md")
-    plot(summary, out / "critic_loss.png")
-    tb.write_runs(out / "tensorboard", [tensorboard_run(bench, row) for row in all_rows],
-                  row_paths)
-    return summary
+    return doc
 
 
 def tensorboard_run(bench: Benchmark, row: dict) -> tb.Run:

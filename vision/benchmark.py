@@ -26,6 +26,7 @@ import dataclasses
 import json
 import shlex
 import sys
+from types import SimpleNamespace
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -244,19 +245,30 @@ def write_results(name: str, bench: Benchmark, state, results: Path) -> dict:
                "protocol": __doc__.split("\n\n")[2], "command": f"python -m vision benchmark --benchmark {name}",
                "tuning": {c: t.as_dict() for c, t in state.tunings.items()}, "chosen_lr": dict(state.chosen),
                "optimizers": optimizers, "verdicts": verdicts(optimizers, bench.seeds),
-               "cpu_hours": sum(r.get("wall_s", 0.0) for r in distinct) / 3600,
+               "cpu_hours": sum(r.get("wall_s", 0.0) for r in distinct) / 3600, "distinct_runs": len(distinct),
                "versions": provenance.versions(("torch", "torchvision")),
                "machine": provenance.machine(),  # where this summary was written
                "run_machines": provenance.machines_of(distinct)}  # where the runs' wall time was spent
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(results / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
-    d = bench
+    document(summary).write(results / "results.md")
+    plot(summary, results / "test_accuracy.png")
+    tb.write_runs(results / "tensorboard", [tensorboard_run(r) for r in distinct],
+                  row_paths)
+    return summary
+
+
+def document(summary: dict) -> Document:
+    """The page of a summary (``results.md``): a function of the summary alone, so a checked-in page
+    can be checked against its summary (tests/test_overview.py)."""
+    d = SimpleNamespace(**summary["definition"])
+    name, optimizers = summary["benchmark"], summary["optimizers"]
     doc = Document().heading(f"Image-classification benchmark `{name}`").text(
         f"{d.dataset}, {d.arch}, {d.train_limit or 'all'} training images ({d.valid} held out for validation), "
         f"batch {d.batch_size}, {d.epochs} epochs (grid: {d.grid_epochs}), warmup {d.warmup_epochs} epochs then "
         f"cosine, decoupled weight decay {d.weight_decay:g} per step for every candidate. Test accuracy (%) on "
         f"the official test split after the last epoch: mean ± std [{INTERVAL}] over seeds. Command: "
-        f"`{summary['command']}`. Wall hours of the {len(distinct)} runs so far: {summary['cpu_hours']:.2f} "
+        f"`{summary['command']}`. Wall hours of the {summary.get('distinct_runs', '')} runs so far: {summary['cpu_hours']:.2f} "
         f"({summary['run_machines']}; torch {summary['versions']['torch']}). Training speed: the final "
         f"training loss, and the epochs until the validation accuracy first reaches {d.target_valid_accuracy:g}%.")
     doc.table(["candidate", "lr", "seeds", "test accuracy", "validation accuracy", "final training loss",
@@ -274,17 +286,13 @@ def write_results(name: str, bench: Benchmark, state, results: Path) -> dict:
         f"interior at the full budget: while a neighbour of it (the next grid value, or one ladder step past the "
         f"grid) has no full-budget run, that neighbour runs the full budget (the better one in the grid first), "
         f"until both neighbours are worse or diverged there.").table(
-        ["candidate", f"grid ({d.grid_epochs} epochs): validation error", f"promoted ({d.epochs} epochs)", "chosen",
+        ["candidate", f"grid ({d.grid_epochs} epochs): validation error", f"full budget ({d.epochs} epochs)", "chosen",
          "where the extension stopped"],
         [[c, ", ".join(f"{g['lr']:g}: " + ("diverged" if g["diverged"] else f"{g['score']:.2f}") for g in t["grid"]),
           ", ".join(f"{g['lr']:g}: " + ("diverged" if g["diverged"] else f"{g['score']:.2f}") for g in t["full"]),
           "-" if t["chosen"] is None else f"{t['chosen']:g}", t["note"]] for c, t in summary["tuning"].items()])
     claims.verdict_section(doc, summary["verdicts"], MARGIN)
-    doc.write(results / "results.md")
-    plot(summary, results / "test_accuracy.png")
-    tb.write_runs(results / "tensorboard", [tensorboard_run(r) for r in distinct],
-                  row_paths)
-    return summary
+    return doc
 
 
 def tensorboard_run(row: dict) -> tb.Run:
