@@ -17,6 +17,15 @@ tensor-list back end (``optim_plugins._tensor_ops``). This class does the rest:
   first use) on CPU, and elsewhere, or where they cannot be built, the multi-tensor path (O(1)
   running window for AdaShift). ``fused=False`` forces the reference path.
 
+torch.optim's conventions hold (tests/test_torch_conventions.py plays torch's generic optimizer
+checks over every optimizer): ``maximize=True`` ascends on every path (the gradient is negated
+before the update, as torch does); ``lr`` may be a 0-dim tensor (read at each step, so changing it
+in place takes effect); ``capturable=True`` and ``differentiable=True`` are refused in one line
+(see :data:`UNSUPPORTED`); ``load_state_dict`` runs the registered pre-hooks first, validates and
+loads what they return, and runs the post-hooks last, as torch does; a state dict from an older
+version without ``foreach``/``fused``/``maximize`` (or, for Adam and AMSGrad, ``amsgrad``) gets
+their defaults, as torch's own ``__setstate__`` fills them.
+
 Bad input is refused before it can do harm (a ValueError naming the bad value): hyperparameters
 are validated whenever a group is added or a state dict is loaded, and nothing is changed when
 they are bad; parameters must be real floating-point tensors; ``load_state_dict`` checks the
@@ -42,6 +51,15 @@ from ._tensor_ops import FOREACH, PER_TENSOR
 LOW_PRECISION = (torch.bfloat16, torch.float16)
 SWITCHES = ("foreach", "fused")  # how to compute, not what: never part of a state dict's identity
 NOT_HYPERPARAMETERS = (*SWITCHES, "differentiable")  # torch's __setstate__ adds 'differentiable'
+# group keys added after state dicts were first written, with the value an older dict meant
+LATER_DEFAULTS = {"foreach": None, "fused": None, "maximize": False}
+UNSUPPORTED = {  # torch.optim options these optimizers refuse, and why
+    "capturable": "the step counters live on the CPU and the kernels take the step as a number, so a step "
+                  "cannot be captured in a CUDA graph; use capturable=False (the default)",
+    "differentiable": "the step updates in place under torch.no_grad, so autograd cannot differentiate "
+                      "through it; use differentiable=False (the default), or torch.optim's own optimizers "
+                      "for a differentiable step",
+}
 
 
 def state_dtype(param: torch.Tensor) -> torch.dtype:
@@ -80,8 +98,17 @@ class AdaptiveOptimizer(Optimizer):
     state_shaping: tuple[str, ...] = ()  # hyperparameters that decide the state's shapes
     state_variants: tuple[dict, ...] = ({},)  # group settings that give other sets of state keys
 
-    def __init__(self, params, defaults: dict, foreach: bool | None = None, fused: bool | None = None):
-        super().__init__(params, check.plain_numbers_dict(dict(defaults, foreach=foreach, fused=fused)))
+    def __init__(self, params, defaults: dict, foreach: bool | None = None, fused: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False):
+        for name, value in (("capturable", capturable), ("differentiable", differentiable)):
+            if value:
+                raise ValueError(f"{type(self).__name__} does not support {name}=True: {UNSUPPORTED[name]}")
+        super().__init__(params, check.plain_numbers_dict(dict(defaults, foreach=foreach, fused=fused,
+                                                               maximize=maximize)))
+
+    def later_defaults(self) -> dict:
+        """Group keys an older state dict may lack, with the value it meant (subclasses add theirs)."""
+        return dict(LATER_DEFAULTS)
 
     # -- hooks for subclasses -------------------------------------------------------------
     def _validate_group(self, group: dict) -> None:
@@ -90,7 +117,11 @@ class AdaptiveOptimizer(Optimizer):
                 raise ValueError(f"Invalid {name}: {group[name]!r} (expected None, True or False)")
         if "decoupled_weight_decay" in group:
             check.check_flag("decoupled_weight_decay", group["decoupled_weight_decay"])
-        check.check_non_negative("lr", group["lr"])
+        check.check_flag("maximize", group.get("maximize", False))
+        for name in UNSUPPORTED:
+            if group.get(name):
+                raise ValueError(f"Invalid {name}: True ({UNSUPPORTED[name]})")
+        check.check_lr(group["lr"])
         check.check_positive("eps", group["eps"])
         check.check_non_negative("weight_decay", group["weight_decay"])
 
@@ -124,6 +155,8 @@ class AdaptiveOptimizer(Optimizer):
                 loss = closure()
         for group in self.param_groups:
             ops = PER_TENSOR if group["foreach"] is False else FOREACH
+            if torch.is_tensor(group["lr"]):  # read now: a tensor lr changed in place takes effect
+                group = {**group, "lr": float(group["lr"])}
             for batch in self._batches(group):
                 self._update_batch(group, ops, *batch)
         return loss
@@ -131,14 +164,30 @@ class AdaptiveOptimizer(Optimizer):
     def load_state_dict(self, state_dict: dict) -> None:
         """As torch's, after checking the dict (see the module docstring); nothing changes if it is bad.
 
-        torch casts floating state to the parameter's dtype, which would round our float32
-        state of a bf16 parameter to bf16 and break exact resume; here each state tensor gets the
-        dtype this optimizer keeps for it and its parameter's device (the step counter stays a
-        float32 CPU scalar). Every tensor is copied, so the optimizer never shares state with the
-        dict it was loaded from.
+        The order is torch's: the load pre-hooks first (what they return is what is checked and
+        loaded), then the defaults of keys an older dict lacks, the checks, the load, and the post-hooks
+        last (their changes stay). torch casts floating state to the parameter's dtype, which would
+        round our float32 state of a bf16 parameter to bf16 and break exact resume; here each state
+        tensor gets the dtype this optimizer keeps for it and its parameter's device (the step counter
+        stays a float32 CPU scalar). Every tensor is copied, so the optimizer never shares state with
+        the dict it was loaded from.
         """
+        if isinstance(state_dict, dict):
+            state_dict = state_dict.copy()  # as torch: a hook may change the top level without touching the caller's
+        for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = pre_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        state_dict = self._with_later_defaults(state_dict)
         expected = self._check_loadable(state_dict)
-        super().load_state_dict(state_dict)
+        post_hooks = self._optimizer_load_state_dict_post_hooks
+        pre_hooks = self._optimizer_load_state_dict_pre_hooks
+        self._optimizer_load_state_dict_pre_hooks = type(pre_hooks)()  # already run, above
+        self._optimizer_load_state_dict_post_hooks = type(post_hooks)()  # run below, after our copies
+        try:
+            super().load_state_dict(state_dict)
+        finally:
+            self._optimizer_load_state_dict_pre_hooks, self._optimizer_load_state_dict_post_hooks = pre_hooks, post_hooks
         saved_ids = chain.from_iterable(g["params"] for g in state_dict["param_groups"])
         params = chain.from_iterable(g["params"] for g in self.param_groups)
         for saved_id, param in zip(saved_ids, params):
@@ -153,6 +202,16 @@ class AdaptiveOptimizer(Optimizer):
                     state[key] = value.to(device=param.device, dtype=expected[param][key].dtype, copy=True)
         for group in self.param_groups:
             group.update(check.plain_numbers_dict({k: v for k, v in group.items() if k != "params"}))
+        for post_hook in post_hooks.values():
+            post_hook(self)
+
+    def _with_later_defaults(self, state_dict):
+        """``state_dict`` with the group keys an older version did not write set to what it meant."""
+        if not isinstance(state_dict, dict) or not isinstance(state_dict.get("param_groups"), (list, tuple)):
+            return state_dict  # _check_loadable names what is wrong
+        defaults = self.later_defaults()
+        groups = [{**defaults, **g} if isinstance(g, dict) else g for g in state_dict["param_groups"]]
+        return {**state_dict, "param_groups": groups}
 
     def check_state(self) -> None:
         """Check every group's hyperparameters and every state tensor against its parameter and group."""
@@ -262,6 +321,8 @@ class AdaptiveOptimizer(Optimizer):
         # gradient's strides differ from its parameter's; the one-pass kernels read memory linearly.)
         working = [_contiguous(p.float() if p.dtype in LOW_PRECISION else p) for p in params]
         grads = [_contiguous(p.grad.float() if p.dtype in LOW_PRECISION else p.grad) for p in params]
+        if group["maximize"]:  # ascend: the update sees -g, as in torch (before any weight decay)
+            grads = [torch.neg(g) for g in grads]
         states = {k: [state[k] for state in per_param] for k in per_param[0]}
         self._update(group, ops, working, grads, states, step)
         for param, work in zip(params, working):

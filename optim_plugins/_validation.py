@@ -34,6 +34,22 @@ def check_non_negative(name: str, value) -> None:
         raise ValueError(f"Invalid {name}: {value!r} (expected a finite number >= 0)")
 
 
+def check_lr(value) -> None:
+    """A finite number >= 0, or a 0-dim real floating tensor holding one (torch's tensor lr)."""
+    import torch  # noqa: PLC0415
+
+    if torch.is_tensor(value):
+        if value.numel() != 1 or not value.is_floating_point() or value.requires_grad:
+            raise ValueError(f"Invalid lr: a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+                             f"{' that requires grad' if value.requires_grad else ''} (expected a number, or a "
+                             f"one-element floating tensor without grad)")
+        number = float(value)
+        if not math.isfinite(number) or number < 0:
+            raise ValueError(f"Invalid lr: tensor({number!r}) (expected a finite value >= 0)")
+        return
+    check_non_negative("lr", value)
+
+
 def check_positive(name: str, value) -> None:
     if not _is_real_number(value) or value <= 0:
         raise ValueError(f"Invalid {name}: {value!r} (expected a finite number > 0)")

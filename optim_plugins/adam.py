@@ -78,14 +78,23 @@ class _AdamFamily(AdaptiveOptimizer):
     second_moment = "ema"
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 decoupled_weight_decay=False, *, foreach=None, fused=None):
+                 decoupled_weight_decay=False, *, foreach=None, fused=None,
+                 maximize=False, capturable=False, differentiable=False):
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
                         weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults, foreach, fused)
+        if self.second_moment == "ema":  # torch.optim.Adam's flag: a dict loaded there keeps (or drops) the max
+            defaults["amsgrad"] = self.amsgrad
+        super().__init__(params, defaults, foreach, fused, maximize, capturable, differentiable)
+
+    def later_defaults(self) -> dict:
+        return {**super().later_defaults(), **({"amsgrad": self.amsgrad} if self.second_moment == "ema" else {})}
 
     def _validate_group(self, group):
         super()._validate_group(group)
         check.check_betas(group["betas"])
+        if self.second_moment == "ema" and group.get("amsgrad", self.amsgrad) is not self.amsgrad:
+            raise ValueError(f"Invalid amsgrad: {group['amsgrad']!r} for {type(self).__name__} (it is "
+                             f"{self.amsgrad} here: use {'Adam' if self.amsgrad else 'AMSGrad'} for the other rule)")
 
     def _init_state(self, param, state, group):
         zeros = lambda: torch.zeros_like(param, dtype=state_dtype(param),

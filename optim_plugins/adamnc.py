@@ -67,10 +67,11 @@ class AdamNC(AdaptiveOptimizer):
     __doc__ = __doc__
 
     def __init__(self, params, lr=1e-3, beta1=0.9, beta1_decay=1.0, eps=1e-8, lr_decay=True,
-                 weight_decay=0.0, *, foreach=None, fused=None):
+                 weight_decay=0.0, *, foreach=None, fused=None,
+                 maximize=False, capturable=False, differentiable=False):
         defaults = dict(lr=lr, betas=(beta1,), beta1_decay=beta1_decay, eps=eps, lr_decay=lr_decay,
                         weight_decay=weight_decay)
-        super().__init__(params, defaults, foreach, fused)
+        super().__init__(params, defaults, foreach, fused, maximize, capturable, differentiable)
 
     def _validate_group(self, group):
         super()._validate_group(group)

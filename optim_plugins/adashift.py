@@ -394,13 +394,13 @@ class AdaShift(AdaptiveOptimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), keep_num=10, reduce="max", eps=1e-10,
                  weight_decay=0.0, decoupled_weight_decay=False, *, window_dtype=None, foreach=None,
-                 fused=None):
+                 fused=None, maximize=False, capturable=False, differentiable=False):
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
                         keep_num=keep_num, reduce=reduce, eps=eps, weight_decay=weight_decay,
                         decoupled_weight_decay=decoupled_weight_decay, window_dtype=window_dtype)
         self._activation_hints: dict = {}  # which active_since tensors are all on (see _activation_mode)
         self._sum_beta1: dict = {}  # id(first window_sum tensor) -> (weakref, the beta1 the sums were built with)
-        super().__init__(params, defaults, foreach, fused)
+        super().__init__(params, defaults, foreach, fused, maximize, capturable, differentiable)
 
     def load_state_dict(self, state_dict: dict) -> None:
         super().load_state_dict(state_dict)

@@ -68,11 +68,12 @@ class ADOPT(AdaptiveOptimizer):
     __doc__ = __doc__
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.9999), eps=1e-6, weight_decay=0.0,
-                 decoupled_weight_decay=False, clip_exponent=0.25, *, foreach=None, fused=None):
+                 decoupled_weight_decay=False, clip_exponent=0.25, *, foreach=None, fused=None,
+                 maximize=False, capturable=False, differentiable=False):
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
                         weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay,
                         clip_exponent=clip_exponent)
-        super().__init__(params, defaults, foreach, fused)
+        super().__init__(params, defaults, foreach, fused, maximize, capturable, differentiable)
 
     def _validate_group(self, group):
         super()._validate_group(group)

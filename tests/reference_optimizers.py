@@ -130,3 +130,18 @@ class ReferenceADOPT:
             self.m[i] = self.b1 * self.m[i] + (1 - self.b1) * g_hat
             self.p[i] = self.p[i] - self.lr * self.m[i]
             self.v[i] = self.b2 * self.v[i] + (1 - self.b2) * g * g
+
+
+class Maximizing:
+    """``maximize=True`` as torch.optim defines it: the update rule of ``reference`` applied to -g (before
+    any weight decay), so it ascends."""
+
+    def __init__(self, reference):
+        self.reference = reference
+
+    @property
+    def p(self):
+        return self.reference.p
+
+    def step(self, grads):
+        self.reference.step([-np.asarray(g, dtype=np.float64) for g in grads])

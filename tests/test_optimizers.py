@@ -18,7 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from optim_plugins import ADOPT, AMSGrad, Adam, AdamAL, AdamNC, AdaShift, _native, _triton, build_optimizer
-from reference_optimizers import ReferenceAdam, ReferenceAdamNC, ReferenceADOPT, ReferenceAdaShift
+from reference_optimizers import Maximizing, ReferenceAdam, ReferenceAdamNC, ReferenceADOPT, ReferenceAdaShift
 
 SHAPES = [(4, 3), (6,), (2, 2, 3)]
 STEPS = 60
@@ -116,6 +116,38 @@ def test_adopt_matches_reference(betas, clip_exponent, weight_decay, decoupled, 
     hp = dict(lr=0.05, betas=betas, eps=1e-3, weight_decay=weight_decay, clip_exponent=clip_exponent)
     reference = ReferenceADOPT(initial_params(), decoupled=decoupled, **hp)
     run_against_reference(lambda ps, kw: ADOPT(ps, decoupled_weight_decay=decoupled, **kw, **hp), reference, path)
+
+
+MAXIMIZE_CASES = {  # one setting per update rule, with coupled weight decay (the negation comes first)
+    "adam": (lambda ps, kw: Adam(ps, lr=0.05, betas=(0.9, 0.99), weight_decay=0.1, maximize=True, **kw),
+             lambda: ReferenceAdam(initial_params(), lr=0.05, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.1)),
+    "amsgrad": (lambda ps, kw: AMSGrad(ps, lr=0.05, betas=(0.9, 0.99), maximize=True, **kw),
+                lambda: ReferenceAdam(initial_params(), lr=0.05, betas=(0.9, 0.99), eps=1e-8, amsgrad=True)),
+    "adamal": (lambda ps, kw: AdamAL(ps, lr=0.05, betas=(0.9, 0.99), decoupled_weight_decay=True, weight_decay=0.1,
+                                     maximize=True, **kw),
+               lambda: ReferenceAdam(initial_params(), lr=0.05, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.1,
+                                     decoupled=True, max_ema=True)),
+    "adamnc": (lambda ps, kw: AdamNC(ps, lr=0.05, beta1=0.9, maximize=True, **kw),
+               lambda: ReferenceAdamNC(initial_params(), lr=0.05, beta1=0.9, beta1_decay=1.0, eps=1e-8, lr_decay=True,
+                                       weight_decay=0.0)),
+    "adopt": (lambda ps, kw: ADOPT(ps, lr=0.05, betas=(0.9, 0.99), eps=1e-3, maximize=True, **kw),
+              lambda: ReferenceADOPT(initial_params(), lr=0.05, betas=(0.9, 0.99), eps=1e-3, clip_exponent=0.25)),
+    "adashift-none": (lambda ps, kw: AdaShift(ps, lr=0.05, betas=(0.9, 0.99), keep_num=3, reduce="none", maximize=True,
+                                              **kw),
+                      lambda: ReferenceAdaShift(initial_params(), lr=0.05, betas=(0.9, 0.99), keep_num=3, reduce="none",
+                                                eps=1e-10)),
+    "adashift-max": (lambda ps, kw: AdaShift(ps, lr=0.05, betas=(0.0, 0.99), keep_num=3, reduce="max", maximize=True,
+                                             **kw),
+                     lambda: ReferenceAdaShift(initial_params(), lr=0.05, betas=(0.0, 0.99), keep_num=3, reduce="max",
+                                               eps=1e-10)),
+}
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+@pytest.mark.parametrize("name", list(MAXIMIZE_CASES))
+def test_maximize_matches_the_reference_on_every_path(name, path):
+    make, reference = MAXIMIZE_CASES[name]
+    run_against_reference(make, Maximizing(reference()), path)
 
 
 @pytest.mark.parametrize("fused", [None, False])
@@ -453,6 +485,19 @@ def test_cpu_kernels_fall_back_with_one_logged_warning(monkeypatch, caplog):
     warnings = [r for r in caplog.records if "CPU kernels unavailable" in r.getMessage()]
     assert len(warnings) == 1 and "g++ not found" in warnings[0].getMessage()
     assert torch.all(param < 1)  # the multi-tensor path took the steps
+
+
+def test_turning_the_cpu_kernels_off_warns_once(monkeypatch, caplog):
+    monkeypatch.setattr(_native, "_state", {})
+    monkeypatch.setenv("OPTIM_PLUGINS_NATIVE", "0")
+    param = torch.ones(3, requires_grad=True)
+    optimizer = AdaShift([param], lr=0.1, keep_num=1)
+    with caplog.at_level(logging.WARNING, logger="optim_plugins"):
+        for _ in range(3):
+            param.grad = torch.ones(3)
+            optimizer.step()
+    warnings = [r for r in caplog.records if "OPTIM_PLUGINS_NATIVE=0" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
 
 
 @pytest.mark.parametrize("kernels", ["compiled", "multi-tensor"])

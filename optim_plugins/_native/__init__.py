@@ -89,7 +89,8 @@ def cpu_kernels():
         if "module" not in _state:
             if os.environ.get("OPTIM_PLUGINS_NATIVE", "1") == "0":
                 _state["module"] = None
-                LOG.info("optim_plugins: OPTIM_PLUGINS_NATIVE=0, CPU kernels off")
+                LOG.warning("optim_plugins: OPTIM_PLUGINS_NATIVE=0: CPU kernels off; AdamAL, AdaShift and ADOPT use "
+                            "the slower multi-tensor path")
             else:
                 try:
                     _state["module"] = _build()
