@@ -227,7 +227,7 @@ def tensorboard_run(row: dict) -> tb.Run:
 
 
 def main(argv=None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m gan.sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     defaults = SweepConfig()
     parser.add_argument("--dataset", choices=DATASETS, default=defaults.dataset)
     parser.add_argument("--protocols", nargs="+", choices=list(PROTOCOLS), default=defaults.protocols)

@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from optim_plugins import OPTIMIZERS, build_optimizer, optimizer_kwargs
 from optim_plugins.diagnostics import DecorrelationProbe
-from suite_results import locks, rundir
+from suite_results import devices, locks, rundir
 from suite_results.cli import UserError, run_cli
 from suite_results.files import atomic_savefig, atomic_torch_save, finite_or_none
 
@@ -126,6 +126,8 @@ class GANConfig:
             problems.append(f"fixed_noise_std {self.fixed_noise_std!r} (must be a finite number >= 0)")
         if self.reduce not in ("none", "max", "mean"):
             problems.append(f"reduce {self.reduce!r} (choose one of: none, max, mean)")
+        if (device := devices.device_problem(self.device)) is not None:
+            problems.append(f"device {device} (--device)")
         if problems:
             raise ValueError("Invalid GAN configuration: " + "; ".join(problems))
         toy = self.dataset in ("8gaussians", "25gaussians", "swissroll")
@@ -164,11 +166,7 @@ class Trainer:
         self.rank, self.world = _distributed()
         if config.batch_size % self.world:
             raise ValueError(f"batch_size {config.batch_size} must divide by the {self.world} processes")
-        if config.device == "auto":
-            self.device = torch.device(f"cuda:{self.rank % torch.cuda.device_count()}"
-                                       if torch.cuda.is_available() else "cpu")
-        else:
-            self.device = torch.device(config.device)
+        self.device = devices.resolve(config.device, self.rank)
         torch.manual_seed(config.seed)
         self.data = DataSource(config.dataset, config.image_limit)
         generator, critic = build_models(self.data.is_toy, config.z_dim, config.width)
@@ -390,7 +388,7 @@ class Trainer:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m gan.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     for f in dataclasses.fields(GANConfig):
         flag = "--" + f.name.replace("_", "-")
         default = f.default

@@ -34,9 +34,16 @@ BUFFERS = ("version", "_float_tensor")  # fairseq's registered buffers in a tran
 
 def load(path: Path) -> dict:
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: a directory, not a checkpoint file (a run's checkpoints are "
+                         f"checkpoints/checkpoint_last.pt and checkpoint_best.pt)")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such checkpoint")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)  # fairseq's hold its argparse args
+    except Exception as error:  # noqa: BLE001 - truncated or foreign files fail in many ways inside torch.load
+        first = (str(error).strip().splitlines() or [""])[0][:200]
+        raise ValueError(f"{path}: not a readable checkpoint ({type(error).__name__}: {first})") from None
     if not isinstance(checkpoint, dict) or not {"model", "last_optimizer_state"} <= checkpoint.keys():
         raise ValueError(f"{path}: not a fairseq checkpoint with optimizer state "
                          "('model' and 'last_optimizer_state' missing)")

@@ -94,7 +94,7 @@ STAGES = {"theory": stage_theory, "nmt": stage_nmt, "gan": stage_gan}
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m scripts.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=list(SCALES), default="small")
     parser.add_argument("--root", type=Path, default=Path("."), help="outputs/, runs/ and report/ go here")
     parser.add_argument("--stages", nargs="+", choices=list(STAGES), default=list(STAGES))

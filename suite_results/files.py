@@ -68,3 +68,20 @@ def finite_or_none(obj):
     if isinstance(obj, (list, tuple)):
         return [finite_or_none(v) for v in obj]
     return obj
+
+
+def check_creatable(folder, flag: str) -> None:
+    """A ValueError naming ``flag`` when ``folder`` cannot be made (or written) here: a file in its way
+    or a read-only ancestor. Checked before a command creates anything, so a command that cannot
+    write one of its folders leaves none of the others behind."""
+    import os  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{flag} {folder}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {folder}: {existing} is not writable")

@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from torch.utils.tensorboard import SummaryWriter  # noqa: E402
 
 from suite_results.cli import run_cli  # noqa: E402
-from suite_results.files import atomic_savefig, write_csv  # noqa: E402
+from suite_results.files import atomic_savefig, check_creatable, write_csv  # noqa: E402
 from suite_results.tables import Document  # noqa: E402
 
 from .analysis import critical_c_map, sequential_closed_form_factors, simulated_net_update_factors  # noqa: E402
@@ -343,6 +343,8 @@ class TheoryConfig:
 def run(config: TheoryConfig) -> dict:
     """Run the experiments of ``config``; returns results.json's content (claims under "claims")."""
     cfg = SCALES[config.scale]
+    for folder, flag in ((config.runs, "--runs"), (config.out, "--out")):
+        check_creatable(folder, flag)  # both before either is made
     config.out.mkdir(parents=True, exist_ok=True)
     claims, results, timings = [], {"scale": config.scale, "config": cfg}, {}
     with SummaryWriter(str(config.runs)) as writer:
@@ -362,7 +364,7 @@ def run(config: TheoryConfig) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m theory.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     defaults = TheoryConfig()
     parser.add_argument("--scale", choices=list(SCALES), default=defaults.scale)
     parser.add_argument("--out", type=Path, default=defaults.out)

@@ -73,6 +73,10 @@ class VisionConfig:
             raise ValueError(f"Invalid warmup_epochs: {self.warmup_epochs!r} (expected 0 <= warmup_epochs < epochs)")
         if self.weight_decay < 0:
             raise ValueError(f"Invalid weight_decay: {self.weight_decay!r} (expected >= 0)")
+        if self.train_limit is not None and (isinstance(self.train_limit, bool) or not isinstance(self.train_limit, int)
+                                             or self.train_limit < 1):
+            raise ValueError(f"Invalid train_limit: {self.train_limit!r} (--train-limit: expected a whole number "
+                             f">= 1, or left out for every training image)")
         self.betas = tuple(self.betas) if self.betas is not None else None
 
     def optimizer_kwargs(self) -> dict:
@@ -110,9 +114,17 @@ def accuracy(model, split: data.Split, name: str, batch: int = 1000) -> float:
 def run(config: VisionConfig) -> dict:
     """Train (or resume) ``config`` to its last epoch; returns the run's row (module docstring)."""
     out = Path(config.out)
+    check_optimizer(config)  # nothing is written for an invalid command: the run directory is claimed after
+    data.check_available(config.dataset, Path(config.data_dir) if config.data_dir else None)
     with locks.hold(out):
         rundir.claim(out, dataclasses.asdict(config), ignore=("out",))
         return _run(config, out)
+
+
+def check_optimizer(config: VisionConfig) -> None:
+    """Build the optimizer on a stand-in parameter: its own checks name a bad --keep-num, --betas or
+    --reduce before the run directory is claimed."""
+    build_optimizer(config.optimizer, [torch.zeros(1, requires_grad=True)], **config.optimizer_kwargs())
 
 
 def _run(config: VisionConfig, out: Path) -> dict:
