@@ -79,15 +79,23 @@ def _session_start(hparams: dict) -> Summary:
     return _hparams_summary(hparams_metadata.SESSION_START_INFO_TAG, session_start_info=info)
 
 
+def session_start(hparams: dict) -> Summary:
+    """An HParams session start for any event writer (``writer.file_writer.add_summary``)."""
+    return _session_start({k: v for k, v in sorted(hparams.items()) if v is not None})
+
+
+def session_end() -> Summary:
+    return _hparams_summary(hparams_metadata.SESSION_END_INFO_TAG, session_end_info=plugin_data_pb2.SessionEndInfo(
+        status=api_pb2.STATUS_SUCCESS))
+
+
 def encode(run: Run) -> bytes:
     """The bytes of the run's event file (deterministic: no clock, no host name, ordered maps)."""
     buffer = io.BytesIO()
     writer = RecordWriter(buffer)
     hparams = {k: v for k, v in sorted(run.hparams.items()) if v is not None}
     metrics = {k: float(v) for k, v in sorted(run.metrics.items()) if v is not None and math.isfinite(v)}
-    start = _session_start(hparams)
-    end = _hparams_summary(hparams_metadata.SESSION_END_INFO_TAG, session_end_info=plugin_data_pb2.SessionEndInfo(
-        status=api_pb2.STATUS_SUCCESS))
+    start, end = _session_start(hparams), session_end()
     events = [Event(wall_time=0.0, file_version="brain.Event:2"), Event(wall_time=0.0, summary=start)]
     last = 0
     for tag, points in sorted(run.curves.items()):

@@ -83,3 +83,9 @@ def test_theory_runner_writes_its_outputs(tmp_path):
     assert "Adam beta1=0: theta > 0" in summary and "reproduced" in summary
     assert (tmp_path / "out" / "stochastic.png").stat().st_size > 10_000
     assert list((tmp_path / "runs").glob("events.out.tfevents.*"))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: PLC0415
+    from test_tensorboard_export import session_hparams  # noqa: PLC0415
+
+    accumulator = EventAccumulator(str(tmp_path / "runs"))
+    accumulator.Reload()  # an HParams session, like every benchmark run
+    assert session_hparams(accumulator) == {"scale": "tiny", "experiments": "stochastic,net_update"}

@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from torch.utils.tensorboard import SummaryWriter  # noqa: E402
 
+from suite_results import tensorboard  # noqa: E402
 from suite_results.cli import run_cli  # noqa: E402
 from suite_results.files import atomic_savefig, check_creatable, write_csv  # noqa: E402
 from suite_results.tables import Document  # noqa: E402
@@ -152,8 +153,10 @@ def phase_map(cfg, out: Path, writer: SummaryWriter, claims: list, results: dict
     ax.set_xticks(range(len(cfg["beta2s"])), [str(b) for b in cfg["beta2s"]])
     ax.set_yticks(range(len(cfg["beta1s"])), [str(b) for b in cfg["beta1s"]])
     for i in range(grid.shape[0]):
-        for j in range(grid.shape[1]):
-            ax.text(j, i, f"{grid[i, j]:.3g}", ha="center", va="center", color="white", fontsize=8)
+        for j in range(grid.shape[1]):  # dark text on the light (yellow-green) cells, white on the dark ones
+            light = image.norm(shown[i, j]) > 0.55
+            ax.text(j, i, f"{grid[i, j]:.3g}", ha="center", va="center", color="black" if light else "white",
+                    fontsize=8)
     ax.set(xlabel="beta2", ylabel="beta1", title="critical C: Adam's expected step turns wrong")
     fig.colorbar(image, label="log10 critical C")
     fig.tight_layout()
@@ -349,6 +352,9 @@ def run(config: TheoryConfig) -> dict:
     claims, results, timings = [], {"scale": config.scale, "config": cfg}, {}
     with SummaryWriter(str(config.runs)) as writer:
         writer.add_text("config", json.dumps({"scale": config.scale, **cfg}))
+        # an HParams session, as every benchmark run has: the scale and the experiments of this run
+        writer.file_writer.add_summary(tensorboard.session_start(
+            {"scale": config.scale, "experiments": ",".join(config.only or EXPERIMENTS)}))
         for name, experiment in EXPERIMENTS.items():
             if config.only and name not in config.only:
                 continue
@@ -356,6 +362,7 @@ def run(config: TheoryConfig) -> dict:
             experiment(cfg, config.out, writer, claims, results)
             timings[name] = time.perf_counter() - start
             print(f"[theory] {name}: {timings[name]:.1f}s", flush=True)
+        writer.file_writer.add_summary(tensorboard.session_end())
     results["timings_s"] = timings
     results["claims"] = [dataclasses.asdict(c) for c in claims]
     (config.out / "results.json").write_text(json.dumps(results, indent=1, default=float))
