@@ -1,22 +1,16 @@
 #!/usr/bin/env bash
-# The checks to run on a machine with a CUDA GPU (none of the sessions so far had one), in order:
-# the CUDA tests (the Triton kernels natively, CPU -> CUDA resume), the optimizer benchmark on the
-# GPU, and the Triton kernels' speed against torch's fused Adam. Results under benchmarks/results/.
+# The GPU checks in one 15-minute device window (scripts/gpu_checks.py has the steps and their boxes).
 #
-#     bash scripts/gpu_checks.sh            # after `make setup`
-set -euo pipefail
+#     bash scripts/gpu_checks.sh OUT             # on the GPU machine: <= 8 minutes on an H100
+#     bash scripts/gpu_checks.sh --dry-run OUT   # the rehearsal on the CPU at tiny sizes (< 3 min; make test runs it)
+#
+# The one call (the device tool; no project virtual environment there: the image's python3, torch 2.11, triton 3.6):
+#     bash scripts/gpu_prepare.sh     # here, once: .gpudeps/ (fairseq's source and missing deps, pytest) and the Bible data
+#     run(command="bash scripts/gpu_checks.sh $OUT", timeout_s=540,
+#         carry=[".gpudeps", "outputs/nmt/bench-bible-cpu/bin", "data/debs/dataset-fashion-mnist"])
+# then give_back. The JSON goes to benchmarks/results/gpu_checks-<date>.json; its numbers to
+# docs/benchmarks.md ("The GPU checks") and the README's CUDA line.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-PY=${PY:-.venv/bin/python}
-$PY -c "import torch; assert torch.cuda.is_available(), 'no CUDA device here'; print(torch.cuda.get_device_name(0))"
-$PY -m pytest -q tests/test_optimizers.py tests/test_optimizer_input.py tests/test_diagnostics.py
-$PY scripts/bench_optimizers.py --device cuda
-$PY scripts/bench_optimizers.py --device cuda --params 2e6 --rounds 30
-# The GPU benchmark twins, longest last (each resumable: rows land under results/nmt/<name>/runs/).
-# Set GPU_TWINS to choose, e.g. GPU_TWINS="bible-lstm-gpu"; GPU_TWINS="" skips them.
-for twin in ${GPU_TWINS-bible-lstm-gpu bible-gpu}; do
-  $PY -m nmt benchmark --benchmark "$twin"
-done
-# The image-classification twin needs CIFAR-10 (not downloadable here): CIFAR10_DIR=folder holding cifar-10-batches-py
-if [ -n "${CIFAR10_DIR:-}" ]; then
-  $PY -m vision benchmark --benchmark cifar10-resnet18-gpu --data-dir "$CIFAR10_DIR"
-fi
+PY=${PY:-python3}
+exec "$PY" scripts/gpu_checks.py "$@"

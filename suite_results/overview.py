@@ -99,7 +99,9 @@ def blocks(root: Path = Path(".")) -> dict[str, str]:
         out[f"verdicts:{page.name}"] = "\n".join(markdown_table(
             ["claim", "verdict", "detail", "measured"], _verdict_rows(page, summary, False))) + "\n"
         out[f"candidates:{page.name}"] = _candidates(page, summary)
-    out["results"] = "\n".join(markdown_table(["claim", "page", "verdict", "detail", "measured"], table)) + "\n"
+    out["results-full"] = "\n".join(markdown_table(["claim", "page", "verdict", "detail", "measured"], table)) + "\n"
+    out["results"] = "\n".join(markdown_table(["claim", "page", "verdict", "detail"],  # the README's: no numbers
+                                               [row[:4] for row in table])) + "\n"
     theory = root / THEORY / "summary.csv"
     if theory.exists():
         out["theory"] = "\n".join(markdown_table(["experiment", "claim", "measured", "verdict"], [

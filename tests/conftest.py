@@ -20,7 +20,8 @@ if "triton" not in sys.modules:
         os.environ.setdefault("TRITON_INTERPRET", "1")
 
 INTEGRATION_MODULES = {"test_fairseq_plugin", "test_demo", "test_gan", "test_nmt_benchmark", "test_gan_benchmark",
-                       "test_bench"}
+                       "test_bench", "test_hardening_cli", "test_gpu_checks", "test_docs", "test_integrations",
+                       "test_slurm"}
 
 
 def pytest_collection_modifyitems(config, items):

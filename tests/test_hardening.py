@@ -92,6 +92,7 @@ def run_module(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
+@pytest.mark.integration  # runs a trainer or a benchmark's summary (seconds each)
 @pytest.mark.parametrize("module,benchmark_dir", [
     (["gan.benchmark", "--benchmark", "fmnist-critic"], "results/gan/fmnist-critic"),
     (["nmt", "benchmark", "--benchmark", "bible-cpu"], "results/nmt/bible-cpu")])
@@ -112,6 +113,7 @@ def test_a_damaged_row_stops_the_summary_with_one_line_naming_the_file(tmp_path,
     assert str(keyless) in out.stderr and "missing 'seed'" in out.stderr
 
 
+@pytest.mark.integration  # runs a trainer or a benchmark's summary (seconds each)
 def test_a_second_gan_train_on_one_out_is_refused_and_the_first_goes_on(tmp_path):
     # the first run is far longer than the test (it is killed at the end): a short one could finish
     # while the second was still importing torch on a fast machine, and the second would then resume it
@@ -137,6 +139,7 @@ def test_a_second_gan_train_on_one_out_is_refused_and_the_first_goes_on(tmp_path
         first.communicate(timeout=60)
 
 
+@pytest.mark.integration  # runs a trainer or a benchmark's summary (seconds each)
 def test_a_finished_gan_run_invoked_again_writes_no_new_events_file(tmp_path):
     out = tmp_path / "run"
     args = ["gan.train", "--dataset", "8gaussians", "--iterations", "20", "--width", "16", "--batch-size", "32",
@@ -151,6 +154,7 @@ def test_a_finished_gan_run_invoked_again_writes_no_new_events_file(tmp_path):
     assert sorted(out.glob("events.out.tfevents.*")) == events
 
 
+@pytest.mark.integration  # runs a trainer or a benchmark's summary (seconds each)
 def test_a_resumed_gan_sweep_keeps_its_throughput_as_strict_json(tmp_path):
     from gan.sweep import iterations_per_second
     from suite_results.scalars import Scalar

@@ -500,6 +500,7 @@ def test_turning_the_cpu_kernels_off_warns_once(monkeypatch, caplog):
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
 
 
+@pytest.mark.slow  # 10^5 steps
 @pytest.mark.parametrize("kernels", ["compiled", "multi-tensor"])
 def test_adashift_running_window_sum_drift_stays_below_1e_6(kernels, monkeypatch):
     """10^5 float32 steps of the O(1) update (called directly, lr 0): the running sum against the

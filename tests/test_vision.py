@@ -75,6 +75,7 @@ def test_a_killed_run_resumes_to_the_same_result_and_logs_every_epoch(tmp_path, 
     assert len(events.Scalars("test/accuracy")) == 2 and events.Scalars("train/lr")
 
 
+@pytest.mark.integration  # the CLI in subprocesses
 def test_bad_values_and_missing_cifar_data_are_one_line_errors(tmp_path):
     with pytest.raises(ValueError, match="Invalid lr: -1"):
         VisionConfig(lr=-1)
