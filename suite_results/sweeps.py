@@ -62,3 +62,25 @@ def committed_or_trained(path: Path, run_dir: Path, read: Callable[[Path], dict]
         if path.exists():  # another process finished it meanwhile
             return read(path)
         return make()
+
+
+def drive(prog: str, todo: Callable[[], list], train_one: Callable, label: Callable, result: Callable,
+          after: Callable[[bool], None], poll_s: float, slurm_config=None, job: Callable | None = None,
+          folder: Path | None = None) -> int:
+    """The sweep on the executor asked for: this machine's processes (:func:`run`, the default), or
+    SLURM job arrays when ``slurm_config`` is given (``suite_results.slurm``: ``job(item)`` runs in a
+    job and writes the row; ``folder`` keeps the job ids and logs)."""
+    if slurm_config is None:
+        return run(prog, todo, train_one, label, result, after, poll_s)
+    from . import slurm  # noqa: PLC0415
+
+    return slurm.run(prog, todo, key=label, job=job, after=after, config=slurm_config, folder=folder, label=label)
+
+
+def job_threads() -> None:
+    """In a SLURM job: torch uses the CPUs the job was given (the local sweeps run one thread a run)."""
+    import os  # noqa: PLC0415
+
+    import torch  # noqa: PLC0415
+
+    torch.set_num_threads(int(os.environ.get("SLURM_CPUS_PER_TASK", "1")))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import shlex
 import sys
@@ -30,7 +31,7 @@ from types import SimpleNamespace
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from suite_results import claims, provenance, rundir, sweeps
+from suite_results import claims, provenance, rundir, slurm, sweeps
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.cli import command_line, portable_command
@@ -333,8 +334,14 @@ def plot(summary: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def slurm_job(name: str, root: str, data_dir: str | None, item: tuple):
+    """One run of the sweep inside a SLURM job (suite_results.slurm): it writes the row, nothing else."""
+    sweeps.job_threads()
+    return run_row(BENCHMARKS[name], name, Path(root), item[1], item[2], item[3], item[4], True, data_dir)
+
+
 def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | None = None, train: bool = True,
-                  data_dir: str | None = None, poll_s: float = 60.0) -> dict:
+                  data_dir: str | None = None, poll_s: float = 60.0, slurm_config=None) -> dict:
     """The whole protocol for ``name`` (module docstring); ``train=False`` only rewrites the results."""
     bench = BENCHMARKS[name]
     candidates = list(candidates or bench.candidates)
@@ -367,9 +374,11 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
             return [n for n in state.needed if n[1] in candidates] or [
                 (9, c, "full", lr, seed) for c, lr, seed in claims.to_run(summary["verdicts"]) if c in candidates]
 
-        sweeps.run(f"vision benchmark {name}", todo,
-                   lambda n: run_row(bench, name, root, n[1], n[2], n[3], n[4], True, data_dir),
-                   lambda n: f"{n[1]} {n[2]} lr {n[3]:g} seed {n[4]}", result, after, poll_s)
+        sweeps.drive(f"vision benchmark {name}", todo,
+                     lambda n: run_row(bench, name, root, n[1], n[2], n[3], n[4], True, data_dir),
+                     lambda n: f"{n[1]} {n[2]} lr {n[3]:g} seed {n[4]}", result, after, poll_s, slurm_config,
+                     functools.partial(slurm_job, name, str(root), data_dir),
+                     root / "runs" / "vision" / "bench" / name / "slurm")
     return summary
 
 
@@ -381,7 +390,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--no-train", dest="train", action="store_false", help="only rewrite the results from the rows")
     parser.add_argument("--data-dir", default=None, help="CIFAR-10: the folder holding cifar-10-batches-py")
     parser.add_argument("--root", type=Path, default=Path("."))
+    slurm.add_arguments(parser)
     args = parser.parse_args(argv)
-    summary = run_benchmark(args.benchmark, args.root, args.candidates, args.train, args.data_dir)
+    summary = run_benchmark(args.benchmark, args.root, args.candidates, args.train, args.data_dir,
+                            slurm_config=slurm.config_from(args))
     print((args.root / "results" / "vision" / args.benchmark / "results.md").read_text(), file=sys.stdout)
     return summary
