@@ -93,19 +93,34 @@ def smooth(values: np.ndarray, width: int) -> np.ndarray:
     return (cumulative[index] - cumulative[start]) / (index - start)
 
 
+USER: dict = {}  # candidates added at run time (optim-suite settle): name -> Candidate; rows under candidates/<name>/
+
+
+def add_candidate(candidate) -> None:
+    """A user's candidate (``optim-suite settle``): tuned from its own lr grid on the benchmark's seeds,
+    with the betas every optimizer gets here where its class takes betas; no authors' lr."""
+    if candidate.name in Benchmark.__dataclass_fields__["optimizers"].default or candidate.name in ("sgd",):
+        raise ValueError(f"candidate name {candidate.name!r} is a built-in optimizer's; choose another with --name")
+    if not candidate.tuned:
+        raise ValueError(f"candidate {candidate.name!r}: the critic benchmark tunes a new candidate (give an lr grid)")
+    USER[candidate.name] = candidate
+
+
 def run_row(bench: Benchmark, name: str, optimizer: str, lr: float, seed: int, root: Path,
             train: bool = True):
     """One run's row: the committed one for exactly this configuration, else a new run (None when
     ``train`` is False; LOCKED while another process trains it)."""
+    user = USER.get(optimizer)
     config = GANConfig(dataset=bench.dataset, iterations=bench.iterations, batch_size=bench.batch_size,
-                       fixed_generator=True, loss=bench.loss, critic_optimizer=optimizer, preset="adashift-paper",
-                       critic_lr=lr, keep_num=bench.keep_num, reduce=bench.reduce, width=bench.width,
-                       z_dim=bench.z_dim, image_limit=bench.image_limit, seed=seed, log_every=bench.log_every,
-                       eval_every=bench.iterations, checkpoint_every=max(bench.iterations // 10, 1),
-                       eval_samples=bench.eval_samples, out="")
+                       fixed_generator=True, loss=bench.loss, critic_optimizer=user.optimizer if user else optimizer,
+                       preset="adashift-paper", critic_lr=lr, keep_num=bench.keep_num, reduce=bench.reduce,
+                       width=bench.width, z_dim=bench.z_dim, image_limit=bench.image_limit, seed=seed,
+                       log_every=bench.log_every, eval_every=bench.iterations,
+                       checkpoint_every=max(bench.iterations // 10, 1), eval_samples=bench.eval_samples, out="",
+                       critic_optimizer_options=(user.settings() or None) if user else None)
     key_config = {"benchmark": name, "definition": asdict(bench),
-                  **{k: v for k, v in dataclasses.asdict(config).items() if k not in ("out", "device")}}
-    results = root / "results" / "gan" / name / "runs"
+                  **{k: v for k, v in config.record().items() if k not in ("out", "device")}}
+    results = root / "results" / "gan" / name / ("candidates/" + optimizer if user else "runs")
     path = results / f"{optimizer}-lr{lr:.3g}-s{seed}-{rundir.config_key(key_config)}.json"
     run_dir = root / "runs" / "gan" / "bench" / name / path.stem
     config.out = str(run_dir)
@@ -165,8 +180,10 @@ def walk(bench: Benchmark, optimizers: list[str], lookup) -> dict:
 
     first = bench.seeds[0]
     for optimizer in optimizers:
-        base = bench.lr_for(optimizer)
-        authors[optimizer] = rows(optimizer, base, bench.seeds, 1) + extra(optimizer, base)
+        user = USER.get(optimizer)
+        base = None if user else bench.lr_for(optimizer)
+        if not user:  # a user's candidate has no authors' lr
+            authors[optimizer] = rows(optimizer, base, bench.seeds, 1) + extra(optimizer, base)
         seen = {}
 
         def score(lr, optimizer=optimizer, seen=seen):
@@ -174,7 +191,7 @@ def walk(bench: Benchmark, optimizers: list[str], lookup) -> dict:
             if row is not None:
                 seen[lr] = row
             return _outcome(row)
-        t = tune([base * f for f in bench.grid_factors], score, protocol=PROTOCOL)
+        t = tune(list(user.lr_grid) if user else [base * f for f in bench.grid_factors], score, protocol=PROTOCOL)
         tunings[optimizer] = t
         grid[optimizer] = [seen[lr] for lr in sorted(seen)]
         needed += [(2, optimizer, lr, first) for _, lr in t.needed if lr != base]
@@ -195,7 +212,8 @@ def slurm_job(name: str, root: str, item: tuple):
 
 
 def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | None = None,
-                  train: bool = True, poll_s: float = 60.0, slurm_config=None) -> dict:
+                  train: bool = True, poll_s: float = 60.0, slurm_config=None, pages: bool = True,
+                  train_only: set | None = None) -> dict:
     """The protocol (module docstring); ``train=False`` only rewrites the results from the rows there
     are. One line per run on stderr; another process's rows are left to it (this one waits only when
     nothing else is left: ``suite_results.sweeps``)."""
@@ -206,7 +224,7 @@ def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | Non
         return run_row(bench, name, optimizer, lr, seed, root, train=False)
 
     state = walk(bench, optimizers, known)
-    summary = write_results(name, bench, state, root)
+    summary = write_results(name, bench, state, root, pages)
 
     def result(row):
         final = "diverged" if row.get("diverged") else f"final smoothed loss {row['final_smoothed_loss']:.4g}"
@@ -216,12 +234,14 @@ def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | Non
         nonlocal state, summary
         state = walk(bench, optimizers, known)
         if trained_one:
-            summary = write_results(name, bench, state, root)
+            summary = write_results(name, bench, state, root, pages)
 
     if train:
+        trained = set(train_only or optimizers)  # the optimizers whose runs this process makes
+
         def todo():  # the protocol's runs, then the seeds Stein's design asks for (suite_results.claims)
-            return state["needed"] or [(9, o, lr, seed) for o, lr, seed in claims.to_run(summary["verdicts"])
-                                       if o in optimizers]
+            return [n for n in state["needed"] if n[1] in trained] or [
+                (9, o, lr, seed) for o, lr, seed in claims.to_run(summary["verdicts"]) if o in trained]
 
         sweeps.drive(f"gan benchmark {name}", todo,
                      lambda n: run_row(bench, name, n[1], n[2], n[3], root, train=True),
@@ -282,7 +302,7 @@ def why(table: dict, names: list[str]) -> str:
             f"(std) from seed to seed; the lowest mean is {lowest}'s")
 
 
-def write_results(name, bench, state: dict, root: Path) -> dict:
+def write_results(name, bench, state: dict, root: Path, write: bool = True) -> dict:
     grid, authors, best = ({o: rows for o, rows in state[k].items() if rows} for k in ("grid", "authors", "best"))
     tunings = state["tunings"]
     out = root / "results" / "gan" / name
@@ -301,12 +321,14 @@ def write_results(name, bench, state: dict, root: Path) -> dict:
                "at_best_grid_lr": {o: {**_entry(rows), "provisional": not tunings[o].complete}
                                    for o, rows in best.items()},
                "verdicts": verdicts(authors, bench.seeds, "authors' lrs") + verdicts(
-                   {o: rows for o, rows in best.items() if tunings[o].complete}, bench.seeds,
+                   {o: rows for o, rows in best.items() if tunings[o].complete and o not in USER}, bench.seeds,
                    "each optimizer at its interior-optimal lr"),
                "wall_hours": sum(r["train_seconds"] for r in all_rows) / 3600, "distinct_runs": len(all_rows),
                "versions": provenance.versions(("torch",)),
                "machine": provenance.machine(),  # where this summary was written
                "run_machines": provenance.machines_of(all_rows)}  # where the runs' wall time was spent
+    if not write:
+        return summary
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
     document(summary).write(out / "results.md")

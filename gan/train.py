@@ -33,10 +33,11 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from optim_plugins import OPTIMIZERS, build_optimizer, optimizer_kwargs
+from optim_plugins import OPTIMIZERS, optimizer_kwargs
+from optim_plugins.registry import accepted_keywords, build_any, resolve_optimizer
 from optim_plugins.diagnostics import DecorrelationProbe
 from suite_results import devices, locks, rundir
-from suite_results.cli import UserError, run_cli
+from suite_results.cli import UserError, json_object, run_cli
 from suite_results.files import atomic_savefig, atomic_torch_save, finite_or_none
 
 from .data import DATASETS, DataSource
@@ -90,6 +91,8 @@ class GANConfig:
     diagnostics_every: int = 0  # N > 0: log optim_plugins.diagnostics every N optimizer steps (TensorBoard)
     device: str = "auto"
     out: str = "runs/gan/run"
+    # added later: in a run's key only when set (record()), so no earlier key changes
+    critic_optimizer_options: dict | None = None  # an outside critic optimizer's (module:Class) other keywords
 
     def __post_init__(self):
         problems = []
@@ -97,7 +100,10 @@ class GANConfig:
             problems.append(f"dataset {self.dataset!r} (choose one of: {', '.join(DATASETS)})")
         for role in ("critic_optimizer", "generator_optimizer"):
             if getattr(self, role) not in OPTIMIZERS:
-                problems.append(f"{role} {getattr(self, role)!r} (choose one of: {', '.join(OPTIMIZERS)})")
+                try:  # module:Class of any torch optimizer
+                    resolve_optimizer(getattr(self, role))
+                except ValueError as error:
+                    problems.append(f"{role}: {error} (or one of: {', '.join(OPTIMIZERS)})")
         if self.preset not in PRESETS:
             problems.append(f"preset {self.preset!r} (choose one of: {', '.join(PRESETS)})")
         if self.loss not in LOSSES:
@@ -136,15 +142,28 @@ class GANConfig:
         self.z_dim = (2 if toy else 64) if self.z_dim is None else self.z_dim
         self.width = (512 if toy else 64) if self.width is None else self.width
 
+    def record(self) -> dict:
+        """The configuration as it keys a run: fields added later are left out while unset."""
+        record = dataclasses.asdict(self)
+        if record.get("critic_optimizer_options") is None:
+            record.pop("critic_optimizer_options", None)
+        return record
+
     def optimizer_kwargs(self, role: str) -> dict:
         """The constructor kwargs of the critic's or generator's optimizer (through the registry: SGD
-        keeps its own momentum, 0.9; AdamNC takes the preset's beta1)."""
+        keeps its own momentum, 0.9; AdamNC takes the preset's beta1). An outside optimizer
+        (module:Class) gets the lr, the preset's betas where it takes betas, and its own options."""
         name = getattr(self, f"{role}_optimizer")
         preset = PRESETS[self.preset]
         lr = getattr(self, f"{role}_lr")
         if lr is None:
             table = preset.get("lr", {})
             lr = table.get(name, table.get("default", 1e-4)) if table else 1e-4
+        if name not in OPTIMIZERS:
+            takes = accepted_keywords(resolve_optimizer(name))
+            betas = {"betas": preset["betas"]} if takes is None or "betas" in takes else {}
+            options = self.critic_optimizer_options if role == "critic" else None
+            return {"lr": lr, **betas, **(options or {})}
         keep_num = preset.get("keep_num", 10) if self.keep_num is None else self.keep_num
         return optimizer_kwargs(name, lr=lr, betas=preset["betas"], keep_num=keep_num, reduce=self.reduce)
 
@@ -172,11 +191,11 @@ class Trainer:
         generator, critic = build_models(self.data.is_toy, config.z_dim, config.width)
         self.generator, self.critic = generator.to(self.device), critic.to(self.device)
         self.rng = torch.Generator().manual_seed(config.seed + 1)  # all sampling: data, z, alpha
-        self.opt_c = build_optimizer(config.critic_optimizer, self.critic.parameters(),
+        self.opt_c = build_any(config.critic_optimizer, self.critic.parameters(),
                                      **config.optimizer_kwargs("critic"))
         if config.fixed_generator:
             self.generator.eval()  # frozen: not even batch-norm running statistics change
-        self.opt_g = None if config.fixed_generator else build_optimizer(
+        self.opt_g = None if config.fixed_generator else build_any(
             config.generator_optimizer, self.generator.parameters(), **config.optimizer_kwargs("generator"))
         self.probes = {}
         if config.diagnostics_every:
@@ -252,7 +271,7 @@ class Trainer:
 
     # -- checkpoints ------------------------------------------------------------------------------
     def state(self) -> dict:
-        return {"config": dataclasses.asdict(self.config), "iteration": self.iteration, "best": self.best,
+        return {"config": self.config.record(), "iteration": self.iteration, "best": self.best,
                 "generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
                 "opt_c": self.opt_c.state_dict(), "opt_g": self.opt_g.state_dict() if self.opt_g else None,
                 "rng": self.rng.get_state()}
@@ -291,9 +310,9 @@ class Trainer:
         if state is None:
             return False
         recorded = {"loss": "wgan-gp", **state["config"]}  # saved before the loss option existed: WGAN-GP
-        keys = rundir.differing_keys(recorded, dataclasses.asdict(self.config), RESUMABLE_CHANGES)
+        keys = rundir.differing_keys(recorded, self.config.record(), RESUMABLE_CHANGES)
         if keys:
-            raise rundir.mismatch(self.out, state["config"], dataclasses.asdict(self.config), keys)
+            raise rundir.mismatch(self.out, state["config"], self.config.record(), keys)
         self.generator.load_state_dict(state["generator"])
         self.critic.load_state_dict(state["critic"])
         self.opt_c.load_state_dict(state["opt_c"])
@@ -316,7 +335,7 @@ class Trainer:
     def _fit(self) -> dict:
         config, main = self.config, self.rank == 0
         if main:  # checks the recorded configuration before anything is written
-            rundir.claim(self.out, dataclasses.asdict(config), ignore=RESUMABLE_CHANGES, filename="config.json",
+            rundir.claim(self.out, config.record(), ignore=RESUMABLE_CHANGES, filename="config.json",
                          defaults={"loss": "wgan-gp", "diagnostics_every": 0})
         resumed = self.try_resume()
         if self.iteration >= config.iterations:  # finished already: no events file for nothing to train
@@ -324,7 +343,7 @@ class Trainer:
                     "iterations_per_second": None}
         writer = SummaryWriter(str(self.out)) if main else None
         if main:
-            writer.add_text("config", "```\n" + json.dumps(dataclasses.asdict(config), indent=1) + "\n```",
+            writer.add_text("config", "```\n" + json.dumps(config.record(), indent=1) + "\n```",
                             self.iteration)
         # disable=None: no bar when the output is not a terminal (a log file gets no \r refreshes)
         progress = tqdm(total=config.iterations, initial=self.iteration, disable=None if main else True,
@@ -398,8 +417,11 @@ def _parser() -> argparse.ArgumentParser:
         kind = {"int": int, "float": float, "str": str}.get(str(f.type).split(" ")[0], None)
         if kind is None:
             kind = float if "float" in str(f.type) else int if "int" in str(f.type) else str
-        choices = {"dataset": DATASETS, "critic_optimizer": list(OPTIMIZERS),
-                   "generator_optimizer": list(OPTIMIZERS), "preset": list(PRESETS), "loss": list(LOSSES),
+        if f.name == "critic_optimizer_options":
+            parser.add_argument(flag, type=json_object, default=None,
+                                help="an outside critic optimizer's other constructor keywords, as a JSON object")
+            continue
+        choices = {"dataset": DATASETS, "preset": list(PRESETS), "loss": list(LOSSES),
                    "reduce": ["none", "max", "mean"]}.get(f.name)
         parser.add_argument(flag, type=kind, default=default, choices=choices)
     return parser

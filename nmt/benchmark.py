@@ -39,7 +39,9 @@ import statistics
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from suite_results import candidates as candidate_data
 from suite_results import claims, provenance, rundir, sweeps
+from suite_results.candidates import Candidate
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.walk import State
@@ -60,36 +62,54 @@ TRANSFORMER_SMALL = ["--arch", "transformer", "--encoder-layers", "3", "--decode
                      "--encoder-attention-heads", "4", "--decoder-attention-heads", "4",
                      "--share-all-embeddings", "--dropout", "0.1"]
 
-AUTHORS_ADAM = ["--adam-betas", "(0.0, 0.9)"]  # the AdaShift authors' Adam/AMSGrad baseline (untuned)
-# name -> (fairseq flags without --lr, the lr grid the protocol starts from); untuned candidates
-# have no grid and a fixed lr in FIXED_LR
-CANDIDATES = {
-    "adam": (["--optimizer", "plugin_adam", "--adam-betas", "(0.9, 0.98)"], [3e-4, 1e-3, 3e-3]),
-    "amsgrad": (["--optimizer", "amsgrad", "--adam-betas", "(0.9, 0.98)"], [3e-4, 1e-3, 3e-3]),
-    "adamal": (["--optimizer", "adamal", "--adam-betas", "(0.9, 0.98)"], [3e-4, 1e-3, 3e-3]),
-    "adopt": (["--optimizer", "adopt"], [3e-4, 1e-3, 3e-3]),
-    # the authors' NMT setting, and the first author's advice for Transformers
-    "adashift-paper": (["--optimizer", "adashift", "--adam-betas", "(0.0, 0.9)", "--keep-num", "40",
-                        "--reduce", "max"], [3e-3, 1e-2, 3e-2]),
-    "adashift-transformer": (["--optimizer", "adashift", "--adam-betas", "(0.0, 0.999)", "--keep-num", "1",
-                              "--reduce", "max"], [3e-4, 1e-3, 3e-3]),
-    "sgd": (["--optimizer", "sgd", "--momentum", "0.9"], [0.03, 0.1, 0.3]),
-    "fairseq-adam": (["--optimizer", "adam", "--adam-betas", "(0.9, 0.98)"], []),
-    # the first author's Transformer advice with phi = identity (reduce none)
-    "adashift-elementwise": (["--optimizer", "adashift", "--adam-betas", "(0.0, 0.999)", "--keep-num", "1",
-                              "--reduce", "none"], [3e-4, 1e-3, 3e-3]),
-    # the authors' own comparison, untuned: Adam and AMSGrad at lr 1e-4 with betas (0, 0.9), AdaShift
-    # at lr 1e-2, keep_num 40, max, betas (0, 0.9) (adashift-paper's flags: the same runs)
-    "adam-authors": (["--optimizer", "plugin_adam", *AUTHORS_ADAM], []),
-    "amsgrad-authors": (["--optimizer", "amsgrad", *AUTHORS_ADAM], []),
-    "adashift-authors": (["--optimizer", "adashift", "--adam-betas", "(0.0, 0.9)", "--keep-num", "40",
-                          "--reduce", "max"], []),
-}
+# our optimizers' fairseq names (optim_plugins.fairseq_plugin); fairseq's own are "fairseq:NAME" in the data
+FAIRSEQ_NAMES = {"adam": "plugin_adam"}
+
+
+def flags_of(candidate: Candidate) -> list[str]:
+    """A candidate's fairseq flags (without --lr), always in one order: the flags are part of every
+    run's key. An optimizer from outside this library runs through the generic ``--optimizer torch``."""
+    settings = candidate.settings()
+    if candidate.optimizer.startswith("fairseq:"):
+        flags = ["--optimizer", candidate.optimizer.split(":", 1)[1]]
+    elif candidate.external:
+        flags = ["--optimizer", "torch", "--optimizer-class", candidate.class_path]
+        others = {k: v for k, v in sorted(settings.items()) if k != "betas"}
+        if others:
+            flags += ["--optimizer-kwargs", json.dumps(others, sort_keys=True)]
+    else:
+        flags = ["--optimizer", FAIRSEQ_NAMES.get(candidate.optimizer, candidate.optimizer)]
+    if "betas" in settings:
+        flags += ["--adam-betas", f"({settings['betas'][0]}, {settings['betas'][1]})"]
+    if not candidate.external:
+        for key, flag in (("keep_num", "--keep-num"), ("reduce", "--reduce"), ("momentum", "--momentum")):
+            if key in settings:
+                flags += [flag, str(settings[key])]
+    return flags
+
+
+# the candidates (suite_results/candidates.toml, section nmt): name -> (fairseq flags without --lr, the lr
+# grid the protocol starts from); untuned candidates have no grid and a fixed lr in FIXED_LR
+NMT_CANDIDATES = candidate_data.builtin("nmt")
+CANDIDATES = {name: (flags_of(c), list(c.lr_grid)) for name, c in NMT_CANDIDATES.items()}
 # untuned candidates: their lr. fairseq's built-in adam is the sanity row beside plugin_adam at the
 # lr plugin_adam's first grid chose (3e-3), where both have every seed.
-FIXED_LR = {"fairseq-adam": 3e-3, "adam-authors": 1e-4, "amsgrad-authors": 1e-4, "adashift-authors": 1e-2}
+FIXED_LR = {name: c.fixed_lr for name, c in NMT_CANDIDATES.items() if c.fixed_lr is not None}
 # a candidate whose runs are another's (the same flags): its rows are that candidate's rows at its lr
-SAME_RUNS = {"adashift-authors": "adashift-paper"}
+SAME_RUNS = {name: c.runs_as for name, c in NMT_CANDIDATES.items() if c.runs_as}
+USER = set()  # candidates added at run time (optim-suite settle): their rows live under results/.../candidates/
+
+
+def add_candidate(candidate: Candidate) -> None:
+    """A user's candidate (``optim-suite settle``), for this process: its flags, grid or fixed lr."""
+    if candidate.name in NMT_CANDIDATES:
+        raise ValueError(f"candidate name {candidate.name!r} is a built-in candidate's; choose another with --name")
+    CANDIDATES[candidate.name] = (flags_of(candidate), list(candidate.lr_grid))
+    if candidate.fixed_lr is not None:
+        FIXED_LR[candidate.name] = candidate.fixed_lr
+    USER.add(candidate.name)
+
+
 # the default candidates a benchmark was defined with, fixed: a benchmark's definition is part of
 # every run's key, so adding a candidate must not change it. Candidates added later are in
 # ADDED_CANDIDATES, outside the definition, and run by default too.
@@ -215,8 +235,10 @@ def default_candidates(name: str) -> list[str]:
 
 
 def _row_path(results: Path, row_config: dict) -> Path:
+    """A built-in candidate's row in runs/; a user's in candidates/<name>/ (the benchmark's pages read runs/)."""
     c = row_config
-    return results / "runs" / f"{c['candidate']}-{c['phase']}-lr{c['lr']:g}-s{c['seed']}-{rundir.config_key(c)}.json"
+    folder = results / "candidates" / c["candidate"] if c["candidate"] in USER else results / "runs"
+    return folder / f"{c['candidate']}-{c['phase']}-lr{c['lr']:g}-s{c['seed']}-{rundir.config_key(c)}.json"
 
 
 def row_config(bench: Benchmark, name: str, candidate: str, phase: str, lr: float, seed: int) -> dict:
@@ -308,7 +330,8 @@ def slurm_job(name: str, root: str, item: tuple):
 
 
 def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | None = None,
-                  train: bool = True, tune_only: bool = False, poll_s: float = 60.0, slurm_config=None) -> dict:
+                  train: bool = True, tune_only: bool = False, poll_s: float = 60.0, slurm_config=None,
+                  pages: bool = True) -> dict:
     """The whole protocol for ``name``; returns the summary (also written under results/nmt/<name>/).
     Progress is one line per run (a tqdm bar on a terminal); fairseq's per-update log of each run is
     in its run directory's train.log. ``train=False`` trains nothing: it rewrites the results from
@@ -334,7 +357,7 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
         return run_row(bench, name, data, runs, results, c, phase, lr, seed, train=False)
 
     state = walk(bench, name, shown, known)
-    summary = write_results(name, bench, prepared, state, results, known)
+    summary = write_results(name, bench, prepared, state, results, known, pages)
 
     def todo():  # each candidate's needs depend on its own rows only: the shown state serves
         protocol = [n for n in state.needed if n[1] in candidates and (
@@ -353,7 +376,7 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
         nonlocal state, summary
         state = walk(bench, name, shown, known)
         if trained_one:
-            summary = write_results(name, bench, prepared, state, results, known)
+            summary = write_results(name, bench, prepared, state, results, known, pages)
 
     if train:
         sweeps.drive(f"nmt benchmark {name}", todo,
@@ -528,7 +551,8 @@ def verdicts(summary: dict, sanity_rows: tuple = (), why: str = STEP_SCALE_WHY) 
     return out
 
 
-def write_results(name, bench, prepared, state: State, results: Path, lookup) -> dict:
+def write_results(name, bench, prepared, state: State, results: Path, lookup, write: bool = True) -> dict:
+    """The summary from the rows; written with the page, plot and TensorBoard export unless ``write`` is False."""
     optimizers = {}
     for candidate, rows in state.full.items():
         if not rows:
@@ -575,6 +599,8 @@ def write_results(name, bench, prepared, state: State, results: Path, lookup) ->
         summary["verdicts"].append(cross_architecture(
             summary["verdicts"], json.loads(other.read_text())["verdicts"] if other.exists() else None,
             TRANSFORMER_OF[name], why))
+    if not write:
+        return summary
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(results / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
     document(summary).write(results / "results.md")

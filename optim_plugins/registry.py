@@ -7,6 +7,7 @@ betas, eps, weight decay) and extras to an optimizer's constructor arguments (th
 
 from __future__ import annotations
 
+import importlib
 import inspect
 
 import torch
@@ -105,3 +106,41 @@ def hyperparameters(name: str, **given) -> dict:
     if unknown:
         raise ValueError(f"Unknown hyperparameter(s) {', '.join(unknown)} for {key}; accepted: {', '.join(defaults)}")
     return {**defaults, **given}
+
+
+def resolve_optimizer(spec: str):
+    """The optimizer class ``spec`` names: one of this library's, or ``module:Class`` / ``module.Class``."""
+    if spec in OPTIMIZERS:
+        return OPTIMIZERS[spec]
+    module_name, sep, attribute = spec.partition(":")
+    if not sep:
+        module_name, _, attribute = spec.rpartition(".")
+    if not module_name or not attribute:
+        raise ValueError(f"optimizer {spec!r}: neither a name of this library ({', '.join(OPTIMIZERS)}) nor "
+                         f"module:Class (e.g. torch.optim:NAdam)")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(f"optimizer {spec!r}: cannot import {module_name!r} ({error})") from None
+    cls = getattr(module, attribute, None)
+    if cls is None:
+        raise ValueError(f"optimizer {spec!r}: {module_name} has no {attribute!r}")
+    if not (inspect.isclass(cls) and issubclass(cls, torch.optim.Optimizer)):
+        raise ValueError(f"optimizer {spec!r}: {cls!r} is not a torch.optim.Optimizer subclass")
+    return cls
+
+
+def accepted_keywords(cls) -> set[str] | None:
+    """The keyword arguments ``cls``'s constructor takes (None: any, it has **kwargs)."""
+    parameters = inspect.signature(cls.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return None
+    return {n for n in parameters if n not in ("self", "params")}
+
+
+def build_any(spec: str, params, **hyperparameters) -> torch.optim.Optimizer:
+    """``build_optimizer`` for a name of this library, else the class ``spec`` names (``module:Class``)
+    built with ``hyperparameters`` as they are."""
+    if str(spec).lower() in OPTIMIZERS:
+        return build_optimizer(spec, params, **hyperparameters)
+    return resolve_optimizer(spec)(params, **hyperparameters)

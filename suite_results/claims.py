@@ -296,6 +296,6 @@ def verdict_section(doc, verdicts: list[dict], margin: Margin | None = None, hea
                  f"(enough for {d.power:.0%} power at the margin; none added when more than {d.cap} would be "
                  f"needed), with the pilot's degrees of freedom in the interval.{note}").table(
             ["claim", "rule", "alpha", "seeds analysed"],
-            [[v["claim"], v["rule"], f"{v['comparisons'][0].get('alpha', ALPHA):g}",
-              ", ".join(str(n) for n in v["n"])] for v in ruled])
+            [[v["claim"], v["rule"], f"{(v.get('comparisons') or [{}])[0].get('alpha', ALPHA):g}",
+              ", ".join(str(n) for n in v.get("n", []))] for v in ruled])
     return doc

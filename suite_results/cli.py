@@ -81,3 +81,17 @@ def portable_command(words, root=None) -> str:
                 pass
         out.append(word)
     return shlex.join(out)
+
+
+def json_object(text: str) -> dict:
+    """An argparse type: a JSON object (an optimizer's other keywords), or a one-line usage error."""
+    import argparse  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON ({error.msg})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value

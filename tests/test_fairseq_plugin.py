@@ -379,3 +379,33 @@ def test_optimizer_diagnostics_reach_tensorboard(data_bin, tmp_path, name):
     assert corr and all(-1 <= c <= 1 for c in corr)
     ratio = [e.value for e in events.Scalars("diag_net_update_ratio")]
     assert all(r > 0 for r in ratio)
+
+
+def test_the_generic_torch_optimizer_trains_resumes_and_takes_fairseq_flags(data_bin, tmp_path):
+    """--optimizer torch: any torch.optim.Optimizer by import path, no code (torch.optim.NAdam here)."""
+    flags = ["--optimizer", "torch", "--optimizer-class", "torch.optim.NAdam", "--optimizer-kwargs",
+             '{"momentum_decay": 0.004}', "--adam-betas", "(0.9, 0.98)", "--weight-decay", "0.01", "--lr", "0.003"]
+    result = train(data_bin, tmp_path, *flags, "--max-epoch", "1", "--update-freq", "2")
+    assert len(train_losses(result.stdout + result.stderr)) >= 2  # an epoch of the toy data is 2 updates at --update-freq 2
+    half = torch.load(tmp_path / "checkpoint_last.pt", weights_only=False)
+    group = half["last_optimizer_state"]["param_groups"][0]
+    assert group["momentum_decay"] == 0.004 and group["betas"] == (0.9, 0.98) and group["weight_decay"] == 0.01
+    steps = {s["step"].item() for s in half["last_optimizer_state"]["state"].values()}
+    log = train(data_bin, tmp_path, *flags, "--max-epoch", "2", "--update-freq", "2").stdout
+    assert "Loaded checkpoint" in log
+    full = torch.load(tmp_path / "checkpoint_last.pt", weights_only=False)
+    assert all(s["step"].item() == 2 * max(steps) for s in full["last_optimizer_state"]["state"].values())
+
+
+@pytest.mark.parametrize("flags,expected", [
+    (["--optimizer-class", "torch.optim.Nope"], ["--optimizer-class", "Nope"]),
+    (["--optimizer-class", "nosuchmodule.Opt"], ["--optimizer-class", "cannot import"]),
+    (["--optimizer-class", "torch.nn.Linear"], ["--optimizer-class", "not a torch.optim.Optimizer"]),
+    (["--optimizer-class", "torch.optim.SGD", "--adam-betas", "(0.9, 0.99)"], ["SGD takes no betas"]),
+    (["--optimizer-class", "torch.optim.NAdam", "--optimizer-kwargs", '{"momentum": 0.9}'],
+     ["--optimizer-kwargs", "does not take momentum"]),
+    (["--optimizer-class", "torch.optim.NAdam", "--optimizer-kwargs", "{oops"], ["--optimizer-kwargs", "not JSON"]),
+])
+def test_the_generic_torch_optimizer_refuses_bad_classes_in_one_line(data_bin, tmp_path, flags, expected):
+    one_line_error(train(data_bin, tmp_path, "--optimizer", "torch", *flags, "--max-update", "2", check=False),
+                   *expected)

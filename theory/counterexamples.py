@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optim_plugins import optimizer_kwargs
+from optim_plugins import OPTIMIZERS, optimizer_kwargs
+from optim_plugins.registry import accepted_keywords, resolve_optimizer
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,11 @@ class OptimizerSetting:
     schedule: str = "constant"
 
     def kwargs(self) -> dict:
-        """The optimizer's constructor arguments (lr included), through the registry's one mapping."""
+        """The optimizer's constructor arguments (lr included), through the registry's one mapping; an
+        outside optimizer (module:Class) gets its hyperparameters as given, those it takes."""
+        if self.name not in OPTIMIZERS:
+            takes = accepted_keywords(resolve_optimizer(self.name))
+            return {"lr": self.lr, **{k: v for k, v in self.hyperparameters.items() if takes is None or k in takes}}
         return optimizer_kwargs(self.name, lr=self.lr, **self.hyperparameters)
 
     def lr_at(self, steps: int) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from scipy.signal import lfilter
 
-from optim_plugins import build_optimizer
+from optim_plugins.registry import build_any
 from optim_plugins.registry import hyperparameters
 
 from .counterexamples import OptimizerSetting
@@ -27,7 +27,7 @@ def run_torch(setting: OptimizerSetting, gradients: np.ndarray, x0: float = 0.0,
     """x after steps record_every, 2*record_every, ... for each run (row of ``gradients``)."""
     runs, steps = gradients.shape
     x = torch.full((runs,), float(x0), dtype=torch.float64, requires_grad=True)
-    optimizer = build_optimizer(setting.name, [x], **setting.kwargs())
+    optimizer = build_any(setting.name, [x], **setting.kwargs())
     lrs = setting.lr_at(steps)
     grads = torch.from_numpy(np.ascontiguousarray(gradients.T))
     recorded = []

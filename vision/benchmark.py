@@ -31,7 +31,9 @@ from types import SimpleNamespace
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from suite_results import candidates as candidate_data
 from suite_results import claims, provenance, rundir, slurm, sweeps
+from suite_results.candidates import Candidate
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.cli import command_line, portable_command
@@ -44,20 +46,33 @@ from suite_results.tuning import Outcome, Protocol
 from .data import check_available
 from .train import VisionConfig, run
 
-# name -> (VisionConfig settings, the lr grid the protocol starts from)
-CANDIDATES = {
-    "sgd": ({"optimizer": "sgd", "momentum": 0.9}, [0.03, 0.1, 0.3]),  # the image-classification baseline
-    "adam": ({"optimizer": "adam"}, [3e-4, 1e-3, 3e-3]),
-    "amsgrad": ({"optimizer": "amsgrad"}, [3e-4, 1e-3, 3e-3]),
-    "adamal": ({"optimizer": "adamal"}, [3e-4, 1e-3, 3e-3]),
-    "adopt": ({"optimizer": "adopt"}, [3e-4, 1e-3, 3e-3]),
-    # the authors' image setting (their release's ResNet/DenseNet CIFAR-10 runs: lr 0.01 in the grid)
-    "adashift-authors": ({"optimizer": "adashift", "keep_num": 10, "reduce": "max", "betas": (0.9, 0.999)},
-                         [3e-3, 1e-2, 3e-2]),
-    # the first author's advice with phi = identity
-    "adashift-elementwise": ({"optimizer": "adashift", "keep_num": 1, "reduce": "none", "betas": (0.0, 0.999)},
-                             [3e-4, 1e-3, 3e-3]),
-}
+def settings_of(candidate: Candidate) -> dict:
+    """A candidate's VisionConfig settings (part of every run's key): this library's optimizers by name
+    with their options as fields; an outside one as module:Class with its keywords in optimizer_options."""
+    settings = candidate.settings()
+    if candidate.external:
+        betas = settings.pop("betas", None)
+        return {"optimizer": candidate.optimizer, **({"betas": betas} if betas is not None else {}),
+                **({"optimizer_options": settings} if settings else {})}
+    return {"optimizer": candidate.optimizer, **settings}
+
+
+# name -> (VisionConfig settings, the lr grid the protocol starts from): suite_results/candidates.toml
+VISION_CANDIDATES = candidate_data.builtin("vision")
+CANDIDATES = {name: (settings_of(c), list(c.lr_grid)) for name, c in VISION_CANDIDATES.items()}
+USER = set()  # candidates added at run time (optim-suite settle): their rows live under candidates/<name>/
+
+
+def add_candidate(candidate: Candidate) -> None:
+    """A user's candidate (``optim-suite settle``), for this process."""
+    if candidate.name in VISION_CANDIDATES:
+        raise ValueError(f"candidate name {candidate.name!r} is a built-in candidate's; choose another with --name")
+    if not candidate.tuned:
+        raise ValueError(f"candidate {candidate.name!r}: the image benchmark tunes every candidate (give an lr grid)")
+    CANDIDATES[candidate.name] = (settings_of(candidate), list(candidate.lr_grid))
+    USER.add(candidate.name)
+
+
 ADASHIFT = ("adashift-authors", "adashift-elementwise")
 
 
@@ -107,13 +122,15 @@ PROTOCOLS = {"fmnist-tiny": Protocol(promote=2, max_values=4)}
 
 def row_config(bench: Benchmark, name: str, candidate: str, phase: str, lr: float, seed: int) -> dict:
     epochs = bench.epochs if phase == "full" else bench.grid_epochs
-    config = dataclasses.asdict(bench.config(candidate, lr, seed, epochs))
+    config = bench.config(candidate, lr, seed, epochs).record()
     return {"benchmark": name, "definition": asdict(bench), "candidate": candidate, "phase": phase,
             **{k: v for k, v in config.items() if k not in ("out", "data_dir")}}
 
 
 def _row_path(results: Path, c: dict) -> Path:
-    return results / "runs" / f"{c['candidate']}-{c['phase']}-lr{c['lr']:g}-s{c['seed']}-{rundir.config_key(c)}.json"
+    """A built-in candidate's row in runs/; a user's in candidates/<name>/ (the benchmark's pages read runs/)."""
+    folder = results / "candidates" / c["candidate"] if c["candidate"] in USER else results / "runs"
+    return folder / f"{c['candidate']}-{c['phase']}-lr{c['lr']:g}-s{c['seed']}-{rundir.config_key(c)}.json"
 
 
 ROW_KEYS = ("candidate", "phase", "lr", "seed", "valid_accuracy", "test_accuracy", "curve")
@@ -224,7 +241,7 @@ def verdicts(by: dict, seeds: tuple) -> list[dict]:
     ]
 
 
-def write_results(name: str, bench: Benchmark, state, results: Path) -> dict:
+def write_results(name: str, bench: Benchmark, state, results: Path, write: bool = True) -> dict:
     optimizers = {}
     for c, rows in state.full.items():
         if not rows:
@@ -250,6 +267,8 @@ def write_results(name: str, bench: Benchmark, state, results: Path) -> dict:
                "versions": provenance.versions(("torch", "torchvision")),
                "machine": provenance.machine(),  # where this summary was written
                "run_machines": provenance.machines_of(distinct)}  # where the runs' wall time was spent
+    if not write:
+        return summary
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(results / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
     document(summary).write(results / "results.md")
@@ -341,7 +360,7 @@ def slurm_job(name: str, root: str, data_dir: str | None, item: tuple):
 
 
 def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | None = None, train: bool = True,
-                  data_dir: str | None = None, poll_s: float = 60.0, slurm_config=None) -> dict:
+                  data_dir: str | None = None, poll_s: float = 60.0, slurm_config=None, pages: bool = True) -> dict:
     """The whole protocol for ``name`` (module docstring); ``train=False`` only rewrites the results."""
     bench = BENCHMARKS[name]
     candidates = list(candidates or bench.candidates)
@@ -357,13 +376,13 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
         return run_row(bench, name, root, c, phase, lr, seed, train=False)
 
     state = walk(bench, name, shown, known)
-    summary = write_results(name, bench, state, results)
+    summary = write_results(name, bench, state, results, pages)
 
     def after(trained_one):
         nonlocal state, summary
         state = walk(bench, name, shown, known)
         if trained_one:
-            summary = write_results(name, bench, state, results)
+            summary = write_results(name, bench, state, results, pages)
 
     def result(row):
         return ("diverged" if row.get("diverged") else

@@ -28,9 +28,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from optim_plugins import build_optimizer
+from optim_plugins.registry import build_any, resolve_optimizer
 from suite_results import locks, rundir
-from suite_results.cli import run_cli
+from suite_results.cli import json_object, run_cli
 from suite_results.files import atomic_torch_save, atomic_write_text
 
 from . import data, models
@@ -57,10 +57,12 @@ class VisionConfig:
     seed: int = 1
     data_dir: str | None = None  # CIFAR-10 only: the folder holding cifar-10-batches-py
     out: str = "runs/vision/run"
+    # added later: in a run's key only when set (record()), so no earlier key changes
+    optimizer_options: dict | None = None  # other constructor keywords of an optimizer from outside (module:Class)
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"Unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+            resolve_optimizer(self.optimizer)  # module:Class of any torch optimizer, else one line naming it
         if self.dataset not in data.DATASETS:
             raise ValueError(f"Unknown dataset {self.dataset!r}; choose one of: {', '.join(data.DATASETS)}")
         for name in ("epochs", "batch_size", "valid"):
@@ -79,7 +81,17 @@ class VisionConfig:
                              f">= 1, or left out for every training image)")
         self.betas = tuple(self.betas) if self.betas is not None else None
 
+    def record(self) -> dict:
+        """The configuration as it keys a run: fields added later are left out while unset."""
+        record = dataclasses.asdict(self)
+        if record["optimizer_options"] is None:
+            del record["optimizer_options"]
+        return record
+
     def optimizer_kwargs(self) -> dict:
+        if self.optimizer not in OPTIMIZERS:  # an outside optimizer: its own keywords, as given
+            return {"lr": self.lr, **({"betas": self.betas} if self.betas is not None else {}),
+                    **(self.optimizer_options or {})}
         extras = {k: v for k, v in (("keep_num", self.keep_num), ("reduce", self.reduce)) if v is not None}
         if self.optimizer == "sgd":
             extras["momentum"] = 0.9 if self.momentum is None else self.momentum
@@ -117,14 +129,14 @@ def run(config: VisionConfig) -> dict:
     check_optimizer(config)  # nothing is written for an invalid command: the run directory is claimed after
     data.check_available(config.dataset, Path(config.data_dir) if config.data_dir else None)
     with locks.hold(out):
-        rundir.claim(out, dataclasses.asdict(config), ignore=("out",))
+        rundir.claim(out, config.record(), ignore=("out",))
         return _run(config, out)
 
 
 def check_optimizer(config: VisionConfig) -> None:
     """Build the optimizer on a stand-in parameter: its own checks name a bad --keep-num, --betas or
     --reduce before the run directory is claimed."""
-    build_optimizer(config.optimizer, [torch.zeros(1, requires_grad=True)], **config.optimizer_kwargs())
+    build_any(config.optimizer, [torch.zeros(1, requires_grad=True)], **config.optimizer_kwargs())
 
 
 def _run(config: VisionConfig, out: Path) -> dict:
@@ -133,7 +145,7 @@ def _run(config: VisionConfig, out: Path) -> dict:
                                     Path(config.data_dir) if config.data_dir else None)
     test = data.load(config.dataset, False, Path(config.data_dir) if config.data_dir else None)
     model = models.build(config.arch, train.images.shape[1])
-    optimizer = build_optimizer(config.optimizer, model.parameters(), **config.optimizer_kwargs())
+    optimizer = build_any(config.optimizer, model.parameters(), **config.optimizer_kwargs())
     decayed = [p for p in model.parameters() if p.dim() > 1]
     steps_per_epoch = math.ceil(len(train.labels) / config.batch_size)
     total, warmup = steps_per_epoch * config.epochs, round(config.warmup_epochs * steps_per_epoch)
@@ -230,6 +242,9 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument(flag, type=float, default=None)
         elif f.name in ("reduce", "data_dir"):
             p.add_argument(flag, default=None)
+        elif f.name == "optimizer_options":
+            p.add_argument(flag, type=json_object, default=None,
+                           help="an outside optimizer's other constructor keywords, as a JSON object")
         else:
             p.add_argument(flag, type=type(getattr(defaults, f.name)), default=getattr(defaults, f.name))
     return p

@@ -27,6 +27,7 @@ Capabilities: parameters must not be flattened into one tensor for AdaShift with
 """
 
 import ast
+import json
 import os
 import re
 import sys
@@ -41,7 +42,7 @@ from omegaconf import II, OmegaConf
 
 from ..adashift import REDUCTIONS
 from ..diagnostics import DecorrelationProbe
-from ..registry import build_optimizer, optimizer_kwargs
+from ..registry import accepted_keywords, build_optimizer, optimizer_kwargs, resolve_optimizer
 
 # No `from __future__ import annotations` here: fairseq reads the dataclass field types at run time.
 WEIGHT_DECAY_MODES = ChoiceEnum(["decoupled", "l2"])
@@ -311,3 +312,68 @@ def register_all() -> None:
     for name, (cls, config) in ADAPTERS.items():
         if name not in OPTIMIZER_REGISTRY:
             register_optimizer(name, dataclass=config)(cls)
+
+
+@dataclass
+class TorchOptimizerConfig(FairseqDataclass):
+    optimizer_class: str = field(default="", metadata={
+        "help": "any torch.optim.Optimizer by import path: module.Class or module:Class (torch.optim.NAdam)"})
+    optimizer_kwargs: str = field(default="{}", metadata={
+        "help": "its other constructor keywords as a JSON object, e.g. '{\"momentum_decay\": 0.004}'"})
+    adam_betas: Optional[str] = field(default=None, metadata={"help": "betas, passed where the class takes betas"})
+    adam_eps: Optional[float] = field(default=None, metadata={"help": "eps, passed where the class takes eps"})
+    weight_decay: float = field(default=0.0, metadata={"help": "weight decay, passed where the class takes it"})
+    lr: List[float] = II("optimization.lr")
+
+
+class TorchOptimizer(FairseqOptimizer):
+    """``--optimizer torch --optimizer-class torch.optim.NAdam --optimizer-kwargs '{...}'``: any
+    torch optimizer, no code. fairseq's ``--lr``, ``--adam-betas``, ``--adam-eps`` and
+    ``--weight-decay`` reach it where its constructor takes them; a class that cannot be imported,
+    is not an Optimizer, or does not take a given hyperparameter is one line. Its update rule is
+    unknown here, so its parameters are never flattened into one tensor (with ``--fp16`` add
+    ``--fp16-no-flatten-grads``, as fairseq asks of such optimizers)."""
+
+    def __init__(self, cfg, params):
+        super().__init__(cfg)
+        if not cfg.optimizer_class:
+            raise FlagError("--optimizer torch needs --optimizer-class (e.g. torch.optim.NAdam)")
+        try:
+            self.optimizer_class = resolve_optimizer(cfg.optimizer_class)
+        except ValueError as error:
+            raise FlagError(f"--optimizer-class: {error}") from None
+        self.names = accepted_keywords(self.optimizer_class)
+        self._optimizer = self.optimizer_class(params, **self.optimizer_config)
+
+    def _takes(self, name: str) -> bool:
+        return self.names is None or name in self.names
+
+    @property
+    def optimizer_config(self) -> dict:
+        try:
+            kwargs = json.loads(self.cfg.optimizer_kwargs or "{}")
+        except json.JSONDecodeError as error:
+            raise FlagError(f"--optimizer-kwargs {self.cfg.optimizer_kwargs!r}: not JSON ({error.msg})") from None
+        if not isinstance(kwargs, dict):
+            raise FlagError(f"--optimizer-kwargs {self.cfg.optimizer_kwargs!r}: expected a JSON object")
+        kwargs["lr"] = self.cfg.lr[0] if isinstance(self.cfg.lr, Collection) else self.cfg.lr
+        given = {"betas": parse_betas(self.cfg.adam_betas) if self.cfg.adam_betas is not None else None,
+                 "eps": self.cfg.adam_eps, "weight_decay": self.cfg.weight_decay or None}
+        for name, value in given.items():
+            if value is None:
+                continue
+            if not self._takes(name):
+                raise FlagError(f"{self.cfg.optimizer_class} takes no {name} ({FLAGS[name]} given)")
+            kwargs[name] = value
+        unknown = sorted(k for k in kwargs if not self._takes(k))
+        if unknown:
+            raise FlagError(f"--optimizer-kwargs: {self.cfg.optimizer_class} does not take {', '.join(unknown)} "
+                            f"(its constructor takes: {', '.join(sorted(self.names))})")
+        return kwargs
+
+    @property
+    def supports_flat_params(self) -> bool:
+        return False
+
+
+ADAPTERS["torch"] = (TorchOptimizer, TorchOptimizerConfig)
