@@ -46,7 +46,8 @@ PAGES = (
          "final smoothed critic loss"),
 )
 THEORY = "results/theory-adopt"
-TARGETS = ("README.md", "docs/results.md", "docs/nmt.md", "docs/vision.md", "docs/gan.md", "docs/theory.md")
+TARGETS = ("README.md", "docs/results.md", "docs/nmt.md", "docs/vision.md", "docs/gan.md", "docs/theory.md",
+           "docs/settle.md")
 _BLOCK = re.compile(r"(<!-- generated:(?P<name>[^ ]+) -->\n)(?P<body>.*?)(<!-- /generated:(?P=name) -->)", re.S)
 
 
@@ -99,6 +100,13 @@ def blocks(root: Path = Path(".")) -> dict[str, str]:
         out[f"verdicts:{page.name}"] = "\n".join(markdown_table(
             ["claim", "verdict", "detail", "measured"], _verdict_rows(page, summary, False))) + "\n"
         out[f"candidates:{page.name}"] = _candidates(page, summary)
+    for page_path in sorted((root / "results" / "settle").glob("*/summary.json")):  # optim-suite settle's pages
+        settled = json.loads(page_path.read_text())
+        name = settled["candidate"]["name"]
+        out[f"settle:{name}"] = (f"From [its page](results/settle/{name}/results.md) (`{settled['command']}`):\n\n"
+                                 + "\n".join(markdown_table(["claim", "verdict", "detail", "measured"], [
+                                     [v["claim"], _verdict(v), v.get("detail", ""), v.get("measured", "")]
+                                     for v in settled["verdicts"]])) + "\n")
     out["results-full"] = "\n".join(markdown_table(["claim", "page", "verdict", "detail", "measured"], table)) + "\n"
     out["results"] = "\n".join(markdown_table(["claim", "page", "verdict", "detail"],  # the README's: no numbers
                                                [row[:4] for row in table])) + "\n"
@@ -129,6 +137,9 @@ def render(text: str, generated: dict[str, str]) -> str:
     """``text`` with every generated block's body replaced; an unknown block name is an error."""
     def body(match):
         name = match.group("name")
+        if name.startswith("settle:") and name not in generated:  # a settle page not checked in yet
+            return match.group(1) + f"Not checked in yet (no results/settle/{name.split(':', 1)[1]}/summary.json).\n" \
+                + match.group(4)
         if name not in generated:
             raise ValueError(f"unknown generated block {name!r} (known: {', '.join(sorted(generated))})")
         return match.group(1) + generated[name] + match.group(4)
