@@ -21,7 +21,7 @@ if "triton" not in sys.modules:
 
 INTEGRATION_MODULES = {"test_fairseq_plugin", "test_demo", "test_gan", "test_nmt_benchmark", "test_gan_benchmark",
                        "test_bench", "test_hardening_cli", "test_gpu_checks", "test_docs", "test_integrations",
-                       "test_slurm"}
+                       "test_slurm", "test_settle"}
 
 
 def pytest_collection_modifyitems(config, items):
