@@ -268,13 +268,18 @@ def claim(text: str, comparisons: list[dict], why: str = "") -> dict:
 
 def to_run(verdicts: list[dict]) -> list[tuple]:
     """(candidate, lr, seed) of every run a design asked for that is missing, over all claims, once
-    each, in order: a benchmark's sweep makes these after its protocol's own runs."""
-    out = []
+    each: a benchmark's sweep makes these after its protocol's own runs. The comparison that needs the
+    fewest seeds first (it settles soonest), and within it seed by seed, both candidates of a seed
+    together, so a sweep cut short leaves pairs, not one candidate's seeds alone."""
+    wanted = []
     for v in verdicts:
         for c in v.get("comparisons", []):
-            for run in c.get("to_run", []):
-                if tuple(run) not in out:
-                    out.append(tuple(run))
+            for candidate, lr, seed in c.get("to_run", []):
+                wanted.append((c.get("analysed_at", 0), seed, candidate, lr))
+    out = []
+    for _, seed, candidate, lr in sorted(wanted, key=lambda w: (w[0], w[1], w[2])):
+        if (candidate, lr, seed) not in out:
+            out.append((candidate, lr, seed))
     return out
 
 

@@ -152,7 +152,7 @@ def test_the_design_asks_for_more_seeds_and_analyses_exactly_that_many():
     assert done["n"] == n and done["verdict"] == "reproduced" and "Stein" in done["measured"]
     verdict = claim("a beats b", [pilot])
     assert verdict["verdict"] == "pending"
-    assert to_run([verdict]) == [(c, None, s) for c in ("a", "b") for s in range(4, n + 1)]
+    assert to_run([verdict]) == [(c, None, s) for s in range(4, n + 1) for c in ("a", "b")]  # paired, seed by seed
 
 
 def test_a_conjunction_takes_the_worst_verdict():
