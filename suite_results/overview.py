@@ -108,8 +108,8 @@ def blocks(root: Path = Path(".")) -> dict[str, str]:
                                      [v["claim"], _verdict(v), v.get("detail", ""), v.get("measured", "")]
                                      for v in settled["verdicts"]])) + "\n")
     out["results-full"] = "\n".join(markdown_table(["claim", "page", "verdict", "detail", "measured"], table)) + "\n"
-    out["results"] = "\n".join(markdown_table(["claim", "page", "verdict", "detail"],  # the README's: no numbers
-                                               [row[:4] for row in table])) + "\n"
+    out["results"] = "\n".join(markdown_table(["claim", "page", "verdict"],  # the README's: the details are in the docs
+                                               [row[:3] for row in table])) + "\n"
     theory = root / THEORY / "summary.csv"
     if theory.exists():
         out["theory"] = "\n".join(markdown_table(["experiment", "claim", "measured", "verdict"], [
