@@ -108,7 +108,7 @@ def run_one(protocol: str, optimizer: str, seed: int, args: SweepConfig) -> dict
                        batch_size=args.batch_size, image_limit=args.image_limit,
                        log_every=args.log_every, eval_every=args.eval_every,
                        checkpoint_every=args.eval_every, eval_samples=args.eval_samples, **overrides)
-    key = rundir.config_key({k: v for k, v in dataclasses.asdict(config).items() if k not in ("out", "device")})
+    key = rundir.config_key({k: v for k, v in config.record().items() if k not in ("out", "device")})
     name = f"{args.dataset}-{protocol}-{optimizer}-s{seed}-{key}"
     saved = Path(args.out) / "rows" / f"{name}.json"
     if saved.exists():  # reused: the row keeps the figures of the run that made it
@@ -176,7 +176,7 @@ def write_outputs(rows: list[dict], out: Path, dataset: str, config: SweepConfig
     if all("final_kernel_distance" in r for r in rows):
         keys, header = keys + ["final_kernel_distance"], header + ["final KID"]
     doc = Document().text(
-        f"WGAN-GP on {dataset}: mean ± std [95% bootstrap interval] over seeds (critic loss: mean of the last 10% of "
+        f"WGAN-GP on {dataset}: mean ± std [{stats.INTERVAL}] over seeds (critic loss: mean of the last 10% of "
         f"logged iterations; quality: {rows[0]['quality_metric']}, lower is better"
         + ("; KID: the unbiased kernel distance in the same features" if "final_kernel_distance" in keys else "")
         + ")").table(header, [[protocol, optimizer, len(group), *(spread([r[k] for r in group]) for k in keys)]

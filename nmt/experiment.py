@@ -254,7 +254,7 @@ def write_sweep_outputs(rows: list[dict], out: Path, title: str) -> None:
     def spread(values):
         return format_spread(stats.spread(values))
 
-    Document().text(title).text("BLEU and chrF: mean ± std [95% bootstrap interval] over seeds.").table(
+    Document().text(title).text(f"BLEU and chrF: mean ± std [{stats.INTERVAL}] over seeds.").table(
         ["optimizer", "seeds", "BLEU", "chrF", "wall time per run (s)"],
         [[optimizer, len(group), spread([r["bleu"] for r in group]), spread([r["chrf"] for r in group]),
           f"{statistics.mean(r['wall_s'] for r in group):.0f}"] for optimizer, group in groups.items()]).text(
