@@ -379,7 +379,8 @@ def _reanchor_stale_sums(state: AdaShiftState, hp: AdaShiftHyper, step: int) -> 
     exact sum otherwise (it was built with another beta1, e.g. saved mid-way through a schedule)."""
     for stored, value, window in zip(state.window_sum, _sums_before_move(state, hp, step), state.window):
         scale = float(window.abs().max()) if window.numel() else 0.0
-        if not torch.allclose(stored, value, rtol=1e-5, atol=1e-5 * scale):
+        # a window holding inf/nan (a diverged run's state) has no drift scale: take the exact sum
+        if not math.isfinite(scale) or not torch.allclose(stored, value, rtol=1e-5, atol=1e-5 * scale):
             stored.copy_(value)
 
 

@@ -204,6 +204,29 @@ def test_adashift_non_finite_gradient_shows_in_the_parameters_identically_on_eve
                 torch.testing.assert_close(a[finite], b[finite], rtol=1e-5, atol=1e-6, msg=f"{path} step {t}")
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_loaded_adashift_window_with_non_finite_values_steps_as_the_reference_does(bad):
+    """A diverged run's checkpoint (non-finite window) loads and steps on the fast path as on the
+    reference path (which recomputes every sum from the window): the stale-sum check must not fail
+    on the window's non-finite scale (found by the fuzz below)."""
+    params = make_params()
+    source = AdaShift(params, lr=0.01, keep_num=3, reduce="none")
+    train_steps(source, params, 4, seed=0)
+    for state in source.state.values():
+        state["window"][0].fill_(bad)
+    saved, finals = roundtrip(source.state_dict()), []
+    for fused in (None, False):  # the fast path, the reference
+        target_params = [p.detach().clone().requires_grad_() for p in params]
+        target = AdaShift(target_params, lr=0.01, keep_num=3, reduce="none", fused=fused)
+        target.load_state_dict(copy.deepcopy(saved))
+        train_steps(target, target_params, 2, seed=1)
+        finals.append(target_params)
+    for a, b in zip(*finals):
+        assert torch.equal(torch.isfinite(a), torch.isfinite(b))
+        torch.testing.assert_close(a[torch.isfinite(a)], b[torch.isfinite(b)])
+    assert not all(torch.isfinite(p).all() for p in finals[0])  # the bad value shows, as in torch.optim
+
+
 # -- 11: parameters and numbers -----------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["adam", "amsgrad", "adamal", "adamnc", "adashift"])
