@@ -94,6 +94,12 @@ def prepare(corpus: str, out: Path, valid: int = 500, test: int = 1000, max_trai
         return _prepare(corpus, out, valid, test, max_train, vocab_size, seed, workers)
 
 
+def binaries(src: str, tgt: str) -> list[str]:
+    """The files fairseq-preprocess writes into bin/ that fairseq-train reads."""
+    return [f"dict.{src}.txt", f"dict.{tgt}.txt"] + [f"{split}.{src}-{tgt}.{lang}.{ext}" for split in ("train", "valid", "test")
+                                                     for lang in (src, tgt) for ext in ("bin", "idx")]
+
+
 def _refuse_foreign(out: Path) -> None:
     """ValueError when ``out`` holds what prepare makes, without its marker (not made by prepare)."""
     if not (out / MARKER).exists():
@@ -111,9 +117,14 @@ def _prepare(corpus: str, out: Path, valid: int, test: int, max_train: int | Non
     _refuse_foreign(out)  # again, now that no other process is making it
     rundir.claim(out, options, filename=MARKER)
     summary_path = out / "prepared.json"
-    if summary_path.exists():
-        return json.loads(summary_path.read_text())
     src, tgt = CORPORA[corpus]
+    if summary_path.exists():
+        missing = [name for name in binaries(src, tgt) if not (out / "bin" / name).is_file()]
+        if not missing:
+            return json.loads(summary_path.read_text())
+        # finished once, since damaged (files removed by hand, a disk cleaner): ours, so made again
+        print(f"nmt prepare: {out / 'bin'} lacks {', '.join(missing)}: preparing it again", file=sys.stderr)
+        summary_path.unlink()
     pairs, report = load_corpus(corpus)
     splits = split_pairs(pairs, valid, test, seed, max_train)
     for folder in MADE_HERE:  # ours (the marker is here): left by an interrupted run with these options

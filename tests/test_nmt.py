@@ -203,6 +203,20 @@ def test_prepare_refuses_other_options_on_a_prepared_folder(tmp_path):
 
 
 @INTEGRATION
+def test_a_prepared_folder_missing_a_binary_is_prepared_again(tmp_path, capsys):
+    """A finished folder (marker and prepared.json) whose bin/ lost a file is made again, not handed
+    to fairseq-train (which then found no training data: seen on the GPU checks' rehearsal)."""
+    from nmt.prepare import prepare
+
+    out = tmp_path / "out"
+    first = prepare("bible-en-es", out, valid=20, test=23, max_train=300, vocab_size=300)
+    (out / "bin" / "train.en-es.en.bin").unlink()
+    again = prepare("bible-en-es", out, valid=20, test=23, max_train=300, vocab_size=300)
+    assert again == first and (out / "bin" / "train.en-es.en.bin").stat().st_size > 0
+    assert "lacks train.en-es.en.bin: preparing it again" in capsys.readouterr().err
+
+
+@INTEGRATION
 def test_train_refuses_a_run_directory_made_with_other_options(tmp_path):
     from nmt.experiment import run_config
     from suite_results.rundir import claim, config_key
