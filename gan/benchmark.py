@@ -40,7 +40,7 @@ from suite_results import tensorboard as tb
 from suite_results.cli import command_line, run_cli
 from suite_results.files import atomic_savefig, atomic_write_text
 from suite_results.rows import read_row, write_row
-from suite_results.scalars import read_scalar
+from suite_results.scalars import active_seconds, read_scalar, read_segments
 from suite_results.stats import INTERVAL, edge_note, format_spread, spread
 from suite_results.tables import Document
 from suite_results.tuning import Outcome, Protocol, tune
@@ -140,8 +140,9 @@ def _train_row(bench, optimizer, lr, seed, config, path) -> dict:
     row = {"optimizer": optimizer, "lr": lr, "seed": seed, "iterations": bench.iterations,
            "final_smoothed_loss": None if diverged else float(smoothed[-1]), "steps": steps.tolist(),
            "smoothed_loss": smoothed.tolist(),
-           # the seconds between the first and the last logged step, so a resumed run counts its whole time
-           "train_seconds": events[-1].wall_time - events[0].wall_time if events else 0.0,
+           # each invocation's seconds from its first to its last logged step (one event file each), so a
+           # resumed run counts every part but not the time between them, nor a stop inside one
+           "train_seconds": sum(active_seconds(s) for s in read_segments(config.out, "train/critic_loss")),
            "iterations_per_second": fitted.get("iterations_per_second"), "run_dir": config.out,
            "command": command_line("python -m gan.train", config, skip=("device",))}
     if diverged:

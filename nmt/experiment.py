@@ -29,7 +29,7 @@ import torch
 
 from suite_results import locks, rundir, stats
 from suite_results.cli import UserError, check_choices, portable_command
-from suite_results.scalars import read_scalar, read_segments
+from suite_results.scalars import active_seconds, read_scalar, read_segments
 from suite_results.files import atomic_savefig, write_csv
 from suite_results.stats import format_spread
 from suite_results.tables import Document
@@ -78,7 +78,8 @@ def fairseq_train(data: Path, run_dir: Path, flags: list[str], config: dict) -> 
     its checkpoint_last.pt; logs to run_dir/train.log and run_dir/tb. Returns {'wall_s', 'command'}:
     wall_s is this invocation's seconds plus, for a resumed run, the spans its earlier invocations
     logged (first to last training log of each), so a run interrupted and resumed still reports
-    what it cost, not only its last part."""
+    what it cost, not only its last part; time a process stood stopped (a gap in its logs) is not
+    counted."""
     if not (Path(data) / "bin").is_dir():
         raise ValueError(f"{Path(data) / 'bin'} does not exist: prepare the data first (python -m nmt prepare)")
     run_dir = Path(run_dir)
@@ -88,12 +89,17 @@ def fairseq_train(data: Path, run_dir: Path, flags: list[str], config: dict) -> 
                "--log-interval", "10", "--no-progress-bar", "--num-workers", "0", *device_flags()]
     with locks.hold(run_dir):  # one writer per run directory (another process: refused, naming it)
         rundir.claim(run_dir, config)
-        earlier = sum(span for _, span in logged_spans(run_dir))  # what earlier invocations logged
+        earlier = read_segments(run_dir / "tb" / "train_inner", "loss")  # what earlier invocations logged
         started = time.perf_counter()
         with open(run_dir / "train.log", "a") as log:
             offset = log.tell()
             result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
-    trained = {"wall_s": earlier + time.perf_counter() - started, "command": portable_command(command)}
+        elapsed = time.perf_counter() - started
+        # less the time this invocation stood stopped (scripts/with_sweeps_paused.sh): gaps in its own logs
+        mine = read_segments(run_dir / "tb" / "train_inner", "loss")[len(earlier):]
+        paused = sum(s[-1].wall_time - s[0].wall_time - active_seconds(s) for s in (sorted(m, key=lambda e: e.wall_time)
+                                                                                    for m in mine))
+    trained = {"wall_s": sum(active_seconds(s) for s in earlier) + elapsed - paused, "command": portable_command(command)}
     if result.returncode != 0:
         with open(run_dir / "train.log", errors="replace") as log:
             log.seek(offset)
@@ -155,9 +161,10 @@ def evaluate(data: Path, run_dir: Path, beam: int = 4) -> dict:
 
 
 def logged_spans(run_dir: Path) -> list[tuple[float, float]]:
-    """(clock of the first training log, seconds to the last) of each invocation of a run, in order:
-    fairseq writes one event file per invocation (``suite_results.scalars.read_segments``)."""
-    return [(min(e.wall_time for e in s), max(e.wall_time for e in s) - min(e.wall_time for e in s))
+    """(clock of the first training log, seconds it worked to the last) of each invocation of a run,
+    in order: fairseq writes one event file per invocation (``suite_results.scalars.read_segments``);
+    a stop inside one is left out (``suite_results.scalars.active_seconds``)."""
+    return [(min(e.wall_time for e in s), active_seconds(s))
             for s in read_segments(Path(run_dir) / "tb" / "train_inner", "loss")]
 
 

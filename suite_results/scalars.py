@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,3 +43,17 @@ def read_segments(folder: Path | str, tag: str) -> list[list[Scalar]]:
     files = Path(folder).glob("events.out.tfevents.*") if Path(folder).is_dir() else []
     segments = [segment for segment in (read_scalar(path, tag) for path in files) if segment]
     return sorted(segments, key=lambda s: min(e.wall_time for e in s))
+
+
+def active_seconds(segment: list[Scalar], gap_factor: float = 10.0, least_gap: float = 60.0) -> float:
+    """The seconds one segment (one process's logs, :func:`read_segments`) spent working: first to
+    last log, less the gaps no work filled (the process stopped by scripts/with_sweeps_paused.sh,
+    a suspended machine). A gap longer than ``gap_factor`` times the median interval between logs,
+    and than ``least_gap`` seconds, counts as one median interval (the work it did hold)."""
+    times = sorted(e.wall_time for e in segment)
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    if not gaps:
+        return 0.0
+    typical = statistics.median(gaps)
+    longest = max(gap_factor * typical, least_gap)
+    return sum(typical if gap > longest else gap for gap in gaps)

@@ -309,6 +309,32 @@ def test_a_resumed_run_reports_the_seconds_of_its_earlier_part(tmp_path, monkeyp
     assert 30 <= resumed["wall_s"] < 35
 
 
+def test_a_run_stopped_for_a_while_does_not_count_the_stop(tmp_path, monkeypatch):
+    """An invocation that stood SIGSTOPped for 45 minutes (scripts/with_sweeps_paused.sh) between two
+    training logs: its wall_s leaves the stop out (its clock said 3100 s; it worked 400 s)."""
+    import subprocess
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    from nmt import experiment
+
+    (tmp_path / "data" / "bin").mkdir(parents=True)
+    run = tmp_path / "run"
+
+    def train(*args, **kwargs):  # logs every 10 s, with the 2700 s stop after update 50
+        inner = SummaryWriter(str(run / "tb" / "train_inner"))
+        for step in range(10, 110, 10):
+            inner.add_scalar("loss", 9.0, step, walltime=1_700_000_000.0 + step + (2700 if step > 50 else 0))
+        inner.close()
+        clock.append(3100.0)
+        return subprocess.CompletedProcess(args, 0)
+
+    clock = [0.0]
+    monkeypatch.setattr(experiment.subprocess, "run", train)
+    monkeypatch.setattr(experiment.time, "perf_counter", lambda: clock[-1])
+    assert experiment.fairseq_train(tmp_path / "data", run, ["--lr", "0.1"], {"lr": 0.1})["wall_s"] == 400.0
+
+
 def test_a_killed_fairseq_train_names_its_signal(tmp_path, monkeypatch):
     import subprocess
 

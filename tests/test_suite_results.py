@@ -10,7 +10,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from suite_results.provenance import machines_of
 from suite_results.rows import read_row, write_row
-from suite_results.scalars import read_scalar, read_scalars
+from suite_results.scalars import Scalar, active_seconds, read_scalar, read_scalars, read_segments
 from suite_results.stats import edge_note, format_spread, grid_edge, spread
 
 
@@ -28,6 +28,23 @@ def test_scalars_keep_the_last_value_of_a_repeated_step(tmp_path):
     assert [(e.step, e.value) for e in loss] == [(1, 5.0), (2, 4.0), (3, 2.5)]
     assert list(read_scalars(tmp_path, prefix="diag_")) == ["diag_corr"]
     assert read_scalar(tmp_path, "train/los") == [] and read_scalar(tmp_path / "missing", "x") == []
+
+
+def test_a_runs_seconds_leave_out_the_time_between_invocations_and_stops_inside_one(tmp_path):
+    """A run logged every 5 s for 100 s, stopped for 45 minutes (with_sweeps_paused.sh) after 50 s,
+    then killed and resumed 3 hours later for 20 s more: it worked 120 s, not 3 h 46 min."""
+    first = [Scalar(i, 1.0, 1000.0 + 5 * i + (2700 if i > 10 else 0)) for i in range(21)]
+    second = [Scalar(20 + i, 1.0, 1000.0 + 2800 + 10800 + 5 * i) for i in range(5)]
+    assert active_seconds(first) == pytest.approx(100.0) and active_seconds(second) == pytest.approx(20.0)
+    assert active_seconds(first[:1]) == 0.0
+    slow = [Scalar(i, 1.0, 30.0 * i) for i in range(10)]  # slow logs, no stop: all of it counts
+    assert active_seconds(slow) == pytest.approx(270.0)
+    for segment in (first, second):  # one event file per invocation, as gan.train and fairseq write them
+        writer = SummaryWriter(str(tmp_path))
+        for e in segment:
+            writer.add_scalar("train/critic_loss", e.value, e.step, walltime=e.wall_time)
+        writer.close()
+    assert sum(active_seconds(s) for s in read_segments(tmp_path, "train/critic_loss")) == pytest.approx(120.0)
 
 
 def test_spread_mean_std_and_an_interval_around_the_mean():
