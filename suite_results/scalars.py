@@ -15,7 +15,7 @@ class Scalar(NamedTuple):
 
 def read_scalars(folder: Path | str, prefix: str = "") -> dict[str, list[Scalar]]:
     """Every scalar tag under ``folder`` (or in one event file) that starts with ``prefix``, each
-    sorted by step. A resumed run may log a step twice: the last value written is kept. A missing
+    sorted by step. A resumed run may log a step twice: the value written last (by its clock) is kept. A missing
     folder reads as no tags."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -26,7 +26,10 @@ def read_scalars(folder: Path | str, prefix: str = "") -> dict[str, list[Scalar]
     out = {}
     for tag in accumulator.Tags()["scalars"]:
         if tag.startswith(prefix):
-            by_step = {e.step: Scalar(e.step, e.value, e.wall_time) for e in accumulator.Scalars(tag)}
+            by_step = {}
+            for e in accumulator.Scalars(tag):  # by clock, not by the order files are read (names can sort
+                if e.step not in by_step or e.wall_time >= by_step[e.step].wall_time:  # out of order)
+                    by_step[e.step] = Scalar(e.step, e.value, e.wall_time)
             out[tag] = [by_step[step] for step in sorted(by_step)]
     return out
 
