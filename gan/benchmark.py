@@ -40,7 +40,7 @@ from suite_results import tensorboard as tb
 from suite_results.cli import command_line, run_cli
 from suite_results.files import atomic_savefig, atomic_write_text
 from suite_results.rows import read_row, write_row
-from suite_results.scalars import active_seconds, read_scalar, read_segments
+from suite_results.scalars import read_scalar, worked_seconds
 from suite_results.stats import INTERVAL, edge_note, format_spread, spread
 from suite_results.tables import Document
 from suite_results.tuning import Outcome, Protocol, tune
@@ -142,7 +142,7 @@ def _train_row(bench, optimizer, lr, seed, config, path) -> dict:
            "smoothed_loss": smoothed.tolist(),
            # each invocation's seconds from its first to its last logged step (one event file each), so a
            # resumed run counts every part but not the time between them, nor a stop inside one
-           "train_seconds": sum(active_seconds(s) for s in read_segments(config.out, "train/critic_loss")),
+           "train_seconds": worked_seconds(config.out, "train/critic_loss"),
            "iterations_per_second": fitted.get("iterations_per_second"), "run_dir": config.out,
            "command": command_line("python -m gan.train", config, skip=("device",))}
     if diverged:

@@ -35,7 +35,7 @@ import torch  # noqa: E402
 from optim_plugins import OPTIMIZERS  # noqa: E402
 from suite_results import provenance, rundir, stats  # noqa: E402
 from suite_results import tensorboard as tb  # noqa: E402
-from suite_results.scalars import active_seconds, read_scalar, read_segments  # noqa: E402
+from suite_results.scalars import read_scalar, worked_seconds  # noqa: E402
 from suite_results.cli import check_choices, command_line  # noqa: E402
 from suite_results.files import atomic_savefig, atomic_write_text, write_csv  # noqa: E402
 from suite_results.rows import read_row, write_row  # noqa: E402
@@ -134,7 +134,7 @@ def run_one(protocol: str, optimizer: str, seed: int, args: SweepConfig) -> dict
            # from the whole run's logged steps and their clock, so a run resumed after a kill (whose last
            # invocation trained only the rest, or nothing) still reports what it ran at
            "iterations_per_second": iterations_per_second(events),
-           "train_seconds": sum(active_seconds(s) for s in read_segments(out, "train/critic_loss")),  # stops left out
+           "train_seconds": worked_seconds(out, "train/critic_loss"),  # stops left out
            "command": command_line("python -m gan.train", config, skip=("device",)),
            "steps": steps.tolist(), "critic_loss": critic.tolist()}
     if len(kid):

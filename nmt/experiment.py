@@ -29,7 +29,7 @@ import torch
 
 from suite_results import locks, rundir, stats
 from suite_results.cli import UserError, check_choices, portable_command
-from suite_results.scalars import active_seconds, read_scalar, read_segments
+from suite_results.scalars import active_seconds, read_scalar, read_segments, stopped_seconds
 from suite_results.files import atomic_savefig, write_csv
 from suite_results.stats import format_spread
 from suite_results.tables import Document
@@ -96,10 +96,8 @@ def fairseq_train(data: Path, run_dir: Path, flags: list[str], config: dict) -> 
             result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
         elapsed = time.perf_counter() - started
         # less the time this invocation stood stopped (scripts/with_sweeps_paused.sh): gaps in its own logs
-        mine = read_segments(run_dir / "tb" / "train_inner", "loss")[len(earlier):]
-        paused = sum(s[-1].wall_time - s[0].wall_time - active_seconds(s) for s in (sorted(m, key=lambda e: e.wall_time)
-                                                                                    for m in mine))
-    trained = {"wall_s": sum(active_seconds(s) for s in earlier) + elapsed - paused, "command": portable_command(command)}
+        paused = sum(map(stopped_seconds, read_segments(run_dir / "tb" / "train_inner", "loss")[len(earlier):]))
+    trained = {"wall_s": sum(map(active_seconds, earlier)) + elapsed - paused, "command": portable_command(command)}
     if result.returncode != 0:
         with open(run_dir / "train.log", errors="replace") as log:
             log.seek(offset)

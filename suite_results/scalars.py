@@ -60,3 +60,15 @@ def active_seconds(segment: list[Scalar], gap_factor: float = 10.0, least_gap: f
     typical = statistics.median(gaps)
     longest = max(gap_factor * typical, least_gap)
     return sum(typical if gap > longest else gap for gap in gaps)
+
+
+def stopped_seconds(segment: list[Scalar]) -> float:
+    """The seconds of one segment's span (first to last log) that :func:`active_seconds` leaves out."""
+    times = [e.wall_time for e in segment]
+    return max(times) - min(times) - active_seconds(segment) if times else 0.0
+
+
+def worked_seconds(folder: Path | str, tag: str) -> float:
+    """What a run worked over all its invocations, from one tag's logs: the sum of each segment's
+    :func:`active_seconds` (the time between a kill and the resume, and stops inside one, left out)."""
+    return sum(active_seconds(s) for s in read_segments(folder, tag))

@@ -10,7 +10,8 @@ from torch.utils.tensorboard import SummaryWriter
 
 from suite_results.provenance import machines_of
 from suite_results.rows import read_row, write_row
-from suite_results.scalars import Scalar, active_seconds, read_scalar, read_scalars, read_segments
+from suite_results.scalars import (Scalar, active_seconds, read_scalar, read_scalars, read_segments, stopped_seconds,
+                                   worked_seconds)
 from suite_results.stats import edge_note, format_spread, grid_edge, spread
 
 
@@ -45,6 +46,8 @@ def test_a_runs_seconds_leave_out_the_time_between_invocations_and_stops_inside_
             writer.add_scalar("train/critic_loss", e.value, e.step, walltime=e.wall_time)
         writer.close()
     assert sum(active_seconds(s) for s in read_segments(tmp_path, "train/critic_loss")) == pytest.approx(120.0)
+    assert worked_seconds(tmp_path, "train/critic_loss") == pytest.approx(120.0)
+    assert stopped_seconds(first) == pytest.approx(2700.0) and stopped_seconds(slow) == 0.0
 
 
 def test_spread_mean_std_and_an_interval_around_the_mean():
