@@ -224,8 +224,14 @@ def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | Non
     def known(optimizer, lr, seed):
         return run_row(bench, name, optimizer, lr, seed, root, train=False)
 
-    state = walk(bench, optimizers, known)
-    summary = write_results(name, bench, state, root, pages)
+    def read():
+        return walk(bench, optimizers, known)
+
+    def page(state):
+        return write_results(name, bench, state, root, pages)
+
+    lock = root / "runs" / "gan" / "bench" / name / "pages" if pages else None  # sweeps.refresh
+    state, summary = sweeps.refresh(lock, read, page)
 
     def result(row):
         final = "diverged" if row.get("diverged") else f"final smoothed loss {row['final_smoothed_loss']:.4g}"
@@ -233,9 +239,7 @@ def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | Non
 
     def after(trained_one):
         nonlocal state, summary
-        state = walk(bench, optimizers, known)
-        if trained_one:
-            summary = write_results(name, bench, state, root, pages)
+        state, summary = sweeps.refresh(lock, read, page) if trained_one else (read(), summary)
 
     if train:
         trained = set(train_only or optimizers)  # the optimizers whose runs this process makes

@@ -356,8 +356,14 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
     def known(c, phase, lr, seed):
         return run_row(bench, name, data, runs, results, c, phase, lr, seed, train=False)
 
-    state = walk(bench, name, shown, known)
-    summary = write_results(name, bench, prepared, state, results, known, pages)
+    def read():
+        return walk(bench, name, shown, known)
+
+    def page(state):
+        return write_results(name, bench, prepared, state, results, known, pages)
+
+    lock = runs / "pages" if pages else None  # sweeps.refresh
+    state, summary = sweeps.refresh(lock, read, page)
 
     def todo():  # each candidate's needs depend on its own rows only: the shown state serves
         protocol = [n for n in state.needed if n[1] in candidates and (
@@ -374,9 +380,7 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
 
     def after(trained_one):
         nonlocal state, summary
-        state = walk(bench, name, shown, known)
-        if trained_one:
-            summary = write_results(name, bench, prepared, state, results, known, pages)
+        state, summary = sweeps.refresh(lock, read, page) if trained_one else (read(), summary)
 
     if train:
         sweeps.drive(f"nmt benchmark {name}", todo,

@@ -22,8 +22,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import sentencepiece as spm
-
 from suite_data.debian import fetch_deb
 from suite_results import locks, rundir
 from suite_results.files import atomic_write_text
@@ -133,6 +131,8 @@ def _prepare(corpus: str, out: Path, valid: int, test: int, max_train: int | Non
     for split, rows in splits.items():
         for index, lang in enumerate((src, tgt)):
             (out / "raw" / f"{split}.{lang}").write_text("".join(r[index] + "\n" for r in rows), encoding="utf-8")
+    import sentencepiece as spm  # noqa: PLC0415 - here, so binaries() imports on a machine without it (the GPU image)
+
     training_text = [str(out / "raw" / f"train.{lang}") for lang in (src, tgt)]
     spm.SentencePieceTrainer.train(input=",".join(training_text), model_prefix=str(out / "spm"),
                                    vocab_size=vocab_size, model_type="bpe", character_coverage=1.0,

@@ -6,18 +6,33 @@ A benchmark's ``train_one(item)`` trains one row under the row directory's lock
 that row is left to its holder and the next one is tried. When every row left is another process's,
 the loop waits ``poll_s`` seconds and reads the state again (the other process's rows land meanwhile).
 One line on stderr before and after each run.
+
+A sweep rewrites its benchmark's page after each row (:func:`refresh`): the rows are read and the page
+written from them under one lock, so two sweeps of one benchmark take turns and neither writes a page
+(which removes the TensorBoard files of rows it does not list) from a row list older than the other's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 from . import locks
 
 LOCKED = "locked"  # train_one's answer for a row another process is training
+S = TypeVar("S")
+
+
+def refresh(lock_dir: Path | None, read: Callable[[], S], write: Callable[[S], dict]) -> tuple[S, dict]:
+    """``state = read()`` (the rows there are) and ``write(state)`` (the summary, with the page written
+    from that state), both under ``lock_dir``'s lock, waiting while another process holds it; no lock
+    when ``lock_dir`` is None (nothing written to disk)."""
+    with locks.wait_hold(lock_dir) if lock_dir is not None else contextlib.nullcontext():
+        state = read()
+        return state, write(state)
 
 
 def run(prog: str, todo: Callable[[], list], train_one: Callable, label: Callable, result: Callable,

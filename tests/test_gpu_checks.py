@@ -36,3 +36,12 @@ def test_the_device_path_needs_no_venv():
         text = (ROOT / script).read_text()
         code = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
         assert not any(".venv" in line for line in code), script
+
+
+def test_the_device_path_checks_the_carried_binaries_without_sentencepiece():
+    """The bare GPU image has no sentencepiece: the fairseq step's check of the carried bin/ (every file
+    fairseq-train reads, nmt.prepare.binaries) imports without it."""
+    code = ("import sys; sys.modules['sentencepiece'] = None\n"
+            "from nmt.prepare import CORPORA, binaries\nprint(len(binaries(*CORPORA['bible-en-es'])))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "14", out.stderr

@@ -70,3 +70,27 @@ def test_wait_hold_waits_for_the_holder_then_holds(tmp_path):
     process.wait()
     assert said == [f"{tmp_path / 'run'} is in use by process {process.pid}: waiting for it"]
     assert not locks.is_held(tmp_path / "run")
+
+
+def test_a_page_is_written_from_rows_read_after_the_other_sweeps_page(tmp_path):
+    """Two sweeps of one benchmark (suite_results.sweeps.refresh): while one rewrites the page, the
+    other does not read its row list, so it never writes a page (and removes TensorBoard files) from
+    rows older than the first one's page. No lock, and no folder made, when nothing is written."""
+    import threading
+
+    from suite_results import sweeps
+
+    process = holder(tmp_path / "pages")  # the other sweep, in the middle of its page rewrite
+    events = []
+
+    def other_finishes():
+        events.append("other page written")
+        process.kill()
+
+    threading.Timer(0.5, other_finishes).start()
+    state, summary = sweeps.refresh(tmp_path / "pages", lambda: events.append("rows read") or "rows",
+                                    lambda rows: {"page from": rows})
+    process.wait()
+    assert events == ["other page written", "rows read"]
+    assert (state, summary) == ("rows", {"page from": "rows"})
+    assert sweeps.refresh(None, lambda: 1, lambda s: {"s": s}) == (1, {"s": 1})

@@ -375,14 +375,18 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
     def known(c, phase, lr, seed):
         return run_row(bench, name, root, c, phase, lr, seed, train=False)
 
-    state = walk(bench, name, shown, known)
-    summary = write_results(name, bench, state, results, pages)
+    def read():
+        return walk(bench, name, shown, known)
+
+    def page(state):
+        return write_results(name, bench, state, results, pages)
+
+    lock = root / "runs" / "vision" / "bench" / name / "pages" if pages else None  # sweeps.refresh
+    state, summary = sweeps.refresh(lock, read, page)
 
     def after(trained_one):
         nonlocal state, summary
-        state = walk(bench, name, shown, known)
-        if trained_one:
-            summary = write_results(name, bench, state, results, pages)
+        state, summary = sweeps.refresh(lock, read, page) if trained_one else (read(), summary)
 
     def result(row):
         return ("diverged" if row.get("diverged") else
