@@ -214,11 +214,13 @@ def slurm_job(name: str, root: str, item: tuple):
 
 def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | None = None,
                   train: bool = True, poll_s: float = 60.0, slurm_config=None, pages: bool = True,
-                  train_only: set | None = None) -> dict:
+                  train_only: set | None = None, plan: bool = False) -> dict:
     """The protocol (module docstring); ``train=False`` only rewrites the results from the rows there
-    are. One line per run on stderr; another process's rows are left to it (this one waits only when
-    nothing else is left: ``suite_results.sweeps``)."""
+    are; ``plan`` prints the runs the sweep would make and their CPU hours, and trains and writes
+    nothing. One line per run on stderr; another process's rows are left to it (this one waits only
+    when nothing else is left: ``suite_results.sweeps``)."""
     bench = BENCHMARKS[name]
+    train, pages = train and not plan, pages and not plan
     optimizers = list(optimizers or bench.optimizers)
 
     def known(optimizer, lr, seed):
@@ -241,16 +243,24 @@ def run_benchmark(name: str, root: Path = Path("."), optimizers: list[str] | Non
         nonlocal state, summary
         state, summary = sweeps.refresh(lock, read, page) if trained_one else (read(), summary)
 
+    trained = set(train_only or optimizers)  # the optimizers whose runs this process makes
+
+    def protocol():
+        return [n for n in state["needed"] if n[1] in trained]
+
+    def design():  # the seeds Stein's design asks for (suite_results.claims)
+        return [(9, o, lr, seed) for o, lr, seed in claims.to_run(summary["verdicts"]) if o in trained]
+
+    def label(n):
+        return f"{n[1]} lr {n[2]:.3g} seed {n[3]}"
+
+    if plan:
+        summary["plan"] = sweeps.plan(f"gan benchmark {name}", protocol(), design(), label,
+                                      root / "results" / "gan" / name / "runs", lambda n: (n[1], None))
     if train:
-        trained = set(train_only or optimizers)  # the optimizers whose runs this process makes
-
-        def todo():  # the protocol's runs, then the seeds Stein's design asks for (suite_results.claims)
-            return [n for n in state["needed"] if n[1] in trained] or [
-                (9, o, lr, seed) for o, lr, seed in claims.to_run(summary["verdicts"]) if o in trained]
-
-        sweeps.drive(f"gan benchmark {name}", todo,
+        sweeps.drive(f"gan benchmark {name}", lambda: protocol() or design(),
                      lambda n: run_row(bench, name, n[1], n[2], n[3], root, train=True),
-                     lambda n: f"{n[1]} lr {n[2]:.3g} seed {n[3]}", result, after, poll_s, slurm_config,
+                     label, result, after, poll_s, slurm_config,
                      functools.partial(slurm_job, name, str(root)), root / "runs" / "gan" / "bench" / name / "slurm")
     return summary
 
@@ -436,9 +446,14 @@ def main(argv=None) -> int:
     parser.add_argument("--root", type=Path, default=Path("."))
     parser.add_argument("--no-train", dest="train", action="store_false",
                         help="only rewrite summary.json, results.md and the plot from the rows there are")
+    parser.add_argument("--plan", action="store_true",
+                        help="print the runs the sweep would make and their CPU hours; train and write nothing")
     slurm.add_arguments(parser)
     args = parser.parse_args(argv)
-    run_benchmark(args.benchmark, args.root, args.optimizers, args.train, slurm_config=slurm.config_from(args))
+    run_benchmark(args.benchmark, args.root, args.optimizers, args.train, slurm_config=slurm.config_from(args),
+                  plan=args.plan)
+    if args.plan:
+        return 0
     print((args.root / "results" / "gan" / args.benchmark / "results.md").read_text())
     return 0
 

@@ -81,6 +81,8 @@ def main(argv=None) -> int:
                    help="only rewrite summary.json, results.md and the plot from the rows there are")
     b.add_argument("--tune-only", action="store_true",
                    help="train the lr grids only (every candidate's lr decided before the full runs)")
+    b.add_argument("--plan", action="store_true",
+                   help="print the runs the sweep would make and their CPU hours; train and write nothing")
     slurm.add_arguments(b)
     c = steps.add_parser("step-scale", help="what a per-tensor reduce does to each element's step (nmt/step_scale.py)")
     c.add_argument("elementwise", type=Path, help="a checkpoint of an Adam-family run (a v per element)")
@@ -101,7 +103,9 @@ def main(argv=None) -> int:
 def _run(args) -> int:
     if args.step == "benchmark":
         summary = run_benchmark(args.benchmark, args.root, args.candidates, args.train, args.tune_only,
-                                slurm_config=slurm.config_from(args))
+                                slurm_config=slurm.config_from(args), plan=args.plan)
+        if args.plan:
+            return 0
         print((args.root / "results" / "nmt" / args.benchmark / "results.md").read_text())
         return 0 if summary["optimizers"] else 1
     if args.step in ("step-scale", "step-size"):

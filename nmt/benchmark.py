@@ -331,15 +331,17 @@ def slurm_job(name: str, root: str, item: tuple):
 
 def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | None = None,
                   train: bool = True, tune_only: bool = False, poll_s: float = 60.0, slurm_config=None,
-                  pages: bool = True) -> dict:
+                  pages: bool = True, plan: bool = False) -> dict:
     """The whole protocol for ``name``; returns the summary (also written under results/nmt/<name>/).
     Progress is one line per run (a tqdm bar on a terminal); fairseq's per-update log of each run is
     in its run directory's train.log. ``train=False`` trains nothing: it rewrites the results from
     the rows there are (the data's description from the last summary.json, if there is one).
     ``tune_only`` trains the tuning runs only (both rungs; the other full runs already there are
     still reported). Another process training a row this sweep needs: this one trains the other
-    rows meanwhile, and waits (``poll_s``) only when nothing else is left."""
+    rows meanwhile, and waits (``poll_s``) only when nothing else is left. ``plan`` prints the runs the
+    sweep would make and their CPU hours, and trains, prepares and writes nothing."""
     bench = BENCHMARKS[name]
+    train, pages = train and not plan, pages and not plan
     candidates = list(candidates or default_candidates(name))
     unknown = [c for c in candidates if c not in CANDIDATES]
     if unknown:
@@ -347,7 +349,7 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
     data = root / "outputs" / "nmt" / f"bench-{name}"
     runs, results = root / "runs" / "nmt" / "bench" / name, root / "results" / "nmt" / name
     last = results / "summary.json"
-    prepared = json.loads(last.read_text())["data"] if not train and last.exists() else prepare(
+    prepared = json.loads(last.read_text())["data"] if not train and last.exists() else {} if plan else prepare(
         bench.corpus, data, bench.valid, bench.test, bench.max_train, bench.vocab_size, seed=1)
     # the results show every candidate with rows, trained now or not (--candidates chooses what
     # trains, never what the summary keeps)
@@ -365,14 +367,17 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
     lock = runs / "pages" if pages else None  # sweeps.refresh
     state, summary = sweeps.refresh(lock, read, page)
 
-    def todo():  # each candidate's needs depend on its own rows only: the shown state serves
-        protocol = [n for n in state.needed if n[1] in candidates and (
+    def protocol():  # each candidate's needs depend on its own rows only: the shown state serves
+        return [n for n in state.needed if n[1] in candidates and (
             not tune_only or n[2] == "tune" or (n[1] in state.tunings and n[4] == bench.grid_seed
                                                 and not state.tunings[n[1]].complete))]
-        # then the seeds Stein's design asks for (suite_results.claims), once the protocol has none left
-        design = [] if tune_only else [(9, c, "full", lr, seed) for c, lr, seed in claims.to_run(summary["verdicts"])
-                                        if c in candidates]
-        return protocol or design
+
+    def design():  # the seeds Stein's design asks for (suite_results.claims), once the protocol has none left
+        return [] if tune_only else [(9, c, "full", lr, seed) for c, lr, seed in claims.to_run(summary["verdicts"])
+                                     if c in candidates]
+
+    def label(n):
+        return f"{n[1]} {n[2]} lr {n[3]:g} seed {n[4]}"
 
     def result(row):
         done = f"BLEU {row['bleu']} chrF {row['chrf']}" if "bleu" in row else f"best valid loss {row['best_valid_loss']}"
@@ -382,10 +387,13 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
         nonlocal state, summary
         state, summary = sweeps.refresh(lock, read, page) if trained_one else (read(), summary)
 
+    if plan:
+        summary["plan"] = sweeps.plan(f"nmt benchmark {name}", protocol(), design(), label, results / "runs",
+                                      lambda n: (n[1], n[2]))
     if train:
-        sweeps.drive(f"nmt benchmark {name}", todo,
+        sweeps.drive(f"nmt benchmark {name}", lambda: protocol() or design(),
                      lambda n: run_row(bench, name, data, runs, results, n[1], n[2], n[3], n[4], train=True),
-                     lambda n: f"{n[1]} {n[2]} lr {n[3]:g} seed {n[4]}", result, after, poll_s, slurm_config,
+                     label, result, after, poll_s, slurm_config,
                      functools.partial(slurm_job, name, str(root)), runs / "slurm")
     return summary
 

@@ -5,6 +5,7 @@
 #     bash scripts/start_sweeps.sh "nmt benchmark --benchmark bible-cpu" "vision benchmark --benchmark fmnist-resnet"
 # Each argument is what follows `python -m`. Pause them for timing with scripts/with_sweeps_paused.sh;
 # stop them with `pkill -f -- "-m (nmt|gan|vision)[ .]benchmark"` (a killed run resumes from its last checkpoint).
+# See what a sweep will cost first: `python -m nmt benchmark --benchmark bible-cpu --plan` (nothing trained or written).
 set -eu
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}

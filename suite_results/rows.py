@@ -15,6 +15,7 @@ restore it from git.
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 from .files import atomic_write_text
@@ -53,3 +54,28 @@ def read_row(path: Path, required=(), full_required=()) -> dict:
     if missing:
         raise DamagedRow(f"damaged result row {path}: missing {', '.join(map(repr, missing))}; {fix}")
     return row
+
+
+def wall_hours(rows: list[dict], candidate: str | None = None, phase: str | None = None) -> float | None:
+    """Median wall hours of the rows of ``candidate`` at ``phase`` (None: any), or None when no such row
+    records its time. A row's time is ``wall_s`` (NMT) or ``train_seconds``; its candidate ``candidate``
+    or ``optimizer`` (GAN); its phase ``phase``, else "full" (a one-rung protocol)."""
+    seconds = [r.get("wall_s", r.get("train_seconds")) for r in rows
+               if candidate in (None, r.get("candidate", r.get("optimizer"))) and phase in (None, r.get("phase", "full"))]
+    seconds = [s for s in seconds if s is not None]
+    return statistics.median(seconds) / 3600 if seconds else None
+
+
+def estimate_hours(rows: list[dict], candidate: str, phase: str | None = None) -> float | None:
+    """The hours a new run of ``candidate`` at ``phase`` will take on this machine, from the rows there
+    are: the median of such rows made on this machine's CPU model, else of any candidate's rows at that
+    phase made on it, else the same two anywhere; None with no row to go by. The machine comes first:
+    a bible-cpu run took 0.6-1.5 h on one CPU model and 2 h on another, while the candidates of one
+    benchmark differ far less."""
+    here = machine()["cpu"]
+    local = [r for r in rows if isinstance(r.get("machine"), dict) and r["machine"].get("cpu") == here]
+    for pool, who in ((local, candidate), (local, None), (rows, candidate), (rows, None)):
+        hours = wall_hours(pool, who, phase)
+        if hours is not None:
+            return hours
+    return None

@@ -67,6 +67,24 @@ def test_no_train_rewrites_the_results_from_the_rows_there_are(tmp_path):
     assert empty["at_authors_lr"] == {} and empty["verdicts"] == []
 
 
+@pytest.mark.slow
+def test_plan_lists_the_runs_with_their_hours_and_writes_nothing(tmp_path, capsys):
+    fresh = benchmark.run_benchmark("toy-critic", tmp_path / "fresh", plan=True)
+    assert not (tmp_path / "fresh").exists()
+    assert fresh["plan"] and all(p["cpu_hours"] is None and p["for"] == "protocol" for p in fresh["plan"])
+    assert "unknown" in capsys.readouterr().out  # no row to time them by
+    benchmark.run_benchmark("toy-critic", tmp_path, optimizers=["adam"])
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    planned = benchmark.run_benchmark("toy-critic", tmp_path, optimizers=["adam", "adashift"], plan=True)["plan"]
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before
+    assert planned and all(p["run"].startswith("adashift") for p in planned)  # adam's rows are all there
+    rows = (tmp_path / "results" / "gan" / "toy-critic" / "runs").glob("*.json")
+    hours = [json.loads(p.read_text())["train_seconds"] / 3600 for p in rows]
+    assert all(min(hours) <= p["cpu_hours"] <= max(hours) for p in planned)  # timed by adam's rows here
+    out = capsys.readouterr().out
+    assert f"{len(planned)} run(s) the protocol needs now" in out and "total: at least" in out
+
+
 def test_verdicts_wait_for_every_seed_and_compare_seed_by_seed():
     rows = lambda *losses: [{"seed": seed, "final_smoothed_loss": v} for seed, v in enumerate(losses)]
     seeds = (0, 1, 2)

@@ -360,9 +360,12 @@ def slurm_job(name: str, root: str, data_dir: str | None, item: tuple):
 
 
 def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | None = None, train: bool = True,
-                  data_dir: str | None = None, poll_s: float = 60.0, slurm_config=None, pages: bool = True) -> dict:
-    """The whole protocol for ``name`` (module docstring); ``train=False`` only rewrites the results."""
+                  data_dir: str | None = None, poll_s: float = 60.0, slurm_config=None, pages: bool = True,
+                  plan: bool = False) -> dict:
+    """The whole protocol for ``name`` (module docstring); ``train=False`` only rewrites the results;
+    ``plan`` prints the runs the sweep would make and their CPU hours, and trains and writes nothing."""
     bench = BENCHMARKS[name]
+    train, pages = train and not plan, pages and not plan
     candidates = list(candidates or bench.candidates)
     unknown = [c for c in candidates if c not in CANDIDATES]
     if unknown:
@@ -392,14 +395,22 @@ def run_benchmark(name: str, root: Path = Path("."), candidates: list[str] | Non
         return ("diverged" if row.get("diverged") else
                 f"valid {row['valid_accuracy']:.2f}% test {row['test_accuracy']:.2f}%") + f" ({row['train_seconds']:.0f} s)"
 
-    if train:
-        def todo():  # the protocol's runs, then the seeds Stein's design asks for (suite_results.claims)
-            return [n for n in state.needed if n[1] in candidates] or [
-                (9, c, "full", lr, seed) for c, lr, seed in claims.to_run(summary["verdicts"]) if c in candidates]
+    def protocol():
+        return [n for n in state.needed if n[1] in candidates]
 
-        sweeps.drive(f"vision benchmark {name}", todo,
+    def design():  # the seeds Stein's design asks for (suite_results.claims)
+        return [(9, c, "full", lr, seed) for c, lr, seed in claims.to_run(summary["verdicts"]) if c in candidates]
+
+    def label(n):
+        return f"{n[1]} {n[2]} lr {n[3]:g} seed {n[4]}"
+
+    if plan:
+        summary["plan"] = sweeps.plan(f"vision benchmark {name}", protocol(), design(), label, results / "runs",
+                                      lambda n: (n[1], n[2]))
+    if train:
+        sweeps.drive(f"vision benchmark {name}", lambda: protocol() or design(),
                      lambda n: run_row(bench, name, root, n[1], n[2], n[3], n[4], True, data_dir),
-                     lambda n: f"{n[1]} {n[2]} lr {n[3]:g} seed {n[4]}", result, after, poll_s, slurm_config,
+                     label, result, after, poll_s, slurm_config,
                      functools.partial(slurm_job, name, str(root), data_dir),
                      root / "runs" / "vision" / "bench" / name / "slurm")
     return summary
@@ -411,11 +422,15 @@ def main(argv=None) -> dict:
     parser.add_argument("--benchmark", choices=list(BENCHMARKS), default="fmnist-resnet")
     parser.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=None)
     parser.add_argument("--no-train", dest="train", action="store_false", help="only rewrite the results from the rows")
+    parser.add_argument("--plan", action="store_true",
+                        help="print the runs the sweep would make and their CPU hours; train and write nothing")
     parser.add_argument("--data-dir", default=None, help="CIFAR-10: the folder holding cifar-10-batches-py")
     parser.add_argument("--root", type=Path, default=Path("."))
     slurm.add_arguments(parser)
     args = parser.parse_args(argv)
     summary = run_benchmark(args.benchmark, args.root, args.candidates, args.train, args.data_dir,
-                            slurm_config=slurm.config_from(args))
+                            slurm_config=slurm.config_from(args), plan=args.plan)
+    if args.plan:
+        return summary
     print((args.root / "results" / "vision" / args.benchmark / "results.md").read_text(), file=sys.stdout)
     return summary
