@@ -40,7 +40,7 @@ from suite_results import candidates as candidate_data
 from suite_results import claims, provenance
 from suite_results.candidates import Candidate
 from suite_results.files import atomic_savefig, atomic_write_text
-from suite_results.rows import wall_hours
+from suite_results.rows import estimate_hours
 from suite_results.stats import format_spread
 from suite_results.tables import Document
 
@@ -96,11 +96,12 @@ def planned_runs(family: str, benchmark: str, candidate: Candidate) -> dict:
 
 
 def hours_per_run(root: Path, family: str, benchmark: str) -> dict:
-    """Median wall hours of a checked-in grid row and full row of the benchmark (None: no rows)."""
+    """Median wall hours of a checked-in grid row and full row of the benchmark, this machine's rows
+    first (``suite_results.rows.estimate_hours``, as every benchmark's ``--plan``; None: no rows)."""
     rows = [json.loads(p.read_text()) for p in sorted((_results(root, family, benchmark) / "runs").glob("*.json"))]
     if family == "gan":  # one rung: every row has the full budget
-        return {"grid": None, "full": wall_hours(rows)}
-    return {"grid": wall_hours([r for r in rows if r.get("phase") != "full"]), "full": wall_hours(rows, phase="full")}
+        return {"grid": None, "full": estimate_hours(rows, None)}
+    return {"grid": estimate_hours(rows, None, "tune"), "full": estimate_hours(rows, None, "full")}
 
 
 def estimate(root: Path, benchmarks: list[str], candidate: Candidate) -> list[dict]:

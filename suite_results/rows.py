@@ -66,8 +66,8 @@ def wall_hours(rows: list[dict], candidate: str | None = None, phase: str | None
     return statistics.median(seconds) / 3600 if seconds else None
 
 
-def estimate_hours(rows: list[dict], candidate: str, phase: str | None = None) -> float | None:
-    """The hours a new run of ``candidate`` at ``phase`` will take on this machine, from the rows there
+def estimate_hours(rows: list[dict], candidate: str | None, phase: str | None = None) -> float | None:
+    """The hours a new run of ``candidate`` (None: any) at ``phase`` will take on this machine, from the rows there
     are: the median of such rows made on this machine's CPU model, else of any candidate's rows at that
     phase made on it, else the same two anywhere; None with no row to go by. The machine comes first:
     a bible-cpu run took 0.6-1.5 h on one CPU model and 2 h on another, while the candidates of one

@@ -84,12 +84,11 @@ def plan(prog: str, protocol: list, design: list, label: Callable, rows_dir: Pat
          kind: Callable[[object], tuple]) -> list[dict]:
     """Print what the sweep would train, before anything runs (``--plan`` of every benchmark): the runs
     the protocol needs now, then the seeds Stein's design asks for as the rows stand (the sweep makes
-    them once the protocol needs none), a line each with its estimated CPU hours (the median of the rows in
-    ``rows_dir`` of the item's ``kind(item)``, (candidate, phase), this machine's first:
-    ``suite_results.rows.estimate_hours``), then the total. The
-    runs these lead to (the protocol's next rung or neighbour, a design's second stage) depend on their
-    results, so the total is a lower bound and says so. A run another sweep is training now is listed
-    too. Returns the lines' data."""
+    them once the protocol needs none), a line each with its estimated CPU hours (the median of the
+    rows in ``rows_dir`` like it, ``kind(item)`` = (candidate, phase), this machine's first:
+    ``suite_results.rows.estimate_hours``), then the total. The runs these lead to (the protocol's
+    next rung or neighbour, a design's second stage) depend on their results, so the total is a lower
+    bound and says so. A run another sweep is training now is listed too. Returns the lines' data."""
     rows = [read_row(p) for p in sorted(Path(rows_dir).glob("*.json"))]
     planned = [{"run": label(item), "cpu_hours": estimate_hours(rows, *kind(item)), "for": why}
                for why, items in (("protocol", protocol), ("design", design)) for item in items]
@@ -103,7 +102,8 @@ def plan(prog: str, protocol: list, design: list, label: Callable, rows_dir: Pat
         print(f"  {p['run']:48} {p['for']:9} {cost}")
     known = [p["cpu_hours"] for p in planned if p["cpu_hours"] is not None]
     unknown = len(planned) - len(known)
-    print(f"  total: at least ~{sum(known):.1f} CPU h{f' (+{unknown} run(s) with no row like them to time)' if unknown else ''}; "
+    untimed = f" (+{unknown} run(s) with no row like them to time)" if unknown else ""
+    print(f"  total: at least ~{sum(known):.1f} CPU h{untimed}; "
           "the runs these lead to (next rung, neighbours, Stein's second stage) come after them")
     return planned
 

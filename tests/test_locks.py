@@ -75,7 +75,7 @@ def test_wait_hold_waits_for_the_holder_then_holds(tmp_path):
 def test_a_page_is_written_from_rows_read_after_the_other_sweeps_page(tmp_path):
     """Two sweeps of one benchmark (suite_results.sweeps.refresh): while one rewrites the page, the
     other does not read its row list, so it never writes a page (and removes TensorBoard files) from
-    rows older than the first one's page. No lock, and no folder made, when nothing is written."""
+    rows older than the first one's page. No lock without a lock directory (nothing written)."""
     import threading
 
     from suite_results import sweeps
