@@ -443,11 +443,7 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--benchmark", choices=list(BENCHMARKS), default="fmnist-critic")
     parser.add_argument("--optimizers", nargs="+", default=None)
-    parser.add_argument("--root", type=Path, default=Path("."))
-    parser.add_argument("--no-train", dest="train", action="store_false",
-                        help="only rewrite summary.json, results.md and the plot from the rows there are")
-    parser.add_argument("--plan", action="store_true",
-                        help="print the runs the sweep would make and their CPU hours; train and write nothing")
+    sweeps.add_arguments(parser)
     slurm.add_arguments(parser)
     args = parser.parse_args(argv)
     run_benchmark(args.benchmark, args.root, args.optimizers, args.train, slurm_config=slurm.config_from(args),

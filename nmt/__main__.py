@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from suite_results import slurm
+from suite_results import slurm, sweeps
 from suite_results.cli import run_cli
 
 from .benchmark import BENCHMARKS, CANDIDATES, run_benchmark
@@ -76,13 +76,9 @@ def main(argv=None) -> int:
     b.add_argument("--benchmark", choices=list(BENCHMARKS), default="bible-cpu")
     b.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=None,
                    help="default: all of the benchmark's")
-    b.add_argument("--root", type=Path, default=Path("."), help="outputs/, runs/ and results/ go here")
-    b.add_argument("--no-train", dest="train", action="store_false",
-                   help="only rewrite summary.json, results.md and the plot from the rows there are")
+    sweeps.add_arguments(b)
     b.add_argument("--tune-only", action="store_true",
                    help="train the lr grids only (every candidate's lr decided before the full runs)")
-    b.add_argument("--plan", action="store_true",
-                   help="print the runs the sweep would make and their CPU hours; train and write nothing")
     slurm.add_arguments(b)
     c = steps.add_parser("step-scale", help="what a per-tensor reduce does to each element's step (nmt/step_scale.py)")
     c.add_argument("elementwise", type=Path, help="a checkpoint of an Adam-family run (a v per element)")

@@ -33,11 +33,17 @@ def machine() -> dict:
             else None, "python": platform.python_version()}
 
 
+def cpu_of(row: dict) -> str | None:
+    """The CPU model a row was made on, None for a row written before rows carried ``machine``."""
+    made_on = row.get("machine")
+    return made_on.get("cpu") if isinstance(made_on, dict) else None
+
+
 def machines_of(rows) -> str:
     """Where the rows' wall time was spent, for a results page: each recorded CPU model with its
     number of runs, then the runs that recorded none (rows written before rows carried ``machine``).
     A sweep carries across sessions and hosts, so one machine for a whole summary would be a guess."""
-    counts = Counter(r["machine"].get("cpu") if isinstance(r.get("machine"), dict) else None for r in rows)
+    counts = Counter(cpu_of(r) for r in rows)
     parts = [f"{n} on {cpu}" for cpu, n in counts.most_common() if cpu]
     if counts[None]:
         parts.append(f"{counts[None]} with no machine recorded")

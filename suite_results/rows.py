@@ -19,7 +19,7 @@ import statistics
 from pathlib import Path
 
 from .files import atomic_write_text
-from .provenance import machine
+from .provenance import cpu_of, machine
 
 
 def write_row(path: Path, row: dict) -> dict:
@@ -73,7 +73,7 @@ def estimate_hours(rows: list[dict], candidate: str | None, phase: str | None = 
     a bible-cpu run took 0.6-1.5 h on one CPU model and 2 h on another, while the candidates of one
     benchmark differ far less."""
     here = machine()["cpu"]
-    local = [r for r in rows if isinstance(r.get("machine"), dict) and r["machine"].get("cpu") == here]
+    local = [r for r in rows if cpu_of(r) == here]
     for pool, who in ((local, candidate), (local, None), (rows, candidate), (rows, None)):
         hours = wall_hours(pool, who, phase)
         if hours is not None:

@@ -14,6 +14,7 @@ written from them under one lock, so two sweeps of one benchmark take turns and 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import sys
 import time
@@ -25,6 +26,16 @@ from .rows import estimate_hours, read_row
 
 LOCKED = "locked"  # train_one's answer for a row another process is training
 S = TypeVar("S")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every benchmark CLI shares (``python -m nmt benchmark``, ``python -m vision benchmark``,
+    ``python -m gan.benchmark``): where it writes, rewriting from the rows only, and the plan only."""
+    parser.add_argument("--root", type=Path, default=Path("."), help="outputs/, runs/ and results/ go here")
+    parser.add_argument("--no-train", dest="train", action="store_false",
+                        help="only rewrite summary.json, results.md and the plot from the rows there are")
+    parser.add_argument("--plan", action="store_true",
+                        help="print the runs the sweep would make and their CPU hours; train and write nothing")
 
 
 def refresh(lock_dir: Path | None, read: Callable[[], S], write: Callable[[S], dict]) -> tuple[S, dict]:

@@ -421,11 +421,8 @@ def main(argv=None) -> dict:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--benchmark", choices=list(BENCHMARKS), default="fmnist-resnet")
     parser.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=None)
-    parser.add_argument("--no-train", dest="train", action="store_false", help="only rewrite the results from the rows")
-    parser.add_argument("--plan", action="store_true",
-                        help="print the runs the sweep would make and their CPU hours; train and write nothing")
+    sweeps.add_arguments(parser)
     parser.add_argument("--data-dir", default=None, help="CIFAR-10: the folder holding cifar-10-batches-py")
-    parser.add_argument("--root", type=Path, default=Path("."))
     slurm.add_arguments(parser)
     args = parser.parse_args(argv)
     summary = run_benchmark(args.benchmark, args.root, args.candidates, args.train, args.data_dir,
