@@ -26,19 +26,17 @@ and ``critic_loss.png`` are rewritten after every run.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
-import json
 from dataclasses import asdict, dataclass
 from types import SimpleNamespace
 from pathlib import Path
 
 import numpy as np
 
-from suite_results import claims, provenance, rundir, slurm, sweeps
+from suite_results import claims, provenance, resultsdir, rundir, slurm, sweeps
 from suite_results import tensorboard as tb
 from suite_results.cli import command_line, run_cli
-from suite_results.files import atomic_savefig, atomic_write_text
+from suite_results.files import atomic_savefig
 from suite_results.rows import read_row, write_row
 from suite_results.scalars import read_scalar, worked_seconds
 from suite_results.stats import INTERVAL, edge_note, format_spread, spread
@@ -344,13 +342,8 @@ def write_results(name, bench, state: dict, root: Path, write: bool = True) -> d
                "run_machines": provenance.machines_of(all_rows)}  # where the runs' wall time was spent
     if not write:
         return summary
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
-    document(summary).write(out / "results.md")
-    plot(summary, out / "critic_loss.png")
-    tb.write_runs(out / "tensorboard", [tensorboard_run(bench, row) for row in all_rows],
-                  row_paths)
-    return summary
+    return resultsdir.write(out, summary, document(summary), ("critic_loss.png", plot),
+                       [tensorboard_run(bench, row) for row in all_rows], row_paths)
 
 
 def document(summary: dict) -> Document:

@@ -40,12 +40,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from suite_results import candidates as candidate_data
-from suite_results import claims, provenance, rundir, sweeps
+from suite_results import claims, provenance, resultsdir, rundir, sweeps
 from suite_results.candidates import Candidate
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.walk import State
-from suite_results.files import atomic_savefig, atomic_write_text
+from suite_results.files import atomic_savefig
 from suite_results.rows import read_row, write_row
 from suite_results.scalars import read_scalars
 from suite_results.claims import Design, Margin
@@ -613,13 +613,8 @@ def write_results(name, bench, prepared, state: State, results: Path, lookup, wr
             TRANSFORMER_OF[name], why))
     if not write:
         return summary
-    results.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(results / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
-    document(summary).write(results / "results.md")
-    plot_curves(summary, results / "valid_loss.png")
-    tb.write_runs(results / "tensorboard", [tensorboard_run(row) for row in distinct.values()],
-                  list(distinct))
-    return summary
+    return resultsdir.write(results, summary, document(summary), ("valid_loss.png", plot_curves),
+                       [tensorboard_run(row) for row in distinct.values()], list(distinct))
 
 
 def flag_hparams(flags: list[str]) -> dict:

@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(f"usage: {PROG} {{settle,{','.join(COMMANDS)}}} ...\n")
-        print(f"  settle    any torch optimizer through the benchmarks against the checked-in baselines")
+        print("  settle    any torch optimizer through the benchmarks against the checked-in baselines")
         for name, (_, what) in COMMANDS.items():
             print(f"  {name:9} {what}")
         return 0

@@ -41,7 +41,6 @@ from suite_results import claims, provenance
 from suite_results.candidates import Candidate
 from suite_results.files import atomic_savefig, atomic_write_text
 from suite_results.rows import estimate_hours
-from suite_results.stats import format_spread
 from suite_results.tables import Document
 
 

@@ -64,7 +64,7 @@ def write_report(report_dir: Path, results: dict, scale: str, total_s: float, co
     images = report_dir / "img"
     images.mkdir(parents=True, exist_ok=True)
     env = environment()
-    parts = [f"<h1>Adaptive optimizers: demo report</h1>",
+    parts = ["<h1>Adaptive optimizers: demo report</h1>",
              f"<p>{datetime.datetime.now():%Y-%m-%d %H:%M}, scale <b>{scale}</b>, total wall time "
              f"<b>{total_s:.0f} s</b>. Command: <code>{html.escape(command)}</code></p>",
              "<p>TensorBoard for every run: <code>tensorboard --logdir runs</code></p>"]

@@ -37,7 +37,6 @@ the ordinary t interval. tests/test_stats.py measures both by simulation.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np

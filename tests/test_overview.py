@@ -31,6 +31,22 @@ def test_every_checked_in_page_is_its_summary(page):
         f"{page.folder}/results.md is stale: rewrite it with the benchmark's --no-train"
 
 
+@pytest.mark.parametrize("lstm", ["bible-lstm-cpu"])
+def test_the_cross_architecture_line_reads_the_transformer_page_as_checked_in(lstm):
+    """An LSTM page's cross-architecture verdict is made from its Transformer page's summary: a rewrite
+    of the Transformer page (bible-cpu) leaves it stale until the LSTM page is rewritten too."""
+    from nmt.benchmark import TRANSFORMER_OF, cross_architecture
+
+    own = json.loads((ROOT / "results" / "nmt" / lstm / "summary.json").read_text())["verdicts"]
+    other = TRANSFORMER_OF[lstm]
+    theirs = json.loads((ROOT / "results" / "nmt" / other / "summary.json").read_text())["verdicts"]
+    line = next(v for v in own if v["claim"].startswith("cross-architecture"))
+    expected = cross_architecture([v for v in own if v is not line], theirs, other)
+    assert {k: line[k] for k in ("verdict", "detail", "measured")} == \
+        {k: expected[k] for k in ("verdict", "detail", "measured")}, \
+        f"results/nmt/{lstm} is stale against results/nmt/{other}: python -m nmt benchmark --benchmark {lstm} --no-train"
+
+
 def test_every_verdict_is_one_of_the_four(tmp_path):
     for page in overview.PAGES:
         summary = json.loads((ROOT / page.folder / "summary.json").read_text())

@@ -22,9 +22,7 @@ sweeps on one root share the rows (one writer per run directory).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
-import json
 import shlex
 import sys
 from types import SimpleNamespace
@@ -32,12 +30,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from suite_results import candidates as candidate_data
-from suite_results import claims, provenance, rundir, slurm, sweeps
+from suite_results import claims, provenance, resultsdir, rundir, slurm, sweeps
 from suite_results.candidates import Candidate
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.cli import command_line, portable_command
-from suite_results.files import atomic_savefig, atomic_write_text
+from suite_results.files import atomic_savefig
 from suite_results.rows import read_row, write_row
 from suite_results.stats import INTERVAL, format_spread, spread
 from suite_results.tables import Document
@@ -269,13 +267,8 @@ def write_results(name: str, bench: Benchmark, state, results: Path, write: bool
                "run_machines": provenance.machines_of(distinct)}  # where the runs' wall time was spent
     if not write:
         return summary
-    results.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(results / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
-    document(summary).write(results / "results.md")
-    plot(summary, results / "test_accuracy.png")
-    tb.write_runs(results / "tensorboard", [tensorboard_run(r) for r in distinct],
-                  row_paths)
-    return summary
+    return resultsdir.write(results, summary, document(summary), ("test_accuracy.png", plot),
+                       [tensorboard_run(r) for r in distinct], row_paths)
 
 
 def document(summary: dict) -> Document:
