@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import shlex
 from dataclasses import asdict, dataclass
 from types import SimpleNamespace
 from pathlib import Path
@@ -35,7 +36,7 @@ import numpy as np
 
 from suite_results import claims, provenance, resultsdir, rundir, slurm, sweeps
 from suite_results import tensorboard as tb
-from suite_results.cli import command_line, run_cli
+from suite_results.cli import command_line, portable_command, portable_path, run_cli
 from suite_results.files import atomic_savefig
 from suite_results.rows import read_row, write_row
 from suite_results.scalars import read_scalar, worked_seconds
@@ -123,10 +124,10 @@ def run_row(bench: Benchmark, name: str, optimizer: str, lr: float, seed: int, r
     run_dir = root / "runs" / "gan" / "bench" / name / path.stem
     config.out = str(run_dir)
     return sweeps.committed_or_trained(path, run_dir, lambda p: read_row(p, ROW_KEYS),
-                                       lambda: _train_row(bench, optimizer, lr, seed, config, path), train)
+                                       lambda: _train_row(bench, optimizer, lr, seed, config, path, root), train)
 
 
-def _train_row(bench, optimizer, lr, seed, config, path) -> dict:
+def _train_row(bench, optimizer, lr, seed, config, path, root) -> dict:
     diverged = None
     try:
         fitted = Trainer(config).fit()
@@ -141,8 +142,8 @@ def _train_row(bench, optimizer, lr, seed, config, path) -> dict:
            # each invocation's seconds from its first to its last logged step (one event file each), so a
            # resumed run counts every part but not the time between them, nor a stop inside one
            "train_seconds": worked_seconds(config.out, "train/critic_loss"),
-           "iterations_per_second": fitted.get("iterations_per_second"), "run_dir": config.out,
-           "command": command_line("python -m gan.train", config, skip=("device",))}
+           "iterations_per_second": fitted.get("iterations_per_second"), "run_dir": portable_path(config.out, root),
+           "command": portable_command(shlex.split(command_line("python -m gan.train", config, skip=("device",))), root)}
     if diverged:
         row.update({"diverged": diverged, "last_finite_smoothed_loss": float(smoothed[-1]) if len(smoothed) else None})
     return write_row(path, row)  # with the machine its train_seconds were spent on

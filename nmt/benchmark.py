@@ -35,6 +35,7 @@ import functools
 import json
 import math
 import re
+import shlex
 import statistics
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -42,6 +43,7 @@ from pathlib import Path
 from suite_results import candidates as candidate_data
 from suite_results import claims, provenance, resultsdir, rundir, sweeps
 from suite_results.candidates import Candidate
+from suite_results.cli import portable_command, portable_path
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.walk import State
@@ -281,8 +283,10 @@ def _train_row(bench, data, run_dir, results, path, config) -> dict:
            "updates": bench.full_updates if phase == "full" else bench.grid_updates,
            "best_valid_loss": None if diverged else min(finite, default=None),
            "valid_curve": valid_curve, "updates_to_target": reached[0],
-           "seconds_to_target": reached[1], "wall_s": trained["wall_s"], "command": trained["command"],
-           "run_dir": str(run_dir), "diagnostics": decorrelation(run_dir)}
+           "seconds_to_target": reached[1], "wall_s": trained["wall_s"],
+           # paths relative to the root (results/nmt/<name>), as in the row's own commit
+           "command": portable_command(shlex.split(trained["command"]), results.parents[2]),
+           "run_dir": portable_path(run_dir, results.parents[2]), "diagnostics": decorrelation(run_dir)}
     if diverged:
         row.update({"diverged": True, "last_finite_valid_loss": finite[-1] if finite else None})
     if phase == "full" and (run_dir / "checkpoints" / "checkpoint_best.pt").exists():

@@ -62,23 +62,33 @@ def check_choices(name: str, values, allowed) -> None:
         raise ValueError(f"--{name}: unknown {unknown} (choose from: {', '.join(map(str, allowed))})")
 
 
+def portable_path(path, root=None) -> str:
+    """``path`` relative to ``root`` (default: the working directory) when it lies under it, else as
+    given: what a checked-in row records, so that it names no one's home folder."""
+    from pathlib import Path  # noqa: PLC0415
+
+    path = Path(path)
+    if not path.is_absolute():
+        return str(path)
+    try:
+        return str(path.resolve().relative_to(Path(root or Path.cwd()).resolve()))
+    except ValueError:
+        return str(path)
+
+
 def portable_command(words, root=None) -> str:
     """A command a reader can paste: the program by its name (``.venv/bin/fairseq-train`` ->
     ``fairseq-train``), every absolute path under ``root`` (default: the working directory)
-    relative to it; shell-quoted."""
+    relative to it (:func:`portable_path`); shell-quoted."""
     import shlex  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
-    base = Path(root or Path.cwd()).resolve()
     out = []
     for i, word in enumerate(map(str, words)):
         if i == 0 and "/" in word:
             word = Path(word).name
         elif word.startswith("/"):
-            try:
-                word = str(Path(word).resolve().relative_to(base))
-            except ValueError:
-                pass
+            word = portable_path(word, root)
         out.append(word)
     return shlex.join(out)
 

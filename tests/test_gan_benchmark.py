@@ -46,6 +46,8 @@ def test_toy_benchmark_protocol(tmp_path):
     assert (config.critic_optimizer, config.critic_lr, config.seed, config.fixed_generator) == (
         optimizer, run["lr"], run["seed"], True)
     assert run["train_seconds"] > 0 and on_disk["wall_hours"] > 0
+    # the row names its run and command relative to the root: a checked-in row names no one's folder
+    assert str(tmp_path) not in json.dumps(run) and (tmp_path / run["run_dir"]).is_dir()
     assert run["machine"]["cores"] >= 1 and run["machine"]["cpu"]  # where its train_seconds were spent
     assert on_disk["run_machines"] == f"{on_disk['distinct_runs']} on {run['machine']['cpu']}"
     rows = sorted(p.name for p in (tmp_path / "results" / "gan" / "toy-critic" / "runs").iterdir())

@@ -189,6 +189,14 @@ def test_portable_commands_name_tools_and_relative_paths(tmp_path):
     assert portable_command(words, tmp_path) == "fairseq-train data/bin --adam-betas '(0.9, 0.98)' /elsewhere"
 
 
+def test_portable_paths_are_relative_to_the_root_when_under_it(tmp_path):
+    from suite_results.cli import portable_path
+
+    assert portable_path(tmp_path / "runs" / "x", tmp_path) == "runs/x"
+    assert portable_path("/elsewhere/x", tmp_path) == "/elsewhere/x"  # not under the root: as given
+    assert portable_path("runs/x", tmp_path) == "runs/x"  # already relative
+
+
 def scheduled_run(name, kwargs, path_kwargs, steps=120, seed=0, cycle_beta1=True):
     """float64; every hyperparameter changes every step: lr and beta1 by OneCycleLR (momentum
     cycling), beta2, eps and weight decay by hand."""

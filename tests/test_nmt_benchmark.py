@@ -55,7 +55,8 @@ def test_every_test_sentence_is_scored_and_the_summary_equals_the_runs(tiny):
         for row in entry["runs"]:
             assert row["sentences"] == 23  # not a multiple of fairseq's default batch multiple 8
             assert row["machine"]["cores"] == os.cpu_count() and row["machine"]["cpu"]  # where wall_s was spent
-            scores = json.loads((Path(row["run_dir"]) / "scores.json").read_text())
+            assert str(root) not in json.dumps(row)  # paths relative to the root, as checked in
+            scores = json.loads((root / row["run_dir"] / "scores.json").read_text())
             assert scores["bleu"] == row["bleu"] and scores["sentences"] == 23
             bleus.append(row["bleu"])
             assert row["command"].count("--lr ") == 1 and f"--lr {entry['lr']!r}" in row["command"]
@@ -298,7 +299,7 @@ def test_the_lstm_twin_trains_scores_and_writes_its_rows(tmp_path):
     # the step-scale analysis reads this model's checkpoints too (the LSTM's parameters line up with its state)
     from nmt.step_scale import step_scale  # noqa: PLC0415
 
-    rows = step_scale(Path(entry["runs"][0]["run_dir"]) / "checkpoints" / "checkpoint_best.pt")
+    rows = step_scale(tmp_path / entry["runs"][0]["run_dir"] / "checkpoints" / "checkpoint_best.pt")
     names = [r["name"] for r in rows]
     assert any("encoder.lstm" in n for n in names) and any("attention" in n for n in names)
     assert all(r["shrink"] >= 1.0 for r in rows)

@@ -102,7 +102,9 @@ def test_the_tiny_benchmark_tunes_promotes_and_writes_rows_pages_and_tensorboard
     out = tmp_path / "results" / "vision" / "fmnist-tiny"
     rows = list((out / "runs").glob("*.json"))
     assert len(list((out / "tensorboard").rglob("events.out.tfevents.*"))) == len(rows) >= 5
-    assert "python -m vision train" in json.loads(rows[0].read_text())["command"]
+    row = json.loads(rows[0].read_text())
+    assert "python -m vision train" in row["command"]
+    assert str(tmp_path) not in json.dumps(row) and (tmp_path / row["run_dir"]).is_dir()  # root-relative
     assert "Verdicts" in (out / "results.md").read_text() and (out / "test_accuracy.png").stat().st_size > 5000
     again = benchmark.run_benchmark("fmnist-tiny", tmp_path, ["adam"], train=False)  # rows reused, nothing trained
     assert again["optimizers"]["adam"]["runs"] == entry["runs"]

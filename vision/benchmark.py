@@ -34,7 +34,7 @@ from suite_results import claims, provenance, resultsdir, rundir, slurm, sweeps
 from suite_results.candidates import Candidate
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
-from suite_results.cli import command_line, portable_command
+from suite_results.cli import command_line, portable_command, portable_path
 from suite_results.files import atomic_savefig
 from suite_results.rows import read_row, write_row
 from suite_results.stats import INTERVAL, format_spread, spread
@@ -151,7 +151,7 @@ def run_row(bench: Benchmark, name: str, root: Path, candidate: str, phase: str,
                        None)
         row = {"candidate": candidate, "phase": phase, "lr": lr, "seed": seed, **result, "epochs_to_target": reached,
                "command": portable_command(shlex.split(command_line("python -m vision train", config)), root),
-               "run_dir": portable_command([str(run_dir)], root)}
+               "run_dir": portable_path(run_dir, root)}
         return write_row(path, row)  # with the machine its wall_s was spent on
 
     return sweeps.committed_or_trained(path, run_dir, lambda p: read_row(p, ROW_KEYS), make, train)
