@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .claims import VERDICTS
+from .cli import UserError, run_cli
 from .stats import format_spread
 from .tables import markdown_table
 
@@ -175,12 +176,19 @@ def update(root: Path = Path(".")) -> list[str]:
     return changed
 
 
+def _no_targets(root: Path) -> None:
+    raise UserError(f"none of {', '.join(TARGETS[:2])}, ... under {root}: run it from the repository's root "
+                    "or name it with --root")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m suite_results.overview", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="only say which blocks are stale (exit 1 if any)")
     parser.add_argument("--root", type=Path, default=Path("."))
     args = parser.parse_args(argv)
+    if not any((args.root / target).exists() for target in TARGETS):  # not the repository: say so, not "all fresh"
+        run_cli(parser.prog, _no_targets, args.root)
     if args.check:
         found = stale(args.root)
         for line in found:

@@ -82,3 +82,11 @@ def test_a_changed_summary_makes_the_readme_stale(tmp_path):
 def test_an_unknown_block_is_an_error():
     with pytest.raises(ValueError, match="unknown generated block 'nosuch'"):
         overview.render("<!-- generated:nosuch -->\nx\n<!-- /generated:nosuch -->\n", {"results": ""})
+
+
+def test_a_folder_without_the_readme_or_docs_is_one_line_not_all_fresh(tmp_path, capsys):
+    for argv in (["--check", "--root", str(tmp_path)], ["--root", str(tmp_path)]):
+        with pytest.raises(SystemExit) as stop:
+            overview.main(argv)
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and "run it from the repository's root" in err and len(err.splitlines()) == 1
