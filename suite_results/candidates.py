@@ -56,6 +56,16 @@ class Candidate:
         return {k: tuple(v) if isinstance(v, list) else v for k, v in self.hyperparameters.items()}
 
 
+def check_lrs(lrs, where: str) -> None:
+    """A ValueError naming the first lr that is not a finite positive number, or one given twice."""
+    for lr in lrs:
+        if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise ValueError(f"{where}: lr {lr!r} (expected a positive number)")
+    repeated = sorted({lr for lr in lrs if list(lrs).count(lr) > 1})
+    if repeated:
+        raise ValueError(f"{where}: lr {repeated[0]!r} given more than once")
+
+
 def _candidate(name: str, table: dict, where: str) -> Candidate:
     unknown = sorted(set(table) - set(FIELDS))
     if unknown:
@@ -66,9 +76,7 @@ def _candidate(name: str, table: dict, where: str) -> Candidate:
     fixed = table.get("fixed_lr")
     if bool(grid) == (fixed is not None):
         raise ValueError(f"{where}: candidate {name!r} needs either an lr_grid (tuned) or a fixed_lr (untuned)")
-    for lr in (*grid, *([fixed] if fixed is not None else [])):
-        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"{where}: candidate {name!r}: lr {lr!r} (expected a positive number)")
+    check_lrs((*grid, *([fixed] if fixed is not None else [])), f"{where}: candidate {name!r}")
     return Candidate(name, str(table["optimizer"]), dict(table.get("hyperparameters", {})), grid,
                      None if fixed is None else float(fixed), table.get("runs_as"))
 
@@ -119,6 +127,7 @@ def user_candidate(optimizer: str, name: str | None = None, lr_grid=None, settin
     cls = resolve(optimizer)
     if lr_grid:
         grid = tuple(sorted(float(v) for v in lr_grid))
+        check_lrs(grid, "--lr-grid")
     else:
         lr = default_lr(cls)
         grid = tuple(float(f"{lr * f:.12g}") for f in (1 / 3, 1.0, 3.0))

@@ -74,5 +74,12 @@ def test_bad_candidates_are_one_line_errors(tmp_path):
     bad.write_text('[mine]\noptimizer = "adam"\nlr_grid = [1e-3]\nbetaz = 1\n')
     with pytest.raises(ValueError, match="unknown field"):
         candidates.load(bad)
+    bad.write_text('[mine]\noptimizer = "adam"\nlr_grid = [1e-3, -1e-3]\n')
+    with pytest.raises(ValueError, match=r"mine.toml: candidate 'mine': lr -0.001 \(expected a positive number\)"):
+        candidates.load(bad)
+    for grid, said in (([-1.0], "lr -1.0"), ([float("nan")], "lr nan"), ([0.0], "lr 0.0"),
+                       ([1e-3, 1e-3], "lr 0.001 given more than once")):  # --lr-grid: refused before anything runs
+        with pytest.raises(ValueError, match=f"--lr-grid: {said}"):
+            candidates.user_candidate("torch.optim:NAdam", lr_grid=grid)
     assert candidates.parse_settings(["betas=0.9,0.99", "foreach=false", "name=x"]) == \
         {"betas": (0.9, 0.99), "foreach": False, "name": "x"}
