@@ -340,7 +340,8 @@ def write_results(name, bench, state: dict, root: Path, write: bool = True) -> d
                "wall_hours": sum(r["train_seconds"] for r in all_rows) / 3600, "distinct_runs": len(all_rows),
                "versions": provenance.versions(("torch",)),
                "machine": provenance.machine(),  # where this summary was written
-               "run_machines": provenance.machines_of(all_rows)}  # where the runs' wall time was spent
+               "run_machines": provenance.machines_of(all_rows),  # where the runs' wall time was spent
+               "run_code": provenance.code_of(all_rows)}  # the code they were made with
     if not write:
         return summary
     return resultsdir.write(out, summary, document(summary), ("critic_loss.png", plot),
@@ -358,7 +359,8 @@ def document(summary: dict) -> Document:
         f"real from generated images further; the loss is unbounded below); mean ± std [{INTERVAL}] "
         f"over seeds. Command: `{summary['command']}`. Training time of the "
         f"{summary['distinct_runs']} distinct runs: {summary['wall_hours']:.2f} wall hours "
-        f"({summary['run_machines']}; torch {summary['versions']['torch']}).")
+        f"({summary['run_machines']}). Code of the runs (suite commit, "
+        f"torch): {summary['run_code']}.")
     for title, table in (("At the authors' lr", summary["at_authors_lr"]), ("At the grid's best lr",
                                                                             summary["at_best_grid_lr"])):
         doc.heading(title, 2).table(

@@ -604,7 +604,8 @@ def write_results(name, bench, prepared, state: State, results: Path, lookup, wr
                "machine": provenance.machine(),  # where this summary was written
                "command": f"python -m nmt benchmark --benchmark {name}",
                "cpu_hours": sum(r["wall_s"] for r in distinct.values()) / 3600,
-               "run_machines": provenance.machines_of(distinct.values())}  # where the runs' wall time was spent
+               "run_machines": provenance.machines_of(distinct.values()),  # where the runs' wall time was spent
+               "run_code": provenance.code_of(distinct.values())}  # the code they were made with
     sanity = FIXED_LR["fairseq-adam"]
     plugin = [r for r in (lookup("adam", "full", sanity, s) for s in Design().seed_order(bench.seeds)) if r is not None]
     why = step_scale_why(name, results)
@@ -658,7 +659,8 @@ def document(summary: dict) -> Document:
              f"{d['full_updates']} updates per run, lr tuned on a {d['grid_updates']}-update grid (seed "
              f"{d['grid_seed']}), {_schedule(d)}, clip-norm {d['clip_norm']}. "
              f"Command: `{summary['command']}`. Wall hours of the runs so far, summed over the rows "
-             f"({summary['run_machines']}): {summary['cpu_hours']:.2f}.").text(f"BLEU and chrF: mean ± std [{INTERVAL}] over seeds.")
+             f"({summary['run_machines']}): {summary['cpu_hours']:.2f}. Code of the runs (suite commit, torch): "
+             f"{summary['run_code']}.").text(f"BLEU and chrF: mean ± std [{INTERVAL}] over seeds.")
     rows = []
     for c, e in summary["optimizers"].items():
         target = e["updates_to_target"]

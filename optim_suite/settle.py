@@ -317,7 +317,7 @@ def _entry(family: str, benchmark: str, summary: dict, name: str, root: Path) ->
     baseline_rows = [json.loads(p.read_text()) for p in sorted((_results(root, family, benchmark) / "runs").glob("*.json"))]
     return {"chosen_lr": tuning.get("chosen"), "tuning_note": tuning.get("note"), "seeds": [r["seed"] for r in rows],
             metric: [r[metric] for r in rows], "baseline_rows": len(baseline_rows),
-            "baseline_machines": provenance.machines_of(baseline_rows),
+            "baseline_machines": provenance.machines_of(baseline_rows), "baseline_code": provenance.code_of(baseline_rows),
             "baseline_versions": summary.get("versions"), "cpu_hours": sum(
                 r.get("wall_s", r.get("train_seconds", 0.0)) for r in _all_candidate_rows(root, family, benchmark, name))
             / 3600}
@@ -352,12 +352,13 @@ def document(page: dict) -> Document:
     if page["benchmarks"]:
         doc.heading("Per benchmark", 2).table(
             ["benchmark", "chosen lr", "seeds", "result per seed", "the candidate's CPU hours",
-             "baseline rows used (machines; versions)"],
+             "baseline rows used (machines; versions; code of the runs)"],
             [[b, "-" if e["chosen_lr"] is None else f"{e['chosen_lr']:g}", len(e["seeds"]),
               ", ".join(f"{v:.4g}" for v in next(v for k, v in e.items() if k in ("bleu", "test_accuracy",
                                                                                   "final_smoothed_loss"))),
               f"{e['cpu_hours']:.2f}", f"{e['baseline_rows']} ({e['baseline_machines']}; "
-              f"{', '.join(f'{k} {v}' for k, v in (e.get('baseline_versions') or {}).items())})"]
+              f"{', '.join(f'{k} {v}' for k, v in (e.get('baseline_versions') or {}).items())}; "
+              f"{e.get('baseline_code', 'not recorded')})"]
              for b, e in page["benchmarks"].items()])
     claims.verdict_section(doc, page["verdicts"])
     if "theory" in page:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
+import subprocess
 from collections import Counter
 from importlib import metadata
+from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parent.parent  # the suite's folder (a git checkout, or an installed copy)
+CODE = ("optim_plugins", "suite_results", "nmt", "vision", "gan", "theory", "optim_suite")  # what makes a row
 
 
 def versions(packages) -> dict:
@@ -47,4 +53,47 @@ def machines_of(rows) -> str:
     parts = [f"{n} on {cpu}" for cpu, n in counts.most_common() if cpu]
     if counts[None]:
         parts.append(f"{counts[None]} with no machine recorded")
+    return "; ".join(parts) or "no runs"
+
+
+@functools.lru_cache(maxsize=1)
+def _commit() -> str | None:
+    try:
+        done = subprocess.run(["git", "-C", str(CHECKOUT), "rev-parse", "--short=10", "HEAD"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def code() -> dict:
+    """The suite's code a run was made with: the checkout's commit (None outside a git checkout) and
+    whether the code under it differed from that commit (uncommitted changes in its packages: then
+    the commit alone does not say what ran). Asked again for each row, since a sweep outlives edits."""
+    commit = _commit()
+    dirty = None
+    if commit is not None:
+        try:
+            done = subprocess.run(["git", "-C", str(CHECKOUT), "status", "--porcelain", "--", *CODE],
+                                  capture_output=True, text=True, timeout=30)
+            dirty = bool(done.stdout.strip()) if done.returncode == 0 else None
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return {"commit": commit, "dirty": dirty, "torch": versions(("torch",))["torch"]}
+
+
+def code_of(rows) -> str:
+    """Which code the rows were made with, for a results page: each commit (``+changes`` when its code
+    had uncommitted edits) and torch version with its number of runs, then those that recorded none
+    (rows written before rows carried ``code``)."""
+    def label(row):
+        made = row.get("code")
+        if not isinstance(made, dict):
+            return None
+        commit = made.get("commit") or "no git checkout"
+        return f"{commit}{' +changes' if made.get('dirty') else ''}, torch {made.get('torch')}"
+    counts = Counter(label(r) for r in rows)
+    parts = [f"{n} at {what}" for what, n in counts.most_common() if what]
+    if counts[None]:
+        parts.append(f"{counts[None]} with no code version recorded")
     return "; ".join(parts) or "no runs"

@@ -19,13 +19,14 @@ import statistics
 from pathlib import Path
 
 from .files import atomic_write_text
-from .provenance import cpu_of, machine
+from .provenance import code, cpu_of, machine
 
 
 def write_row(path: Path, row: dict) -> dict:
-    """``row`` with the machine it was made on, written atomically to ``path`` as JSON (no NaN:
-    a row holds numbers a later summary averages); the stamped row is returned."""
-    row = {**row, "machine": machine()}
+    """``row`` with the machine and the code it was made with (``provenance.code``: the suite's commit,
+    uncommitted edits or not, torch's version), written atomically to ``path`` as JSON (no NaN: a row
+    holds numbers a later summary averages); the stamped row is returned."""
+    row = {**row, "machine": machine(), "code": code()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(row, indent=1, allow_nan=False))

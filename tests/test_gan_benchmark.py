@@ -50,6 +50,8 @@ def test_toy_benchmark_protocol(tmp_path):
     assert str(tmp_path) not in json.dumps(run) and (tmp_path / run["run_dir"]).is_dir()
     assert run["machine"]["cores"] >= 1 and run["machine"]["cpu"]  # where its train_seconds were spent
     assert on_disk["run_machines"] == f"{on_disk['distinct_runs']} on {run['machine']['cpu']}"
+    assert on_disk["run_code"].startswith(f"{on_disk['distinct_runs']} at ")  # every row says the code that made it
+    assert on_disk["run_code"] in (tmp_path / "results" / "gan" / "toy-critic" / "results.md").read_text()
     rows = sorted(p.name for p in (tmp_path / "results" / "gan" / "toy-critic" / "runs").iterdir())
     benchmark.run_benchmark("toy-critic", tmp_path)  # reuses every row
     assert sorted(p.name for p in (tmp_path / "results" / "gan" / "toy-critic" / "runs").iterdir()) == rows

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
+from suite_results import provenance
 from suite_results.provenance import machines_of
 from suite_results.rows import read_row, write_row
 from suite_results.scalars import (Scalar, active_seconds, read_scalar, read_scalars, read_segments, stopped_seconds,
@@ -158,6 +159,42 @@ def test_write_row_stamps_the_machine_and_writes_a_row_read_row_reads_back(tmp_p
     assert read_row(path, ("lr", "seed", "machine")) == row and not list(path.parent.glob("*.part"))
     with pytest.raises(ValueError):
         write_row(tmp_path / "nan.json", {"loss": float("nan")})  # a row never holds NaN
+    assert row["code"] == provenance.code() and row["code"]["torch"] == provenance.versions(["torch"])["torch"]
+
+
+def test_code_says_the_commit_and_whether_the_suite_s_code_had_edits(tmp_path, monkeypatch):
+    import subprocess  # noqa: PLC0415
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    monkeypatch.setattr(provenance, "CHECKOUT", tmp_path)
+    provenance._commit.cache_clear()
+    assert provenance.code()["commit"] is None and provenance.code()["dirty"] is None  # not a git checkout
+    git("init", "-q")
+    git("config", "user.email", "t@example.org")
+    git("config", "user.name", "t")
+    (tmp_path / "optim_plugins").mkdir()
+    (tmp_path / "optim_plugins" / "adam.py").write_text("x = 1\n")
+    git("add", "-A")
+    git("commit", "-qm", "c")
+    provenance._commit.cache_clear()
+    made = provenance.code()
+    assert len(made["commit"]) == 10 and made["dirty"] is False
+    (tmp_path / "notes.txt").write_text("not code\n")  # files outside the packages do not count
+    assert provenance.code()["dirty"] is False
+    (tmp_path / "optim_plugins" / "adam.py").write_text("x = 2\n")
+    assert provenance.code()["dirty"] is True
+    provenance._commit.cache_clear()
+
+
+def test_code_of_counts_runs_per_commit_and_those_that_recorded_none():
+    rows = [{"code": {"commit": "abc", "dirty": False, "torch": "2.1"}}, {"code": {"commit": "abc", "dirty": True,
+            "torch": "2.1"}}, {"code": {"commit": "abc", "dirty": False, "torch": "2.1"}}, {}, {"code": "damaged"},
+            {"code": {"commit": None, "dirty": None, "torch": "2.2"}}]
+    assert provenance.code_of(rows) == ("2 at abc, torch 2.1; 1 at abc +changes, torch 2.1; "
+                                        "1 at no git checkout, torch 2.2; 2 with no code version recorded")
+    assert provenance.code_of([]) == "no runs"
 
 
 

@@ -264,7 +264,8 @@ def write_results(name: str, bench: Benchmark, state, results: Path, write: bool
                "cpu_hours": sum(r.get("wall_s", 0.0) for r in distinct) / 3600, "distinct_runs": len(distinct),
                "versions": provenance.versions(("torch", "torchvision")),
                "machine": provenance.machine(),  # where this summary was written
-               "run_machines": provenance.machines_of(distinct)}  # where the runs' wall time was spent
+               "run_machines": provenance.machines_of(distinct),  # where the runs' wall time was spent
+               "run_code": provenance.code_of(distinct)}  # the code they were made with
     if not write:
         return summary
     return resultsdir.write(results, summary, document(summary), ("test_accuracy.png", plot),
@@ -282,7 +283,8 @@ def document(summary: dict) -> Document:
         f"cosine, decoupled weight decay {d.weight_decay:g} per step for every candidate. Test accuracy (%) on "
         f"the official test split after the last epoch: mean ± std [{INTERVAL}] over seeds. Command: "
         f"`{summary['command']}`. Wall hours of the {summary.get('distinct_runs', '')} runs so far: {summary['cpu_hours']:.2f} "
-        f"({summary['run_machines']}; torch {summary['versions']['torch']}). Training speed: the final "
+        f"({summary['run_machines']}). Code of the runs (suite commit, "
+        f"torch): {summary['run_code']}. Training speed: the final "
         f"training loss, and the epochs until the validation accuracy first reaches {d.target_valid_accuracy:g}%.")
     doc.table(["candidate", "lr", "seeds", "test accuracy", "validation accuracy", "final training loss",
                f"epochs to {d.target_valid_accuracy:g}% (runs)", "wall s per run"],
