@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import shlex
 from dataclasses import asdict, dataclass
 from types import SimpleNamespace
 from pathlib import Path
@@ -36,7 +35,7 @@ import numpy as np
 
 from suite_results import claims, provenance, resultsdir, rundir, slurm, sweeps
 from suite_results import tensorboard as tb
-from suite_results.cli import command_line, portable_command, portable_path, run_cli
+from suite_results.cli import command_line, portable_path, run_cli
 from suite_results.files import atomic_savefig
 from suite_results.rows import read_row, write_row
 from suite_results.scalars import read_scalar, worked_seconds
@@ -143,7 +142,7 @@ def _train_row(bench, optimizer, lr, seed, config, path, root) -> dict:
            # resumed run counts every part but not the time between them, nor a stop inside one
            "train_seconds": worked_seconds(config.out, "train/critic_loss"),
            "iterations_per_second": fitted.get("iterations_per_second"), "run_dir": portable_path(config.out, root),
-           "command": portable_command(shlex.split(command_line("python -m gan.train", config, skip=("device",))), root)}
+           "command": command_line("python -m gan.train", config, skip=("device",), root=root)}
     if diverged:
         row.update({"diverged": diverged, "last_finite_smoothed_loss": float(smoothed[-1]) if len(smoothed) else None})
     return write_row(path, row)  # with the machine its train_seconds were spent on
@@ -345,7 +344,7 @@ def write_results(name, bench, state: dict, root: Path, write: bool = True) -> d
     if not write:
         return summary
     return resultsdir.write(out, summary, document(summary), ("critic_loss.png", plot),
-                       [tensorboard_run(bench, row) for row in all_rows], row_paths)
+                            [tensorboard_run(bench, row) for row in all_rows], row_paths)
 
 
 def document(summary: dict) -> Document:

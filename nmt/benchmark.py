@@ -35,7 +35,6 @@ import functools
 import json
 import math
 import re
-import shlex
 import statistics
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -43,7 +42,7 @@ from pathlib import Path
 from suite_results import candidates as candidate_data
 from suite_results import claims, provenance, resultsdir, rundir, sweeps
 from suite_results.candidates import Candidate
-from suite_results.cli import portable_command, portable_path
+from suite_results.cli import portable_path
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
 from suite_results.walk import State
@@ -273,7 +272,9 @@ def run_row(bench: Benchmark, name: str, data: Path, runs: Path, results: Path, 
 
 def _train_row(bench, data, run_dir, results, path, config) -> dict:
     candidate, phase = config["candidate"], config["phase"]
-    trained = fairseq_train(data, run_dir, [*config["flags"], *(DIAGNOSTICS if candidate in PROBED else [])], config)
+    root = results.parents[2]  # results/nmt/<name>: a row names its paths relative to the root
+    trained = fairseq_train(data, run_dir, [*config["flags"], *(DIAGNOSTICS if candidate in PROBED else [])], config,
+                            root)
     curve = validation_curve(run_dir, with_time=True)
     reached = next(((u, s) for u, loss, s in curve if loss <= bench.target_valid_loss), (None, None))
     valid_curve = [[u, loss] for u, loss, _ in curve if math.isfinite(loss)]
@@ -283,10 +284,8 @@ def _train_row(bench, data, run_dir, results, path, config) -> dict:
            "updates": bench.full_updates if phase == "full" else bench.grid_updates,
            "best_valid_loss": None if diverged else min(finite, default=None),
            "valid_curve": valid_curve, "updates_to_target": reached[0],
-           "seconds_to_target": reached[1], "wall_s": trained["wall_s"],
-           # paths relative to the root (results/nmt/<name>), as in the row's own commit
-           "command": portable_command(shlex.split(trained["command"]), results.parents[2]),
-           "run_dir": portable_path(run_dir, results.parents[2]), "diagnostics": decorrelation(run_dir)}
+           "seconds_to_target": reached[1], "wall_s": trained["wall_s"], "command": trained["command"],
+           "run_dir": portable_path(run_dir, root), "diagnostics": decorrelation(run_dir)}
     if diverged:
         row.update({"diverged": True, "last_finite_valid_loss": finite[-1] if finite else None})
     if phase == "full" and (run_dir / "checkpoints" / "checkpoint_best.pt").exists():
@@ -619,7 +618,7 @@ def write_results(name, bench, prepared, state: State, results: Path, lookup, wr
     if not write:
         return summary
     return resultsdir.write(results, summary, document(summary), ("valid_loss.png", plot_curves),
-                       [tensorboard_run(row) for row in distinct.values()], list(distinct))
+                            [tensorboard_run(row) for row in distinct.values()], list(distinct))
 
 
 def flag_hparams(flags: list[str]) -> dict:

@@ -73,13 +73,13 @@ def train(data: Path, run_dir: Path, optimizer: str, arch: str = "transformer-ti
     return fairseq_train(data, run_dir, flags, config)
 
 
-def fairseq_train(data: Path, run_dir: Path, flags: list[str], config: dict) -> dict:
+def fairseq_train(data: Path, run_dir: Path, flags: list[str], config: dict, root: Path | None = None) -> dict:
     """fairseq-train on ``data`` with ``flags`` into ``run_dir`` (claimed for ``config``), resuming from
     its checkpoint_last.pt; logs to run_dir/train.log and run_dir/tb. Returns {'wall_s', 'command'}:
     wall_s is this invocation's seconds plus, for a resumed run, the spans its earlier invocations
     logged (first to last training log of each), so a run interrupted and resumed still reports
     what it cost, not only its last part; time a process stood stopped (a gap in its logs) is not
-    counted."""
+    counted. The command names paths relative to ``root`` (default: the working directory)."""
     if not (Path(data) / "bin").is_dir():
         raise ValueError(f"{Path(data) / 'bin'} does not exist: prepare the data first (python -m nmt prepare)")
     run_dir = Path(run_dir)
@@ -97,7 +97,7 @@ def fairseq_train(data: Path, run_dir: Path, flags: list[str], config: dict) -> 
         elapsed = time.perf_counter() - started
         # less the time this invocation stood stopped (scripts/with_sweeps_paused.sh): gaps in its own logs
         paused = sum(map(stopped_seconds, read_segments(run_dir / "tb" / "train_inner", "loss")[len(earlier):]))
-    trained = {"wall_s": sum(map(active_seconds, earlier)) + elapsed - paused, "command": portable_command(command)}
+    trained = {"wall_s": sum(map(active_seconds, earlier)) + elapsed - paused, "command": portable_command(command, root)}
     if result.returncode != 0:
         with open(run_dir / "train.log", errors="replace") as log:
             log.seek(offset)

@@ -69,8 +69,8 @@ def added_rows(root: Path, revision: str) -> dict[str, list[float | None]]:
     found = defaultdict(list)
     for name in sorted(set(added)):
         parts = Path(name).parts
-        if not name.endswith(".json") or not ("runs" in parts[3:4] or "candidates" in parts[3:4]):
-            continue
+        if not name.endswith(".json") or len(parts) < 5 or parts[3] not in ("runs", "candidates"):
+            continue  # results/<package>/<benchmark>/runs/<row>.json or .../candidates/<name>/<row>.json
         row = json.loads((root / name).read_text())
         found["/".join(parts[:3])].append(row.get("wall_s", row.get("train_seconds")))
     return dict(found)

@@ -30,9 +30,10 @@ def run_cli(prog: str, main: Callable, *args, **kwargs):
         raise SystemExit(2) from None
 
 
-def command_line(prog: str, config, leading: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> str:
+def command_line(prog: str, config, leading: tuple[str, ...] = (), skip: tuple[str, ...] = (), root=None) -> str:
     """The shell command that runs ``config`` (a dataclass) through ``prog``'s parser: each field a
-    ``--flag`` (lists as several values, booleans as --x / --no-x, None left out), after ``leading``."""
+    ``--flag`` (lists as several values, booleans as --x / --no-x, None left out), after ``leading``;
+    with ``root``, every absolute path under it relative to it (:func:`portable_path`: a row's command)."""
     import dataclasses  # noqa: PLC0415
     import shlex  # noqa: PLC0415
 
@@ -48,6 +49,8 @@ def command_line(prog: str, config, leading: tuple[str, ...] = (), skip: tuple[s
             words += [flag, *map(str, value)]
         else:
             words += [flag, str(value)]
+    if root is not None:
+        words = [portable_path(word, root) if word.startswith("/") else word for word in words]
     return f"{prog} {shlex.join(words)}"
 
 

@@ -176,9 +176,11 @@ def update(root: Path = Path(".")) -> list[str]:
     return changed
 
 
-def _no_targets(root: Path) -> None:
-    raise UserError(f"none of {', '.join(TARGETS[:2])}, ... under {root}: run it from the repository's root "
-                    "or name it with --root")
+def _check_root(root: Path) -> None:
+    """Not the repository: say so, rather than report every block fresh."""
+    if not any((root / target).exists() for target in TARGETS):
+        raise UserError(f"none of {', '.join(TARGETS[:2])}, ... under {root}: run it from the repository's root "
+                        "or name it with --root")
 
 
 def main(argv=None) -> int:
@@ -187,8 +189,7 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true", help="only say which blocks are stale (exit 1 if any)")
     parser.add_argument("--root", type=Path, default=Path("."))
     args = parser.parse_args(argv)
-    if not any((args.root / target).exists() for target in TARGETS):  # not the repository: say so, not "all fresh"
-        run_cli(parser.prog, _no_targets, args.root)
+    run_cli(parser.prog, _check_root, args.root)
     if args.check:
         found = stale(args.root)
         for line in found:

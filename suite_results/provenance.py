@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import platform
 import subprocess
@@ -56,20 +55,20 @@ def machines_of(rows) -> str:
     return "; ".join(parts) or "no runs"
 
 
-@functools.lru_cache(maxsize=1)
 def _commit() -> str | None:
     try:
         done = subprocess.run(["git", "-C", str(CHECKOUT), "rev-parse", "--short=10", "HEAD"],
                               capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
 
 
 def code() -> dict:
     """The suite's code a run was made with: the checkout's commit (None outside a git checkout) and
     whether the code under it differed from that commit (uncommitted changes in its packages: then
-    the commit alone does not say what ran). Asked again for each row, since a sweep outlives edits."""
+    the commit alone does not say what ran). Both asked again for each row, when it is written: a sweep
+    outlives commits and edits."""
     commit = _commit()
     dirty = None
     if commit is not None:

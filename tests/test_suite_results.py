@@ -169,7 +169,6 @@ def test_code_says_the_commit_and_whether_the_suite_s_code_had_edits(tmp_path, m
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
 
     monkeypatch.setattr(provenance, "CHECKOUT", tmp_path)
-    provenance._commit.cache_clear()
     assert provenance.code()["commit"] is None and provenance.code()["dirty"] is None  # not a git checkout
     git("init", "-q")
     git("config", "user.email", "t@example.org")
@@ -178,14 +177,12 @@ def test_code_says_the_commit_and_whether_the_suite_s_code_had_edits(tmp_path, m
     (tmp_path / "optim_plugins" / "adam.py").write_text("x = 1\n")
     git("add", "-A")
     git("commit", "-qm", "c")
-    provenance._commit.cache_clear()
     made = provenance.code()
     assert len(made["commit"]) == 10 and made["dirty"] is False
     (tmp_path / "notes.txt").write_text("not code\n")  # files outside the packages do not count
     assert provenance.code()["dirty"] is False
     (tmp_path / "optim_plugins" / "adam.py").write_text("x = 2\n")
     assert provenance.code()["dirty"] is True
-    provenance._commit.cache_clear()
 
 
 def test_code_of_counts_runs_per_commit_and_those_that_recorded_none():

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import shlex
 import sys
 from types import SimpleNamespace
 from dataclasses import asdict, dataclass
@@ -34,7 +33,7 @@ from suite_results import claims, provenance, resultsdir, rundir, slurm, sweeps
 from suite_results.candidates import Candidate
 from suite_results import tensorboard as tb
 from suite_results import walk as protocol_walk
-from suite_results.cli import command_line, portable_command, portable_path
+from suite_results.cli import command_line, portable_path
 from suite_results.files import atomic_savefig
 from suite_results.rows import read_row, write_row
 from suite_results.stats import INTERVAL, format_spread, spread
@@ -150,7 +149,7 @@ def run_row(bench: Benchmark, name: str, root: Path, candidate: str, phase: str,
         reached = next((h["epoch"] for h in result["curve"] if h["valid_accuracy"] >= bench.target_valid_accuracy),
                        None)
         row = {"candidate": candidate, "phase": phase, "lr": lr, "seed": seed, **result, "epochs_to_target": reached,
-               "command": portable_command(shlex.split(command_line("python -m vision train", config)), root),
+               "command": command_line("python -m vision train", config, root=root),
                "run_dir": portable_path(run_dir, root)}
         return write_row(path, row)  # with the machine its wall_s was spent on
 
@@ -269,7 +268,7 @@ def write_results(name: str, bench: Benchmark, state, results: Path, write: bool
     if not write:
         return summary
     return resultsdir.write(results, summary, document(summary), ("test_accuracy.png", plot),
-                       [tensorboard_run(r) for r in distinct], row_paths)
+                            [tensorboard_run(r) for r in distinct], row_paths)
 
 
 def document(summary: dict) -> Document:
