@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -207,15 +208,29 @@ def profile(per_benchmark: dict, taus=(1.0, 1.25, 1.5, 2.0, 3.0, 4.0)) -> dict:
 
 # -- speed ---------------------------------------------------------------------------------------
 
+BUSY = 0.25  # cores kept busy by other processes from which a timing is not an idle-core number
+
 def step_speed(optimizer: str, settings: dict, params: float = 2e6, rounds: int = 15) -> dict:
     """Median step time and state bytes per parameter, against torch's fused Adam on the same tensors."""
     import torch  # noqa: PLC0415
 
-    from optim_plugins.registry import build_any  # noqa: PLC0415
-
     torch.manual_seed(0)
     d = 256
     shapes = [(8000, d)] + [(d, d)] * max(1, int((params - 8000 * d) // (d * d)))
+    with provenance.OtherLoad() as load:  # a sweep beside the timing is said on the page
+        out = _time_steps(shapes, rounds, optimizer, settings)
+    out["ratio_to_fused_adam"] = out["candidate"]["median_ms"] / out["torch.Adam fused"]["median_ms"]
+    out["threads"] = torch.get_num_threads()
+    out["cores"] = os.cpu_count()
+    out["others_busy_cores"] = None if load.cores is None else round(load.cores, 2)
+    return out
+
+
+def _time_steps(shapes, rounds: int, optimizer: str, settings: dict) -> dict:
+    import torch  # noqa: PLC0415
+
+    from optim_plugins.registry import build_any  # noqa: PLC0415
+
     out = {}
     for label, make in (("torch.Adam fused", lambda p: torch.optim.Adam(p, lr=1e-3, fused=True)),
                         ("candidate", lambda p: build_any(optimizer, p, lr=1e-3, **settings))):
@@ -234,7 +249,6 @@ def step_speed(optimizer: str, settings: dict, params: float = 2e6, rounds: int 
                     if torch.is_tensor(v) and v.dim() > 0)
         out[label] = {"median_ms": statistics.median(times) * 1e3, "state_bytes_per_param": state / numel,
                       "params": numel}
-    out["ratio_to_fused_adam"] = out["candidate"]["median_ms"] / out["torch.Adam fused"]["median_ms"]
     return out
 
 
@@ -374,7 +388,8 @@ def document(page: dict) -> Document:
         s = page["speed"]
         doc.heading("Step time and state", 2).text(
             f"One optimizer step on {s['candidate']['params'] / 1e6:.1f}M float32 parameters, this machine, "
-            f"median of 15: {s['ratio_to_fused_adam']:.2f}x torch's fused Adam.").table(
+            f"median of 15{_timing_conditions(s)}: {s['ratio_to_fused_adam']:.2f}x torch's fused Adam."
+            f"{_timing_caveat(s, page['command'])}").table(
             ["optimizer", "ms per step", "state bytes per parameter"],
             [[k, f"{v['median_ms']:.2f}", f"{v['state_bytes_per_param']:.1f}"] for k, v in s.items() if isinstance(v, dict)])
     if page.get("profile"):
@@ -386,6 +401,25 @@ def document(page: dict) -> Document:
             ["candidate", *[f"tau {t}" for t in taus]],
             [[n, *[f"{v[t]:.2f}" for t in taus]] for n, v in page["profile"].items()])
     return doc
+
+
+def _timing_conditions(speed: dict) -> str:
+    """The threads and cores of a timing (absent from pages written before they were recorded)."""
+    if speed.get("threads") is None:
+        return ""
+    return f", {speed['threads']} thread{'s' if speed['threads'] != 1 else ''} on {speed['cores']} cores"
+
+
+def _timing_caveat(speed: dict, command: str) -> str:
+    """What the page must say when other work ran beside the timing (a sweep: slower and noisier)."""
+    others = speed.get("others_busy_cores")
+    if others is None:
+        return " Whether other work ran beside it was not recorded." if "threads" not in speed else ""
+    if others < BUSY:
+        return f" Other processes kept {others:.2f} cores busy meanwhile (idle)."
+    return (f" Other processes kept {others:.1f} of {speed['cores']} cores busy meanwhile, so these times are "
+            f"not idle-core numbers; `bash scripts/with_sweeps_paused.sh {command} --no-train` times them again "
+            f"with this machine's sweeps paused (and rewrites this page from the rows, training nothing).")
 
 
 def plot_profile(page: dict, path: Path) -> None:

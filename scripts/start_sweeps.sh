@@ -4,13 +4,16 @@
 # with any other sweep of the same benchmark, so starting one again after a stop loses nothing:
 #     bash scripts/start_sweeps.sh "nmt benchmark --benchmark bible-cpu" "vision benchmark --benchmark fmnist-resnet"
 # Each argument is what follows `python -m`. Pause them for timing with scripts/with_sweeps_paused.sh;
-# stop them with `pkill -f -- "-m (nmt|gan|vision)[ .]benchmark"` (a killed run resumes from its last checkpoint).
+# stop them with `pkill -f -- "-m (nmt|gan|vision)[ .]benchmark|-m optim_suite settle"` (a killed run resumes from its
+# last checkpoint). `optim_suite settle ...` (a user's optimizer through the benchmarks) is a sweep too; its log is
+# runs/settle/sweep-<--name or the optimizer>.log.
 # See what a sweep will cost first: `python -m nmt benchmark --benchmark bible-cpu --plan` (nothing trained or written).
 set -eu
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
+. scripts/sweep_patterns.sh
 cores=$(nproc)
-running=$(pgrep -fc -- "-m (nmt|gan|vision)[ .]benchmark" || true)  # the sweeps' python processes
+running=$(pgrep -fc -- "$SWEEPS" || true)  # the sweeps' python processes
 if [ $(( running + $# )) -gt "$cores" ]; then
     echo "start_sweeps: $running sweep(s) already running and $# more asked for, on $cores cores: not starting" >&2
     exit 2
@@ -32,6 +35,11 @@ for sweep in "$@"; do
     read -r package _ <<< "$sweep"
     package=${package%%.*}  # gan.benchmark -> gan
     name=$(sed -n 's/.*--benchmark[ =]\([^ ]*\).*/\1/p' <<< "$sweep")
+    if [ "$package" = optim_suite ]; then  # settle: named for its candidate
+        package=settle
+        name=$(sed -n -e 's/.*--name[ =]\([^ ]*\).*/\1/p' <<< "$sweep")
+        [ -n "$name" ] || name=$(sed -n 's/.*--optimizer[ =]\([^ ]*\).*/\1/p' <<< "$sweep" | tr -c 'A-Za-z0-9_.\n-' '-')
+    fi
     # The LSTM benchmarks' batches vary in shape far more: with memory never handed back a run grew
     # to 5.2 GB within 6 minutes (adashift-authors, full) and a diverged grid run to 12.5 GB, which
     # was OOM-killed beside another (2026-12-05, bible-lstm-cpu). jemalloc's own 10 s decay kept a
@@ -49,9 +57,9 @@ for sweep in "$@"; do
     # faults/s, under 1% of the CPU in the kernel, 3.1 GB resident (0.9 GB of it lazy) and flat
     # after 5 minutes, where never handing memory back had grown to 11.7 GB in 27 minutes.
     conf=dirty_decay_ms:-1,muzzy_decay_ms:-1
-    case "$name" in *lstm*) conf=dirty_decay_ms:10000,muzzy_decay_ms:-1,oversize_threshold:0 ;; esac
+    case "$name $sweep" in *lstm*) conf=dirty_decay_ms:10000,muzzy_decay_ms:-1,oversize_threshold:0 ;; esac
     preload=()
-    if [ "$package" = nmt ] && [ -n "$JEMALLOC" ]; then
+    if { [ "$package" = nmt ] || { [ "$package" = settle ] && grep -q bible <<< "$sweep"; }; } && [ -n "$JEMALLOC" ]; then
         preload=(env "LD_PRELOAD=$JEMALLOC${LD_PRELOAD:+:$LD_PRELOAD}" "MALLOC_CONF=$conf")
     fi
     mkdir -p "runs/$package"

@@ -1,11 +1,12 @@
 #!/bin/bash
 # Run a command with this machine's background sweeps paused, so it can be timed on idle cores:
 #     bash scripts/with_sweeps_paused.sh python scripts/bench_optimizers.py --params 2e6 25e6
-# Every process of a sweep (nmt/gan/vision benchmarks and the fairseq-train or gan.train they start)
-# gets SIGSTOP before the command and SIGCONT after it, also when the command fails or is
-# interrupted (trap on EXIT). A paused run loses nothing: it continues where it stopped.
+# Every process of a sweep (nmt/gan/vision benchmarks, optim-suite settle, and the fairseq-train or gan.train
+# they start; scripts/sweep_patterns.sh) gets SIGSTOP before the command and SIGCONT after it, also when
+# the command fails or is interrupted (trap on EXIT). A paused run loses nothing: it continues where it stopped.
 set -u
-pids=$(ps -eo pid,args | grep -v grep | grep -E "nmt benchmark|gan.benchmark|vision benchmark|fairseq-train|gan.train" \
+. "$(dirname "$0")/sweep_patterns.sh"
+pids=$(ps -eo pid,args | grep -v grep | grep -E -- "$SWEEP_WORK" \
        | awk -v self=$$ '$1 != self {print $1}')  # never this script (its own arguments may match)
 if [ -n "$pids" ]; then
     kill -STOP $pids 2>/dev/null

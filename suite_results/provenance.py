@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import time
 from collections import Counter
 from importlib import metadata
 from pathlib import Path
@@ -36,6 +37,41 @@ def machine() -> dict:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available()
             else None, "python": platform.python_version()}
+
+
+def _busy_seconds() -> float | None:
+    """CPU seconds every core of this machine has spent busy since boot (Linux's /proc/stat; None elsewhere)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [float(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # guest time is already in user
+
+
+class OtherLoad:
+    """How many cores other processes kept busy while a block ran, for a timing that must say whether
+    it was made on idle cores (a sweep beside it slows it and makes it noisy):
+
+        with OtherLoad() as load:
+            ...time something...
+        load.cores   # e.g. 1.9 beside two sweeps, ~0 on an idle machine; None where it cannot be told
+
+    The machine's busy CPU time over the block (/proc/stat) less this process's own (all its threads)."""
+
+    cores: float | None = None
+
+    def __enter__(self):
+        self._start = (_busy_seconds(), time.process_time(), time.perf_counter())
+        return self
+
+    def __exit__(self, *exc):
+        busy, own, wall = _busy_seconds(), time.process_time(), time.perf_counter()
+        if busy is not None and self._start[0] is not None and wall > self._start[2]:
+            others = (busy - self._start[0]) - (own - self._start[1])
+            self.cores = max(0.0, others / (wall - self._start[2]))
+        return False
 
 
 def cpu_of(row: dict) -> str | None:

@@ -73,3 +73,22 @@ def test_the_dry_run_lists_runs_and_hours_and_trains_nothing(tmp_path):
         assert "CPU h" in line and "full" in line
     assert not (ROOT / "results" / "settle" / "nadam-dry-run-test").exists()
     assert sorted(p.relative_to(ROOT) for p in (ROOT / "results").rglob("*")) == before
+
+
+def test_the_step_time_says_its_threads_and_whether_other_work_ran_beside_it():
+    from optim_suite import settle as settle_module  # noqa: PLC0415
+
+    speed = settle_module.step_speed("torch.optim:NAdam", {}, params=3e5, rounds=3)
+    assert speed["threads"] >= 1 and speed["cores"] >= 1
+    assert speed["others_busy_cores"] is None or speed["others_busy_cores"] >= 0
+    page = {"candidate": {"name": "nadam", "optimizer": "torch.optim:NAdam", "settings": {}, "lr_grid": [1e-3]},
+            "command": "optim-suite settle --optimizer torch.optim:NAdam --benchmarks theory", "benchmarks": {},
+            "verdicts": [], "speed": dict(speed, others_busy_cores=1.9, cores=2, threads=1)}
+    text = settle_module.document(page).markdown()
+    assert "1 thread on 2 cores" in text and "kept 1.9 of 2 cores busy" in text
+    assert ("`bash scripts/with_sweeps_paused.sh optim-suite settle --optimizer torch.optim:NAdam --benchmarks "
+            "theory --no-train`") in text
+    page["speed"]["others_busy_cores"] = 0.02
+    assert "0.02 cores busy meanwhile (idle)" in settle_module.document(page).markdown()
+    del page["speed"]["others_busy_cores"], page["speed"]["threads"]  # a page written before they were recorded
+    assert "Whether other work ran beside it was not recorded" in settle_module.document(page).markdown()

@@ -194,6 +194,38 @@ def test_code_of_counts_runs_per_commit_and_those_that_recorded_none():
     assert provenance.code_of([]) == "no runs"
 
 
+def test_other_load_counts_the_cores_other_processes_keep_busy_and_not_this_one(monkeypatch):
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    if provenance._busy_seconds() is None:
+        pytest.skip("no /proc/stat on this system")
+    spinner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 3\nwhile time.time() < end: pass"])
+    try:
+        time.sleep(0.5)  # the child's interpreter up and spinning
+        with provenance.OtherLoad() as load:
+            time.sleep(1.5)
+    finally:
+        spinner.wait(timeout=30)
+    assert load.cores >= 0.7  # one spinning child (anything else running only adds to it)
+    # this process's own work is left out: the machine's busy seconds less its own
+    clock = iter([(100.0, 10.0, 0.0), (103.0, 12.0, 2.0)])  # (machine busy s, own CPU s, wall s) at enter, exit
+    times = {}
+    monkeypatch.setattr(provenance, "_busy_seconds", lambda: times["now"][0])
+    monkeypatch.setattr(provenance.time, "process_time", lambda: times["now"][1])
+    monkeypatch.setattr(provenance.time, "perf_counter", lambda: times["now"][2])
+    meter = provenance.OtherLoad()
+    times["now"] = next(clock)
+    meter.__enter__()
+    times["now"] = next(clock)
+    meter.__exit__(None, None, None)
+    assert meter.cores == pytest.approx(0.5)  # 3 busy seconds, 2 of them its own, over 2 s
+    monkeypatch.setattr(provenance, "_busy_seconds", lambda: None)
+    with provenance.OtherLoad() as unknown:
+        pass
+    assert unknown.cores is None  # not Linux: unknown, not 0
+
 
 def test_a_second_process_writing_between_the_first_ones_write_and_rename_breaks_neither(tmp_path, monkeypatch):
     # Two sweeps of one benchmark write its summary; with one shared temporary name the second's
