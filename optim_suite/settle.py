@@ -208,8 +208,6 @@ def profile(per_benchmark: dict, taus=(1.0, 1.25, 1.5, 2.0, 3.0, 4.0)) -> dict:
 
 # -- speed ---------------------------------------------------------------------------------------
 
-BUSY = 0.25  # cores kept busy by other processes from which a timing is not an idle-core number
-
 def step_speed(optimizer: str, settings: dict, params: float = 2e6, rounds: int = 15) -> dict:
     """Median step time and state bytes per parameter, against torch's fused Adam on the same tensors."""
     import torch  # noqa: PLC0415
@@ -415,7 +413,7 @@ def _timing_caveat(speed: dict, command: str) -> str:
     others = speed.get("others_busy_cores")
     if others is None:
         return " Whether other work ran beside it was not recorded." if "threads" not in speed else ""
-    if others < BUSY:
+    if others < provenance.BUSY:
         return f" Other processes kept {others:.2f} cores busy meanwhile (idle)."
     return (f" Other processes kept {others:.1f} of {speed['cores']} cores busy meanwhile, so these times are "
             f"not idle-core numbers; `bash scripts/with_sweeps_paused.sh {command} --no-train` times them again "

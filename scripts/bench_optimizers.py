@@ -40,6 +40,7 @@ from pathlib import Path
 import torch
 
 from optim_plugins import build_optimizer
+from suite_results.provenance import OtherLoad
 
 # bytes per parameter each rule must move per step in float32: read p, g and the state, write p
 # and the state. AdaShift reduce "none": Adam's 28 (S in place of m) plus reading the slot leaving
@@ -168,14 +169,15 @@ def run_size(size: int, args) -> dict:
     steps = [(label, optimizer.step) for label, _, optimizer, _ in setups]
     steps += list(stream_kernels(numel, device).items())
     times = {label: [] for label, _ in steps}
-    for round_number in range(warmup + args.rounds):
-        for label, step in steps:
-            sync()
-            start = time.perf_counter()
-            step()
-            sync()
-            if round_number >= warmup:
-                times[label].append(time.perf_counter() - start)
+    with OtherLoad() as load:
+        for round_number in range(warmup + args.rounds):
+            for label, step in steps:
+                sync()
+                start = time.perf_counter()
+                step()
+                sync()
+                if round_number >= warmup:
+                    times[label].append(time.perf_counter() - start)
     median = {label: statistics.median(t) for label, t in times.items()}
     stream = {label: STREAM_BYTES[label] * numel / median[label] / 1e9 for label in STREAM_BYTES}
     limit = max(stream.values())
@@ -198,7 +200,7 @@ def run_size(size: int, args) -> dict:
                      "state_bytes_per_param": state_bytes(optimizer) / numel})
     target_check(rows, numel)
     print(f"{numel / 1e6:.1f}M float32 parameters in {len(shapes)} tensors on {device}, "
-          f"{args.rounds} rounds (median), torch {torch.__version__}, {torch.get_num_threads()} threads")
+          f"{args.rounds} rounds (median), torch {torch.__version__}, {torch.get_num_threads()} threads; {load.note()}")
     print(f"machine limit (same rounds, {numel / 1e6:.1f}M-element float32 buffers, STREAM byte counts): "
           + ", ".join(f"{label} {gbs:.1f} GB/s" for label, gbs in stream.items())
           + f"; the limit: {limit:.1f} GB/s")
@@ -214,7 +216,7 @@ def run_size(size: int, args) -> dict:
               f"{r['GB_per_s']:7.1f} {r['fraction_of_limit']:9.2f} {r['state_bytes_per_param']:14.1f}  {target}")
     result = {"device": str(device), "cpu": platform.processor() or platform.machine(),
               "torch": torch.__version__, "threads": torch.get_num_threads(), "params": numel,
-              "rounds": args.rounds, "limit_gbs": limit, "stream_gbs": stream, "rows": rows}
+              "rounds": args.rounds, "others_busy_cores": load.cores, "limit_gbs": limit, "stream_gbs": stream, "rows": rows}
     return save_result(result, args.out, f"bench_{device.type}")
 
 

@@ -50,6 +50,9 @@ def _busy_seconds() -> float | None:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # guest time is already in user
 
 
+BUSY = 0.25  # cores kept busy by other processes from which a timing is not an idle-core number
+
+
 class OtherLoad:
     """How many cores other processes kept busy while a block ran, for a timing that must say whether
     it was made on idle cores (a sweep beside it slows it and makes it noisy):
@@ -57,6 +60,7 @@ class OtherLoad:
         with OtherLoad() as load:
             ...time something...
         load.cores   # e.g. 1.9 beside two sweeps, ~0 on an idle machine; None where it cannot be told
+        load.note()  # one line for a benchmark's output
 
     The machine's busy CPU time over the block (/proc/stat) less this process's own (all its threads)."""
 
@@ -72,6 +76,14 @@ class OtherLoad:
             others = (busy - self._start[0]) - (own - self._start[1])
             self.cores = max(0.0, others / (wall - self._start[2]))
         return False
+
+    def note(self) -> str:
+        if self.cores is None:
+            return "whether other processes ran meanwhile: not known on this system"
+        if self.cores < BUSY:
+            return f"other processes kept {self.cores:.2f} cores busy meanwhile (idle)"
+        return (f"other processes kept {self.cores:.1f} of {os.cpu_count()} cores busy meanwhile: NOT idle-core "
+                f"numbers (scripts/with_sweeps_paused.sh pauses this machine's sweeps)")
 
 
 def cpu_of(row: dict) -> str | None:
