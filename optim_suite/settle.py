@@ -273,8 +273,9 @@ def settle(candidate: Candidate, benchmarks: list[str], root: Path = Path("."), 
         if benchmark == "theory":
             from . import theory  # noqa: PLC0415
 
+            before = _cpu_seconds()
             result = theory.run(candidate.optimizer, candidate.settings(), theory_scale)
-            page["theory"] = result["numbers"]
+            page["theory"] = {**result["numbers"], "cpu_hours": (_cpu_seconds() - before) / 3600}
             page["verdicts"] += [{**v, "claim": f"theory: {v['claim']}"} for v in result["verdicts"]]
             continue
         family = family_of(benchmark)
@@ -338,6 +339,12 @@ def _entry(family: str, benchmark: str, summary: dict, name: str, root: Path) ->
 def _all_candidate_rows(root: Path, family: str, benchmark: str, name: str) -> list:
     folder = _results(root, family, benchmark) / "candidates" / name
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and the children it has waited for (all their threads)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def _command(candidate: Candidate, benchmarks: list[str]) -> str:

@@ -57,6 +57,19 @@ def _summary(root: Path, page: Page) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _settle_cost(settled: dict) -> str:
+    """A settle page's CPU hours per benchmark: estimated before it trained, and what its own runs took."""
+    spent = {b: e.get("cpu_hours") for b, e in settled.get("benchmarks", {}).items()}
+    spent["theory"] = settled.get("theory", {}).get("cpu_hours")
+    def hours(h):
+        return "unknown" if h is None else f"{h:.2f}"
+    rows = [[e["benchmark"], e["runs"], hours(e["cpu_hours"]), hours(spent.get(e["benchmark"]))]
+            for e in settled.get("estimate", [])]
+    return ("\nCPU hours (estimated before training, from the baselines' rows; spent, the candidate's own runs):\n\n"
+            + "\n".join(markdown_table(["benchmark", "runs", "estimated CPU h", "spent CPU h"], rows)) + "\n") \
+        if rows else ""
+
+
 def _verdict(v: dict) -> str:
     head = v["verdict"].split(" (", 1)[0]
     return f"**{head}**" if head in VERDICTS else head
@@ -107,7 +120,7 @@ def blocks(root: Path = Path(".")) -> dict[str, str]:
         out[f"settle:{name}"] = (f"From [its page](results/settle/{name}/results.md) (`{settled['command']}`):\n\n"
                                  + "\n".join(markdown_table(["claim", "verdict", "detail", "measured"], [
                                      [v["claim"], _verdict(v), v.get("detail", ""), v.get("measured", "")]
-                                     for v in settled["verdicts"]])) + "\n")
+                                     for v in settled["verdicts"]])) + "\n" + _settle_cost(settled))
     out["results-full"] = "\n".join(markdown_table(["claim", "page", "verdict", "detail", "measured"], table)) + "\n"
     out["results"] = "\n".join(markdown_table(["claim", "page", "verdict"],  # the README's: the details are in the docs
                                                [row[:3] for row in table])) + "\n"

@@ -90,3 +90,17 @@ def test_a_folder_without_the_readme_or_docs_is_one_line_not_all_fresh(tmp_path,
             overview.main(argv)
         err = capsys.readouterr().err
         assert stop.value.code == 2 and "run it from the repository's root" in err and len(err.splitlines()) == 1
+
+
+def test_a_settle_block_gives_its_cpu_hours_estimated_and_spent():
+    from suite_results.overview import _settle_cost  # noqa: PLC0415
+
+    page = {"estimate": [{"benchmark": "theory", "runs": "counterexamples", "cpu_hours": 0.05},
+                         {"benchmark": "fmnist-resnet", "runs": "4 grid + 5 full (at least)", "cpu_hours": 1.97},
+                         {"benchmark": "bible-tiny", "runs": "twice the candidate's", "cpu_hours": None}],
+            "benchmarks": {"fmnist-resnet": {"cpu_hours": 2.5}}, "theory": {"cpu_hours": 0.04}}
+    lines = _settle_cost(page).splitlines()
+    assert "| theory | counterexamples | 0.05 | 0.04 |" in lines
+    assert "| fmnist-resnet | 4 grid + 5 full (at least) | 1.97 | 2.50 |" in lines
+    assert "| bible-tiny | twice the candidate's | unknown | unknown |" in lines  # not trained yet, no rows to time
+    assert _settle_cost({"benchmarks": {}}) == ""  # a page written before it kept its estimate

@@ -39,6 +39,8 @@ def test_a_user_optimizer_goes_through_theory_and_the_tiny_twins_by_import_path(
     assert any(c.startswith("bible-lstm-tiny: signmomentum better than tuned Adam") for c in verdicts)
     assert any(c.startswith("toy-critic: signmomentum within") for c in verdicts)
     assert summary["speed"]["candidate"]["state_bytes_per_param"] == pytest.approx(4.0, rel=0.01)  # one buffer
+    assert summary["theory"]["cpu_hours"] > 0 and summary["benchmarks"]["toy-critic"]["cpu_hours"] > 0
+    assert [e["benchmark"] for e in summary["estimate"]] == ["theory", "toy-critic", "bible-lstm-tiny"]
     assert "bible-lstm-tiny" in summary["profile"] or summary["profile"] == {} or "signmomentum" in summary["profile"]
     text = (page / "results.md").read_text()
     assert "Settle: `signmomentum`" in text and "Performance profile" in text and (page / "profile.png").exists()
