@@ -256,6 +256,9 @@ def settle(candidate: Candidate, benchmarks: list[str], root: Path = Path("."), 
            slurm_config=None, theory_scale: str = "small", train: bool = True) -> dict | None:
     """The whole settle run (module docstring); the page's summary, or None for a dry run."""
     candidate_data.check(candidate)
+    repeated = sorted({b for b in benchmarks if benchmarks.count(b) > 1})
+    if repeated:
+        raise ValueError(f"--benchmarks: {repeated[0]!r} named more than once")
     for benchmark in benchmarks:
         if benchmark != "theory":
             family_of(benchmark)  # a bad name is one line before anything runs

@@ -10,22 +10,31 @@ come from the command line (``optim-suite settle --optimizer ...``) or a TOML fi
 (``--candidates FILE``).
 
 Bad input is one line naming it, before anything runs: an optimizer that cannot be imported, a
-class that is not a ``torch.optim.Optimizer``, a hyperparameter its constructor does not take.
+class that is not a ``torch.optim.Optimizer``, a hyperparameter its constructor does not take or a
+value it refuses (the class is built once on a one-element tensor), a fixed ``lr`` (the protocol
+tunes it), a name that is not a plain folder name.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from optim_plugins.registry import accepted_keywords as accepted  # noqa: E402
+from optim_plugins.registry import build_any
 from optim_plugins.registry import resolve_optimizer as resolve  # noqa: E402
 
 BUILTIN = Path(__file__).with_name("candidates.toml")
 FIELDS = ("optimizer", "hyperparameters", "lr_grid", "fixed_lr", "runs_as")
+# A name becomes a folder (results/settle/<name>, run directories): letters, digits, ".", "_", "-",
+# not starting with "." or "-" (no "..", no "/", no hidden or option-like names).
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,11 @@ class Candidate:
     lr_grid: tuple = ()
     fixed_lr: float | None = None
     runs_as: str | None = None  # another candidate whose runs these are (the same settings)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not NAME.fullmatch(self.name):
+            raise ValueError(f"candidate name {self.name!r}: expected letters, digits, '.', '_' or '-', "
+                             "starting with a letter or digit (it names a folder)")
 
     @property
     def tuned(self) -> bool:
@@ -98,17 +112,26 @@ def builtin(family: str) -> dict[str, Candidate]:
 
 
 def check(candidate: Candidate) -> None:
-    """One line naming what is wrong with a user's candidate: its class, or a hyperparameter it does not take."""
+    """One line naming what is wrong with a user's candidate: its class, a hyperparameter it does not take
+    (or lr, which the protocol tunes), or a value its constructor refuses."""
     if candidate.optimizer.startswith("fairseq:"):
         return
     cls = resolve(candidate.optimizer)
     names = accepted(cls)
-    if names is None:
-        return
-    unknown = sorted(set(candidate.hyperparameters) - names)
-    if unknown:
-        raise ValueError(f"optimizer {candidate.optimizer!r} does not take {', '.join(unknown)} (its constructor "
-                         f"takes: {', '.join(sorted(names))})")
+    if "lr" in candidate.hyperparameters:
+        raise ValueError(f"candidate {candidate.name!r}: lr is what the protocol tunes; give it as the lr grid "
+                         "(--lr-grid, or lr_grid / fixed_lr in a file), not as a fixed hyperparameter")
+    if names is not None:
+        unknown = sorted(set(candidate.hyperparameters) - names)
+        if unknown:
+            raise ValueError(f"optimizer {candidate.optimizer!r} does not take {', '.join(unknown)} (its "
+                             f"constructor takes: {', '.join(sorted(names))})")
+    lr = candidate.lr_grid[0] if candidate.lr_grid else candidate.fixed_lr
+    lr = {} if lr is None else {"lr": lr}
+    try:  # the class's own checks of its values (betas in [0, 1), eps >= 0, ...), on one dummy tensor
+        build_any(candidate.optimizer, [torch.zeros(1, requires_grad=True)], **lr, **candidate.settings())
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"optimizer {candidate.optimizer!r} refuses {candidate.settings()}: {error}") from None
 
 
 def default_lr(cls) -> float:
@@ -131,7 +154,7 @@ def user_candidate(optimizer: str, name: str | None = None, lr_grid=None, settin
     else:
         lr = default_lr(cls)
         grid = tuple(float(f"{lr * f:.12g}") for f in (1 / 3, 1.0, 3.0))
-    candidate = Candidate(name or cls.__name__.lower(), optimizer, dict(settings or {}), grid)
+    candidate = Candidate(cls.__name__.lower() if name is None else name, optimizer, dict(settings or {}), grid)
     check(candidate)
     return candidate
 

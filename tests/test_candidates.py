@@ -83,3 +83,32 @@ def test_bad_candidates_are_one_line_errors(tmp_path):
             candidates.user_candidate("torch.optim:NAdam", lr_grid=grid)
     assert candidates.parse_settings(["betas=0.9,0.99", "foreach=false", "name=x"]) == \
         {"betas": (0.9, 0.99), "foreach": False, "name": "x"}
+
+
+@pytest.mark.parametrize("name", ["../../evil", "a/b", "", ".hidden", "-x", "two words", ".."])
+def test_a_name_that_is_not_a_plain_folder_name_is_refused(tmp_path, name):
+    # the name becomes results/settle/<name> and run folders: nothing may escape them
+    with pytest.raises(ValueError, match="candidate name"):
+        candidates.user_candidate("torch.optim:NAdam", name=name)
+    bad = tmp_path / "mine.toml"
+    bad.write_text(f'["{name}"]\noptimizer = "adam"\nlr_grid = [1e-3]\n')
+    with pytest.raises(ValueError, match="candidate name"):
+        candidates.load(bad)
+
+
+def test_every_built_in_name_is_a_plain_folder_name():
+    assert candidates.user_candidate("torch.optim:NAdam", name="nadam-v2.1_a").name == "nadam-v2.1_a"
+    for family in ("nmt", "vision"):
+        assert candidates.builtin(family)  # loading checks each name
+
+
+def test_a_fixed_lr_or_a_value_the_class_refuses_is_one_line_before_anything_runs():
+    with pytest.raises(ValueError, match="lr is what the protocol tunes"):
+        candidates.user_candidate("torch.optim:NAdam", settings={"lr": 0.1})
+    with pytest.raises(ValueError, match=r"refuses \{'betas': \(0.9, 1.5\)\}: Invalid beta parameter"):
+        candidates.user_candidate("torch.optim:NAdam", settings={"betas": (0.9, 1.5)})
+    with pytest.raises(ValueError, match="refuses .*'momentum_decay': 'abc'"):
+        candidates.user_candidate("torch.optim:NAdam", settings={"momentum_decay": "abc"})
+    for family in ("nmt", "vision"):  # every built-in candidate passes the same checks
+        for c in candidates.builtin(family).values():
+            candidates.check(c)

@@ -56,9 +56,14 @@ def test_a_user_optimizer_goes_through_theory_and_the_tiny_twins_by_import_path(
     (["--optimizer", "user_optimizer:NotAnOptimizer"], "is not a torch.optim.Optimizer subclass"),
     (["--optimizer", "user_optimizer:SignMomentum", "--set", "beta=0.9"], "does not take beta"),
     (["--optimizer", "torch.optim:NAdam", "--set", "oops"], "--set 'oops': expected key=value"),
+    (["--optimizer", "torch.optim:NAdam", "--set", "lr=0.1"], "lr is what the protocol tunes"),
+    (["--optimizer", "torch.optim:NAdam", "--set", "eps=-1"], "Invalid epsilon value: -1"),
+    (["--optimizer", "torch.optim:NAdam", "--name", "../../evil"], "candidate name '../../evil'"),
+    (["--optimizer", "torch.optim:NAdam", "--benchmarks", "theory", "theory"], "'theory' named more than once"),
 ])
 def test_bad_input_is_one_line_and_nothing_is_trained(tmp_path, args, expected):
-    result = settle(*args, "--benchmarks", "theory", "toy-critic", root=tmp_path, check=False)
+    benchmarks = [] if "--benchmarks" in args else ["--benchmarks", "theory", "toy-critic"]
+    result = settle(*args, *benchmarks, root=tmp_path, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert expected in result.stderr.strip().splitlines()[-1], result.stderr
     assert list(tmp_path.iterdir()) == []
