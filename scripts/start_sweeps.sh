@@ -1,6 +1,7 @@
 #!/bin/bash
 # Start benchmark sweeps in the background, one thread each (never more processes than cores), each
-# with its log in runs/<package>/sweep-<benchmark>.log; every sweep is resumable and shares its rows
+# with its log in runs/<package>/sweep-<benchmark>.log (sweep-<benchmark>+a+b.log for one run with
+# --candidates a b); every sweep is resumable and shares its rows
 # with any other sweep of the same benchmark, so starting one again after a stop loses nothing:
 #     bash scripts/start_sweeps.sh "nmt benchmark --benchmark bible-cpu" "vision benchmark --benchmark fmnist-resnet"
 # Each argument is what follows `python -m`. Pause them for timing with scripts/with_sweeps_paused.sh;
@@ -40,6 +41,16 @@ for sweep in "$@"; do
         name=$(sed -n -e 's/.*--name[ =]\([^ ]*\).*/\1/p' <<< "$sweep")
         [ -n "$name" ] || name=$(sed -n 's/.*--optimizer[ =]\([^ ]*\).*/\1/p' <<< "$sweep" | tr -c 'A-Za-z0-9_.\n-' '-')
     fi
+    # a sweep restricted to some candidates (--candidates a b) logs apart from one of the same benchmark
+    # with others: runs/nmt/sweep-bible-cpu+a+b.log
+    read -ra words <<< "$sweep"
+    for ((i = 0; i < ${#words[@]}; i++)); do
+        [ "${words[i]}" = --candidates ] || continue
+        for ((j = i + 1; j < ${#words[@]}; j++)); do
+            case ${words[j]} in -*) break ;; esac
+            name="$name+${words[j]}"
+        done
+    done
     # The LSTM benchmarks' batches vary in shape far more: with memory never handed back a run grew
     # to 5.2 GB within 6 minutes (adashift-authors, full) and a diverged grid run to 12.5 GB, which
     # was OOM-killed beside another (2026-12-05, bible-lstm-cpu). jemalloc's own 10 s decay kept a
