@@ -385,10 +385,15 @@ def document(page: dict) -> Document:
     claims.verdict_section(doc, page["verdicts"])
     if "theory" in page:
         cc = page["theory"]["critical_c"]
+        mine, adam = cc.get("candidate", {}).get("mean_theta"), cc.get("adam", {}).get("mean_theta")
+        same = bool(mine) and mine.keys() == (adam or {}).keys() and all(
+            math.isclose(mine[C], adam[C], rel_tol=1e-9, abs_tol=1e-12) for C in mine)
         doc.heading("The non-convergence map", 2).text(
             "The stochastic problem over the rare gradient's size C (lr 1e-3, beta1 0, beta2 0.999 where the class "
             "takes betas): the smallest C at which the mean final theta goes the wrong way (none: it never does on "
-            "the grid).").table(["optimizer", "critical C", "mean final theta per C"],
+            "the grid)." + (" The candidate's numbers are Adam's (to 1e-9, the rest is rounding): on these gradients "
+                            "and at these betas its update is Adam's (NAdam's, for one, reduces to it when beta1 = 0)."
+                            if same else "")).table(["optimizer", "critical C", "mean final theta per C"],
                                 [[k, "none on the grid" if v["critical_c"] is None else f"{v['critical_c']:g}",
                                   ", ".join(f"{C}: {t:+.3g}" for C, t in v["mean_theta"].items())]
                                  for k, v in cc.items()])

@@ -99,3 +99,17 @@ def test_the_step_time_says_its_threads_and_whether_other_work_ran_beside_it():
     assert "0.02 cores busy meanwhile (idle)" in settle_module.document(page).markdown()
     del page["speed"]["others_busy_cores"], page["speed"]["threads"]  # a page written before they were recorded
     assert "Whether other work ran beside it was not recorded" in settle_module.document(page).markdown()
+
+
+def test_a_map_equal_to_adams_says_why_and_a_different_one_does_not():
+    from optim_suite import settle as settle_module  # noqa: PLC0415
+
+    adam = {"critical_c": 31.0, "mean_theta": {"3.0": -1.06, "31.0": 0.0641}}
+    page = {"candidate": {"name": "nadam", "optimizer": "torch.optim:NAdam", "settings": {}, "lr_grid": [1e-3]},
+            "command": "optim-suite settle --optimizer torch.optim:NAdam --benchmarks theory", "benchmarks": {},
+            "verdicts": [], "theory": {"critical_c": {"candidate": {"critical_c": 31.0, "mean_theta": {"3.0": -1.06 * (1 + 1e-15),
+                                                                                  "31.0": 0.0641}}, "adam": adam}}}
+    assert "numbers are Adam's (to 1e-9" in settle_module.document(page).markdown()
+    page["theory"]["critical_c"]["candidate"] = {"critical_c": None, "mean_theta": {"3.0": -1.1, "31.0": -0.2}}
+    text = settle_module.document(page).markdown()
+    assert "numbers are Adam's" not in text and "none on the grid" in text
