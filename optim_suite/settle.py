@@ -40,6 +40,7 @@ from pathlib import Path
 from suite_results import candidates as candidate_data
 from suite_results import claims, provenance
 from suite_results.candidates import Candidate
+from suite_results.cli import check_choices
 from suite_results.files import atomic_savefig, atomic_write_text
 from suite_results.rows import estimate_hours
 from suite_results.tables import Document
@@ -256,9 +257,7 @@ def settle(candidate: Candidate, benchmarks: list[str], root: Path = Path("."), 
            slurm_config=None, theory_scale: str = "small", train: bool = True) -> dict | None:
     """The whole settle run (module docstring); the page's summary, or None for a dry run."""
     candidate_data.check(candidate)
-    repeated = sorted({b for b in benchmarks if benchmarks.count(b) > 1})
-    if repeated:
-        raise ValueError(f"--benchmarks: {repeated[0]!r} named more than once")
+    check_choices("benchmarks", benchmarks, None)  # a repeat; a bad name is family_of's line below
     for benchmark in benchmarks:
         if benchmark != "theory":
             family_of(benchmark)  # a bad name is one line before anything runs
@@ -425,14 +424,12 @@ def _timing_conditions(speed: dict) -> str:
 
 def _timing_caveat(speed: dict, command: str) -> str:
     """What the page must say when other work ran beside the timing (a sweep: slower and noisier)."""
-    others = speed.get("others_busy_cores")
-    if others is None:
-        return " Whether other work ran beside it was not recorded." if "threads" not in speed else ""
-    if others < provenance.BUSY:
-        return f" Other processes kept {others:.2f} cores busy meanwhile (idle)."
-    return (f" Other processes kept {others:.1f} of {speed['cores']} cores busy meanwhile, so these times are "
-            f"not idle-core numbers; `bash scripts/with_sweeps_paused.sh {command} --no-train` times them again "
-            f"with this machine's sweeps paused (and rewrites this page from the rows, training nothing).")
+    if "threads" not in speed:  # a page written before the load was recorded
+        return " Whether other work ran beside it was not recorded."
+    note = provenance.load_note(speed.get("others_busy_cores"), speed["cores"],
+                                f"`bash scripts/with_sweeps_paused.sh {command} --no-train` times them again with "
+                                "this machine's sweeps paused, and rewrites this page from the rows, training nothing")
+    return f" {note[0].upper()}{note[1:]}."
 
 
 def plot_profile(page: dict, path: Path) -> None:

@@ -78,12 +78,18 @@ class OtherLoad:
         return False
 
     def note(self) -> str:
-        if self.cores is None:
-            return "whether other processes ran meanwhile: not known on this system"
-        if self.cores < BUSY:
-            return f"other processes kept {self.cores:.2f} cores busy meanwhile (idle)"
-        return (f"other processes kept {self.cores:.1f} of {os.cpu_count()} cores busy meanwhile: NOT idle-core "
-                f"numbers (scripts/with_sweeps_paused.sh pauses this machine's sweeps)")
+        return load_note(self.cores, os.cpu_count())
+
+
+def load_note(cores: float | None, total: int | None,
+              rerun: str = "scripts/with_sweeps_paused.sh pauses this machine's sweeps") -> str:
+    """What a timing says of the other processes beside it (``OtherLoad.cores``, now or as recorded):
+    not known, idle (under BUSY cores), or busy: not idle-core numbers, with ``rerun``, how to time again."""
+    if cores is None:
+        return "whether other processes ran meanwhile: not known on this system"
+    if cores < BUSY:
+        return f"other processes kept {cores:.2f} cores busy meanwhile (idle)"
+    return f"other processes kept {cores:.1f} of {total} cores busy meanwhile: NOT idle-core numbers ({rerun})"
 
 
 def cpu_of(row: dict) -> str | None:

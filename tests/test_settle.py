@@ -59,7 +59,7 @@ def test_a_user_optimizer_goes_through_theory_and_the_tiny_twins_by_import_path(
     (["--optimizer", "torch.optim:NAdam", "--set", "lr=0.1"], "lr is what the protocol tunes"),
     (["--optimizer", "torch.optim:NAdam", "--set", "eps=-1"], "Invalid epsilon value: -1"),
     (["--optimizer", "torch.optim:NAdam", "--name", "../../evil"], "candidate name '../../evil'"),
-    (["--optimizer", "torch.optim:NAdam", "--benchmarks", "theory", "theory"], "'theory' named more than once"),
+    (["--optimizer", "torch.optim:NAdam", "--benchmarks", "theory", "theory"], "--benchmarks lists ['theory'] more than once"),
 ])
 def test_bad_input_is_one_line_and_nothing_is_trained(tmp_path, args, expected):
     benchmarks = [] if "--benchmarks" in args else ["--benchmarks", "theory", "toy-critic"]
