@@ -23,11 +23,14 @@ verdicts read ``runs/`` and stay untouched). One page, ``results/settle/<name>/r
   is infinite), and the fraction of benchmarks within a ratio tau, tau from 1 to 4.
 
 Before training it prints the runs it will make and an estimate of the CPU hours per benchmark
-(from the checked-in rows' wall times); ``--dry-run`` prints only that.
+(from the checked-in rows' wall times), and, where the candidate has rows already (a resumed run),
+the runs left now; ``--dry-run`` prints only that.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import os
@@ -119,9 +122,34 @@ def estimate(root: Path, benchmarks: list[str], candidate: Candidate) -> list[di
             continue
         known = all(hours[k] is not None or runs[k] == 0 for k in runs)
         total = sum(runs[k] * (hours[k] or 0.0) for k in runs) if known else None
-        out.append({"benchmark": benchmark, "runs": f"{runs['grid']} grid + {runs['full']} full (at least)",
-                    "cpu_hours": total, "hours_per_run": hours})
+        entry = {"benchmark": benchmark, "runs": f"{runs['grid']} grid + {runs['full']} full (at least)",
+                 "cpu_hours": total, "hours_per_run": hours}
+        made = len(list(_candidate_rows(root, family, benchmark, candidate.name)))
+        out.append({**entry, "left": left(root, family, benchmark, candidate, made, hours)} if made else entry)
     return out
+
+
+def _candidate_rows(root: Path, family: str, benchmark: str, name: str):
+    return (_results(root, family, benchmark) / "candidates" / name).glob("*.json")
+
+
+def left(root: Path, family: str, benchmark: str, candidate: Candidate, made: int, hours: dict) -> dict:
+    """What a resumed settle run has left on a benchmark where the candidate has rows already: the runs
+    its protocol needs now (the benchmark's own ``--plan``, read quietly), else the seeds Stein's design
+    asks for in the candidate's comparisons, each with its CPU hours; a lower bound, as the plan's."""
+    module = _module(family)
+    if candidate.name not in getattr(module, "USER", ()):
+        module.add_candidate(candidate)
+    with contextlib.redirect_stdout(io.StringIO()):  # the plan's own printout: settle prints its own lines
+        summary = _run(family, module, benchmark, root, candidate.name, None, train=False, plan=True)
+    runs = [{"run": p["run"], "for": p["for"], "cpu_hours": p["cpu_hours"]} for p in summary["plan"]]
+    if not any(r["for"] == "protocol" for r in runs):  # the protocol is done: Stein's seeds come next
+        phase = "" if family == "gan" else " full"
+        runs += [{"run": f"{c}{phase} lr {lr:g} seed {seed}", "for": "design", "cpu_hours": hours["full"]}
+                 for c, lr, seed in claims.to_run(compare(family, benchmark, summary, candidate.name))
+                 if f"{c}{phase} lr {lr:g} seed {seed}" not in {r["run"] for r in runs}]
+    known = [r["cpu_hours"] for r in runs if r["cpu_hours"] is not None]
+    return {"rows_made": made, "runs": runs, "cpu_hours": sum(known) if len(known) == len(runs) else None}
 
 
 def print_estimate(rows: list[dict], candidate: Candidate) -> None:
@@ -130,6 +158,15 @@ def print_estimate(rows: list[dict], candidate: Candidate) -> None:
     for row in rows:
         hours = "unknown (no checked-in rows to time)" if row["cpu_hours"] is None else f"~{row['cpu_hours']:.2f} CPU h"
         print(f"  {row['benchmark']:24} {row['runs']:32} {hours}", file=sys.stderr)
+        if "left" in row:
+            rest = row["left"]
+            cost = "unknown" if rest["cpu_hours"] is None else f"~{rest['cpu_hours']:.2f} CPU h"
+            what = (f"left now: {len(rest['runs'])} run(s) (then those they lead to)" if rest["runs"]
+                    else "nothing left to run")
+            print(f"  {'':24} {rest['rows_made']} rows made already; {what}: {cost}", file=sys.stderr)
+            for r in rest["runs"]:
+                hours = "unknown" if r["cpu_hours"] is None else f"~{r['cpu_hours']:.2f} CPU h"
+                print(f"  {'':26} {r['run']:44} {r['for']:9} {hours}", file=sys.stderr)
 
 
 # -- verdicts ------------------------------------------------------------------------------------
@@ -297,9 +334,10 @@ def settle(candidate: Candidate, benchmarks: list[str], root: Path = Path("."), 
     return page
 
 
-def _run(family, module, benchmark, root, name, slurm_config, train: bool = True) -> dict:
+def _run(family, module, benchmark, root, name, slurm_config, train: bool = True, plan: bool = False) -> dict:
     """The benchmark's protocol for the candidate alone (the baselines' rows are only read), and then the
-    runs Stein's design asks for in the candidate's comparisons (its own seeds and, paired, the baseline's)."""
+    runs Stein's design asks for in the candidate's comparisons (its own seeds and, paired, the baseline's);
+    ``plan``: only the benchmark's plan of the runs it needs now (in the summary's "plan")."""
     bench = module.BENCHMARKS[benchmark]
     # a benchmark with no checked-in rows at all (a test twin, a new root): tuned Adam runs beside the
     # candidate, as the baseline it is compared with (the suite's best is then Adam)
@@ -307,10 +345,11 @@ def _run(family, module, benchmark, root, name, slurm_config, train: bool = True
     if family == "gan":
         optimizers = [*bench.optimizers, name]
         run = lambda: module.run_benchmark(benchmark, root, optimizers, train, slurm_config=slurm_config,
-                                           pages=False, train_only={name, *baseline})
+                                           pages=False, train_only={name, *baseline}, plan=plan)
     else:
         chosen = [*baseline, name]
-        run = lambda: module.run_benchmark(benchmark, root, chosen, train, slurm_config=slurm_config, pages=False)
+        run = lambda: module.run_benchmark(benchmark, root, chosen, train, slurm_config=slurm_config, pages=False,
+                                           plan=plan)
     summary = run()
     missing = claims.to_run(compare(family, benchmark, summary, name))
     if train and missing:

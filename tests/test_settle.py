@@ -48,6 +48,14 @@ def test_a_user_optimizer_goes_through_theory_and_the_tiny_twins_by_import_path(
     rows = list((tmp_path / "results" / "gan" / "toy-critic" / "candidates" / "signmomentum").glob("*.json"))
     assert rows and all(json.loads(r.read_text())["optimizer"] == "signmomentum" for r in rows)
     assert "signmomentum" in result.stdout
+    # resumed, the estimate says what is left from the rows made: nothing, then exactly a lost row
+    again = ["--optimizer", "user_optimizer:SignMomentum", "--set", "momentum=0.5", "--lr-grid", "1e-3", "3e-3", "1e-2",
+             "--benchmarks", "toy-critic", "--dry-run"]
+    assert "nothing left to run" in settle(*again, root=tmp_path).stderr
+    lost = json.loads(rows[0].read_text())
+    rows[0].unlink()
+    estimate = settle(*again, root=tmp_path).stderr
+    assert "left now: 1 run(s)" in estimate and f"signmomentum lr {lost['lr']:g} seed {lost['seed']}" in estimate
 
 
 @pytest.mark.parametrize("args,expected", [
