@@ -52,7 +52,7 @@ from suite_results.scalars import read_scalars
 from suite_results.claims import Design, Margin
 from suite_results.stats import INTERVAL, format_spread, spread
 from suite_results.tables import Document
-from suite_results.tuning import Outcome, Protocol
+from suite_results.tuning import INTERIOR_RULE, Outcome, Protocol
 
 from .experiment import evaluate, fairseq_train, validation_curve
 from .prepare import prepare
@@ -681,10 +681,8 @@ def document(summary: dict) -> Document:
         f"Rung 1: best validation loss after {d['grid_updates']} updates (seed {d['grid_seed']}); the grid is "
         f"extended past its edge until its best value is interior (a diverged run counts as worse). Rung 2: the "
         f"{summary['tuning_protocol']['promote']} best lrs of the final grid at the full {d['full_updates']} updates "
-        f"(seed {d['grid_seed']}). The choice is the best full-budget lr, and it is interior at the full budget: "
-        f"while a neighbour of it (the next grid value, or one ladder step past the grid's edge) has no full-budget "
-        f"run, that neighbour runs the full budget (the better one in the grid first), until both neighbours are "
-        f"worse or diverged there. 'changed' flags a candidate whose choice differs from the grid's best; 'edge' one "
+        f"(seed {d['grid_seed']}). {INTERIOR_RULE} 'changed' flags a candidate whose choice differs from the "
+        f"grid's best; 'edge' one "
         f"whose choice is not interior at the full budget (a limit reached).").table(
         ["optimizer", "rung 1: lr: best valid loss", "full budget: lr: best valid loss", "chosen", "note"],
         [[c, ", ".join(_outcome_cell(o) for o in t["grid"]), ", ".join(_outcome_cell(o) for o in t["full"]) or "-",

@@ -14,7 +14,9 @@ promotion to the full budget, and a choice that is interior *at the full budget*
    value on that side, or one ladder step past the grid's edge) has no full-budget run, that
    neighbour runs the full budget too (the one that did better in the grid first: one run at a
    time, each decided by the outcomes before it), and the best is taken again. The choice is final
-   when both neighbours ran the full budget and are worse or diverged. A neighbour that diverged in
+   when both neighbours ran the full budget and are worse or diverged. A neighbour that ties the
+   choice at the full budget (the smaller lr is kept) is not worse: the walk goes on past it, and
+   the first value past the tie must be worse or diverged. A neighbour that diverged in
    the grid counts as diverged at the full budget too (the full run spends its first updates at
    the short run's lrs or larger).
 4. The chosen lr then runs on every seed (the promoted run at that lr is the grid seed's).
@@ -38,6 +40,14 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .stats import grid_edge
+
+
+# how every page states step 3 (nmt's and vision's tuning sections)
+INTERIOR_RULE = ("The choice is the best full-budget lr, made interior at the full budget: while a neighbour of it "
+                 "(the next grid value, or one ladder step past the grid's edge) has no full-budget run, that neighbour "
+                 "runs the full budget (the better one in the grid first), until both neighbours are worse or diverged "
+                 "there; a neighbour that ties the choice (the smaller lr is kept) is no worse one: the value past it "
+                 "runs the full budget too.")
 
 
 @dataclass(frozen=True)
@@ -219,7 +229,7 @@ def _rung2(grid: dict, full: dict, promoted: list, lrs: list, rung2: Callable, g
                               note="every run diverged at the full budget")
             asked.append(rest[0])
             continue
-        open_sides = [n for n in neighbours(chosen, lrs)
+        open_sides = [n for n in _past_ties(chosen, lrs, full)
                       if n not in full and not (n in grid and grid[n].diverged)]
         if not open_sides:
             return Tuning(grid, full, [], chosen=chosen, grid_best=grid_best, promoted=sorted(promoted),
@@ -232,13 +242,27 @@ def _rung2(grid: dict, full: dict, promoted: list, lrs: list, rung2: Callable, g
         asked.append(min(open_sides, key=worse_in_grid))
 
 
+def _past_ties(lr: float, lrs, full: dict) -> tuple[float, float]:
+    """The value below and above the full-budget choice ``lr`` that decides it is interior: its
+    neighbour, or, where the neighbour tied it at the full budget (a plateau: ``best`` kept the
+    smaller lr), the first value past the tied ones, which must be worse too."""
+    out = []
+    for side in (0, 1):
+        other = neighbours(lr, lrs)[side]
+        while other in full and not full[other].diverged and full[other].score == full[lr].score:
+            other = neighbours(other, lrs)[side]
+        out.append(other)
+    return out[0], out[1]
+
+
 def _interior_note(lr: float, lrs, grid: dict, full: dict | None = None) -> str:
     """Why ``lr`` is interior: each neighbour is worse (or diverged) at the full budget when the full
-    budget chose, else in the grid."""
+    budget chose (past any that tie it: :func:`_past_ties`), else in the grid."""
     if full is None and len(grid) < 2:
         return "a one-value grid"
     sides = []
-    for other, side in zip(neighbours(lr, lrs) if full is not None else _grid_neighbours(lr, grid), ("below", "above")):
+    deciding = _past_ties(lr, lrs, full) if full is not None else _grid_neighbours(lr, grid)
+    for other, side in zip(deciding, ("below", "above")):
         at_full = full is not None and other in full
         o, mine = (full[other], full[lr]) if at_full else (grid[other], grid[lr])
         if o.diverged:
@@ -247,7 +271,9 @@ def _interior_note(lr: float, lrs, grid: dict, full: dict | None = None) -> str:
             said = "ties (the smaller lr kept)"  # best() keeps the smaller lr
         else:
             said = "is worse"
-        sides.append(f"{other:g} {said}{' at the full budget' if at_full else ''} {side}")
+        ties = [f"{v:g}" for v in sorted(full or {}) if min(lr, other) < v < max(lr, other)]
+        tied = f"{', '.join(ties)} {'ties' if len(ties) == 1 else 'tie'} it (the smaller lr kept), " if ties else ""
+        sides.append(f"{tied}{other:g} {said}{' at the full budget' if at_full else ''} {side}")
     return "interior: " + ", ".join(sides)
 
 

@@ -162,3 +162,26 @@ def test_the_interior_note_compares_at_the_rung_that_chose():
     t = tune([0.03, 0.1, 0.3], lambda lr: Outcome.of(grid[lr]), lambda lr: Outcome.of(full[lr]))
     assert t.chosen == 1.0 and t.changed_between_rungs and t.edge is None
     assert t.note == "interior: 0.3 is worse at the full budget below, 3 is worse at the full budget above"
+
+
+def test_a_full_budget_neighbour_that_ties_the_choice_is_no_worse_neighbour_the_walk_goes_past_it():
+    # fmnist-resnet's AdamAL: 0.03 and 0.1 tie at the full budget (92.54% valid each); 0.1 is the
+    # grid's top, so the value past the plateau is one ladder step up
+    grid = {3e-4: 19.1, 1e-3: 13.84, 3e-3: 12.04, 1e-2: 11.0, 3e-2: 10.6, 1e-1: 11.52}
+    full = {1e-2: 7.64, 3e-2: 7.46, 1e-1: 7.46}
+    ran = []
+
+    def rung2(lr):
+        ran.append(lr)
+        return Outcome.of(full[lr]) if lr in full else None
+
+    t = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(grid[lr]), rung2)
+    assert t.needed == [("full", 0.3)] and not t.complete  # not 0.1: it ran, and tied
+    full[0.3] = 7.9
+    t = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(grid[lr]), rung2)
+    assert t.complete and t.chosen == 3e-2 and t.edge is None
+    assert t.note == ("interior: 0.01 is worse at the full budget below, "
+                      "0.1 ties it (the smaller lr kept), 0.3 is worse at the full budget above")
+    full[0.3] = 7.2  # past the plateau it is better: the walk moves on, as for any better neighbour
+    t = tune([3e-4, 1e-3, 3e-3], lambda lr: Outcome.of(grid[lr]), rung2)
+    assert t.needed == [("full", 1.0)] and not t.complete

@@ -38,7 +38,7 @@ from suite_results.files import atomic_savefig
 from suite_results.rows import read_row, write_row
 from suite_results.stats import INTERVAL, format_spread, spread
 from suite_results.tables import Document
-from suite_results.tuning import Outcome, Protocol
+from suite_results.tuning import INTERIOR_RULE, Outcome, Protocol
 
 from .data import check_available
 from .train import VisionConfig, run
@@ -296,10 +296,7 @@ def document(summary: dict) -> Document:
                 f"- ({e['reached_target']})", f"{e['wall_s']['mean']:.0f}"] for c, e in optimizers.items()])
     doc.heading("Tuning (suite_results.tuning)", 2).text(
         f"The grid ({d.grid_epochs} epochs, seed {d.grid_seed}) is extended past its edge until its best value is "
-        f"interior; its two best lrs run the full {d.epochs} epochs; the choice is the best full-budget lr, made "
-        f"interior at the full budget: while a neighbour of it (the next grid value, or one ladder step past the "
-        f"grid) has no full-budget run, that neighbour runs the full budget (the better one in the grid first), "
-        f"until both neighbours are worse or diverged there.").table(
+        f"interior; its two best lrs run the full {d.epochs} epochs. {INTERIOR_RULE}").table(
         ["candidate", f"grid ({d.grid_epochs} epochs): validation error", f"full budget ({d.epochs} epochs)", "chosen",
          "where the extension stopped"],
         [[c, ", ".join(f"{g['lr']:g}: " + ("diverged" if g["diverged"] else f"{g['score']:.2f}") for g in t["grid"]),
