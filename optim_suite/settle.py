@@ -41,13 +41,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suite_results import candidates as candidate_data
-from suite_results import claims, provenance
+from suite_results import claims, provenance, sweeps
 from suite_results.candidates import Candidate
 from suite_results.cli import check_choices
 from suite_results.files import atomic_savefig, atomic_write_text
 from suite_results.rows import estimate_hours
 from suite_results.tables import Document
 
+
+POLL_S = 60.0  # how often a copy waiting for another copy's run looks again
 
 @dataclass(frozen=True)
 class Family:
@@ -163,7 +165,8 @@ def print_estimate(rows: list[dict], candidate: Candidate) -> None:
             cost = "unknown" if rest["cpu_hours"] is None else f"~{rest['cpu_hours']:.2f} CPU h"
             what = (f"left now: {len(rest['runs'])} run(s) (then those they lead to)" if rest["runs"]
                     else "nothing left to run")
-            print(f"  {'':24} {rest['rows_made']} rows made already; {what}: {cost}", file=sys.stderr)
+            print(f"  {'':24} {rest['rows_made']} rows made already; {what}" + (f": {cost}" if rest["runs"] else ""),
+                  file=sys.stderr)
             for r in rest["runs"]:
                 hours = "unknown" if r["cpu_hours"] is None else f"~{r['cpu_hours']:.2f} CPU h"
                 print(f"  {'':26} {r['run']:44} {r['for']:9} {hours}", file=sys.stderr)
@@ -210,7 +213,7 @@ def compare(family: str, benchmark: str, summary: dict, candidate: str) -> list[
         out += [
             claims.claim(f"{benchmark}: {candidate} better than {label}",
                          [claims.beats(candidate, mine, other, theirs, kw["key"], seeds, margin, f.higher_is_better)]),
-            claims.claim(f"{benchmark}: {candidate} within {margin.value:g} {margin.unit} of {label}".rstrip(),
+            claims.claim(f"{benchmark}: {candidate} within {margin.value:g}{' ' * bool(margin.unit)}{margin.unit} of {label}",
                          [claims.equivalent(candidate, mine, other, theirs, kw["key"], seeds, margin.value, margin,
                                             f.higher_is_better)]),
             claims.claim(f"{benchmark}: {candidate} worse than {label}",
@@ -342,25 +345,28 @@ def _run(family, module, benchmark, root, name, slurm_config, train: bool = True
     # a benchmark with no checked-in rows at all (a test twin, a new root): tuned Adam runs beside the
     # candidate, as the baseline it is compared with (the suite's best is then Adam)
     baseline = [] if any((_results(root, family, benchmark) / "runs").glob("*.json")) else ["adam"]
-    if family == "gan":
-        optimizers = [*bench.optimizers, name]
-        run = lambda: module.run_benchmark(benchmark, root, optimizers, train, slurm_config=slurm_config,
-                                           pages=False, train_only={name, *baseline}, plan=plan)
-    else:
-        chosen = [*baseline, name]
-        run = lambda: module.run_benchmark(benchmark, root, chosen, train, slurm_config=slurm_config, pages=False,
-                                           plan=plan)
-    summary = run()
-    missing = claims.to_run(compare(family, benchmark, summary, name))
-    if train and missing:
-        job = {"nmt": lambda i: module.slurm_job(benchmark, str(root), i),
-               "vision": lambda i: module.slurm_job(benchmark, str(root), None, i),
-               "gan": lambda i: module.slurm_job(benchmark, str(root), i)}[family]
-        for c, lr, seed in missing:
-            print(f"settle {benchmark}: {c} lr {lr:g} seed {seed} (Stein's design)", file=sys.stderr, flush=True)
-            job((9, c, lr, seed) if family == "gan" else (9, c, "full", lr, seed))
-        summary = module.run_benchmark(benchmark, root, optimizers if family == "gan" else chosen, False, pages=False)
-    return summary
+    names = [*bench.optimizers, name] if family == "gan" else [*baseline, name]
+    extra = {"train_only": {name, *baseline}} if family == "gan" else {}
+
+    def read() -> dict:  # the rows as they stand now, another settle copy's included; nothing trained
+        return module.run_benchmark(benchmark, root, names, False, pages=False, **extra)
+
+    summary = module.run_benchmark(benchmark, root, names, train, slurm_config=slurm_config, pages=False,
+                                   plan=plan, **extra)
+    if not train:
+        return summary
+    job = {"nmt": lambda i: module.slurm_job(benchmark, str(root), i),
+           "vision": lambda i: module.slurm_job(benchmark, str(root), None, i),
+           "gan": lambda i: module.slurm_job(benchmark, str(root), i)}[family]
+    metric = FAMILIES[family].metric
+    # Stein's seeds, as a benchmark's sweep makes its runs: one nobody else holds, else wait for the
+    # other copy's; the summary returned is read again at the end, so a copy that waited for another's
+    # rows never answers with the rows it saw before they landed
+    sweeps.run(f"settle {benchmark}", lambda: claims.to_run(compare(family, benchmark, read(), name)),
+               lambda m: job((9, m[0], m[1], m[2]) if family == "gan" else (9, m[0], "full", m[1], m[2])),
+               lambda m: f"{m[0]} lr {m[1]:g} seed {m[2]} (Stein's design)",
+               lambda row: f"{metric} {row.get(metric)}", lambda trained: None, POLL_S)
+    return read()
 
 
 def _entry(family: str, benchmark: str, summary: dict, name: str, root: Path) -> dict:
