@@ -51,6 +51,7 @@ from suite_results.tables import Document
 
 POLL_S = 60.0  # how often a copy waiting for another copy's run looks again
 
+
 @dataclass(frozen=True)
 class Family:
     """How settle reaches one benchmark family."""
@@ -81,6 +82,14 @@ def _module(family: str):
     import importlib  # noqa: PLC0415
 
     return importlib.import_module(f"{family}.benchmark")
+
+
+def _with_candidate(family: str, candidate: Candidate):
+    """The family's benchmark module with the user's candidate added (once per process)."""
+    module = _module(family)
+    if candidate.name not in getattr(module, "USER", ()):
+        module.add_candidate(candidate)
+    return module
 
 
 def _results(root: Path, family: str, benchmark: str) -> Path:
@@ -126,30 +135,25 @@ def estimate(root: Path, benchmarks: list[str], candidate: Candidate) -> list[di
         total = sum(runs[k] * (hours[k] or 0.0) for k in runs) if known else None
         entry = {"benchmark": benchmark, "runs": f"{runs['grid']} grid + {runs['full']} full (at least)",
                  "cpu_hours": total, "hours_per_run": hours}
-        made = len(list(_candidate_rows(root, family, benchmark, candidate.name)))
+        made = len(_all_candidate_rows(root, family, benchmark, candidate.name))
         out.append({**entry, "left": left(root, family, benchmark, candidate, made, hours)} if made else entry)
     return out
-
-
-def _candidate_rows(root: Path, family: str, benchmark: str, name: str):
-    return (_results(root, family, benchmark) / "candidates" / name).glob("*.json")
 
 
 def left(root: Path, family: str, benchmark: str, candidate: Candidate, made: int, hours: dict) -> dict:
     """What a resumed settle run has left on a benchmark where the candidate has rows already: the runs
     its protocol needs now (the benchmark's own ``--plan``, read quietly), else the seeds Stein's design
     asks for in the candidate's comparisons, each with its CPU hours; a lower bound, as the plan's."""
-    module = _module(family)
-    if candidate.name not in getattr(module, "USER", ()):
-        module.add_candidate(candidate)
+    module = _with_candidate(family, candidate)
     with contextlib.redirect_stdout(io.StringIO()):  # the plan's own printout: settle prints its own lines
         summary = _run(family, module, benchmark, root, candidate.name, None, train=False, plan=True)
     runs = [{"run": p["run"], "for": p["for"], "cpu_hours": p["cpu_hours"]} for p in summary["plan"]]
     if not any(r["for"] == "protocol" for r in runs):  # the protocol is done: Stein's seeds come next
         phase = "" if family == "gan" else " full"
-        runs += [{"run": f"{c}{phase} lr {lr:g} seed {seed}", "for": "design", "cpu_hours": hours["full"]}
-                 for c, lr, seed in claims.to_run(compare(family, benchmark, summary, candidate.name))
-                 if f"{c}{phase} lr {lr:g} seed {seed}" not in {r["run"] for r in runs}]
+        planned = {r["run"] for r in runs}
+        labels = [f"{c}{phase} lr {lr:g} seed {seed}"
+                  for c, lr, seed in claims.to_run(compare(family, benchmark, summary, candidate.name))]
+        runs += [{"run": label, "for": "design", "cpu_hours": hours["full"]} for label in labels if label not in planned]
     known = [r["cpu_hours"] for r in runs if r["cpu_hours"] is not None]
     return {"rows_made": made, "runs": runs, "cpu_hours": sum(known) if len(known) == len(runs) else None}
 
@@ -321,9 +325,7 @@ def settle(candidate: Candidate, benchmarks: list[str], root: Path = Path("."), 
             page["verdicts"] += [{**v, "claim": f"theory: {v['claim']}"} for v in result["verdicts"]]
             continue
         family = family_of(benchmark)
-        module = _module(family)
-        if candidate.name not in getattr(module, "USER", ()):
-            module.add_candidate(candidate)
+        module = _with_candidate(family, candidate)
         summary = _run(family, module, benchmark, root, candidate.name, slurm_config, train)
         page["benchmarks"][benchmark] = _entry(family, benchmark, summary, candidate.name, root)
         page["verdicts"] += compare(family, benchmark, summary, candidate.name)
